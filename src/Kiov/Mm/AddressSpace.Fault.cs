@@ -1,0 +1,202 @@
+using Kiov.Memory;
+using static Kiov.Memory.PageGeometry;
+
+namespace Kiov.Mm;
+
+public sealed unsafe partial class AddressSpace
+{
+    /// <summary>
+    /// <c>do_user_addr_fault</c> for an access the kernel made on the user's behalf (a uaccess copy):
+    /// takes the mmap read lock, finds the area (growing a stack), refuses an access the area does
+    /// not allow (x86's <c>access_error</c>: a write needs VM_WRITE, a read any access bit) and
+    /// handles the fault. Returns 0, or -EFAULT (SIGSEGV/SIGBUS) or -ENOMEM.
+    /// </summary>
+    public int FaultInUser(ulong addr, bool write)
+    {
+        if (!Layout.IsUser(addr)) return -Errno.EFAULT;
+        MmapLock.ReadLock();
+        try
+        {
+            Vma? vma = _vmas.Find(addr);
+            if (vma == null)
+            {
+                MmapLock.ReadUnlock();
+                try { if (ExpandStack(addr) != 0) return -Errno.EFAULT; }
+                finally { MmapLock.ReadLock(); }
+                vma = _vmas.Find(addr);
+                if (vma == null) return -Errno.EFAULT;
+            }
+            if (write ? (vma.Flags & VmFlags.Write) == 0 : (vma.Flags & VmFlags.AccessMask) == 0) return -Errno.EFAULT;
+            return HandleMmFault(vma, addr, write);
+        }
+        finally { MmapLock.ReadUnlock(); }
+    }
+
+    /// <summary>
+    /// <c>expand_stack</c>: when <paramref name="addr"/> lies in the guard gap below a VM_GROWSDOWN
+    /// area, extends that area down to the page of <paramref name="addr"/>. Takes the mmap write lock.
+    /// Returns 0 when <paramref name="addr"/> is now mapped, else -EFAULT.
+    /// </summary>
+    public int ExpandStack(ulong addr)
+    {
+        using var _ = MmapLock.Write();
+        if (_vmas.Find(addr) != null) return 0;
+        Vma? next = _vmas.FindFirstEndingAbove(addr);
+        if (next == null || (next.Flags & VmFlags.GrowsDown) == 0 || next.Start - addr > Layout.StackGuardGap) return -Errno.EFAULT;
+        ulong newStart = addr & PageMask;
+        if (newStart < Layout.MmapMinAddr) return -Errno.EFAULT;
+        Vma? prev = _vmas.FindLastEndingAtOrBelow(addr);
+        if (prev != null && newStart - prev.End < Layout.StackGuardGap && (prev.Flags & VmFlags.GrowsDown) == 0) return -Errno.EFAULT;
+        _vmas.Remove(next);
+        next.PgOff -= (long)((next.Start - newStart) >> PageShift);
+        next.Start = newStart;
+        _vmas.Insert(next);
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>handle_mm_fault</c>: makes the page of <paramref name="addr"/> present in <paramref name="vma"/>
+    /// for a read or a write: zero-fill for anonymous memory, the file's page for a file mapping,
+    /// copy-on-write for a write to a private page the mapping does not own. The caller holds the
+    /// mmap lock (read or write) and has checked the access against the area's flags (or FOLL_FORCE).
+    /// Returns 0, -EFAULT (beyond the end of a file: SIGBUS) or -ENOMEM.
+    /// </summary>
+    public int HandleMmFault(Vma vma, ulong addr, bool write)
+    {
+        ulong* ptep = PageTables.LookupOrAlloc(Memory, _pgd, addr);
+        if (ptep == null) return -Errno.ENOMEM;
+        while (true)
+        {
+            ulong old = Pte.Read(ptep);
+            if (!Pte.MapsPage(old))
+            {
+                int r = FaultMissing(vma, addr, write, ptep, old);
+                if (r <= 0) return r;
+                continue; // lost a race with another fault: look again
+            }
+            if (!Pte.IsPresent(old)) return -Errno.EFAULT; // PROT_NONE
+            if (!write)
+            {
+                if ((old & Pte.Accessed) == 0) Pte.SetBits(ptep, Pte.Accessed);
+                return 0;
+            }
+            if ((old & Pte.Write) != 0)
+            {
+                if ((old & Pte.Dirty) == 0) Pte.SetBits(ptep, Pte.Dirty | Pte.Accessed);
+                return 0;
+            }
+            int w = FaultWriteProtected(vma, addr, ptep, old);
+            if (w <= 0) return w;
+        }
+    }
+
+    // do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault. 1 = raced, retry.
+    private int FaultMissing(Vma vma, ulong addr, bool write, ulong* ptep, ulong old)
+    {
+        Page page;
+        bool anon;
+        if (vma.IsAnonymous)
+        {
+            page = Memory.Alloc(PageOwner.Anon);
+            if (page.IsNull) return -Errno.ENOMEM;
+            Memory.SetFlags(page, PageFlags.Anon);
+            anon = true;
+        }
+        else
+        {
+            page = vma.File!.Fault(vma.PageIndex(addr));
+            if (page.IsNull) return -Errno.EFAULT;
+            anon = false;
+            if (write && !vma.IsShared)
+            {
+                Page copy = CopyPage(page);
+                Memory.Put(page);
+                if (copy.IsNull) return -Errno.ENOMEM;
+                page = copy;
+                anon = true;
+                Interlocked.Increment(ref _cowFaults);
+            }
+        }
+        ulong bits = Pte.Present | Pte.User | Pte.Accessed | (write ? Pte.Dirty : 0);
+        if ((vma.Flags & VmFlags.Write) != 0 && (vma.IsShared || anon)) bits |= Pte.Write;
+        Memory.AddMap(page);
+        if (Pte.CompareExchange(ptep, Pte.Make(page.Pfn, bits), old))
+        {
+            Interlocked.Increment(ref _faults);
+            return 0;
+        }
+        Memory.RemoveMap(page);
+        Memory.Put(page);
+        return 1;
+    }
+
+    // do_wp_page: a write to a present entry without the write bit. 1 = raced, retry.
+    private int FaultWriteProtected(Vma vma, ulong addr, ulong* ptep, ulong old)
+    {
+        Page page = new(Pte.Pfn(old));
+        bool writable = (vma.Flags & VmFlags.Write) != 0;
+        if (vma.IsShared)
+        {
+            if (!writable) return -Errno.EFAULT;
+            return Pte.CompareExchange(ptep, old | Pte.Write | Pte.Dirty | Pte.Accessed, old) ? 0 : 1;
+        }
+        if ((Memory.Flags(page) & PageFlags.Anon) != 0)
+        {
+            // wp_page_reuse: the anonymous page belongs to this mapping alone (the model has no fork).
+            ulong reuse = old | Pte.Dirty | Pte.Accessed | (writable ? Pte.Write : 0);
+            return Pte.CompareExchange(ptep, reuse, old) ? 0 : 1;
+        }
+        // wp_page_copy: a private write to a file page copies it; the file's page is never written.
+        Page copy = CopyPage(page);
+        if (copy.IsNull) return -Errno.ENOMEM;
+        Memory.AddMap(copy);
+        ulong fresh = Pte.Make(copy.Pfn, Pte.Present | Pte.User | Pte.Accessed | Pte.Dirty | (writable ? Pte.Write : 0));
+        if (!Pte.CompareExchange(ptep, fresh, old))
+        {
+            Memory.RemoveMap(copy);
+            Memory.Put(copy);
+            return 1;
+        }
+        Interlocked.Increment(ref _faults);
+        Interlocked.Increment(ref _cowFaults);
+        Memory.RemoveMap(page);
+        var gather = new MmuGather(Memory, Kernel.Gate);
+        gather.PutPage(page);
+        gather.Finish();
+        return 0;
+    }
+
+    private Page CopyPage(Page source)
+    {
+        Page copy = Memory.Alloc(PageOwner.Anon, zero: false);
+        if (copy.IsNull) return copy;
+        Memory.SetFlags(copy, PageFlags.Anon);
+        Memory.Span(source).CopyTo(Memory.Span(copy));
+        return copy;
+    }
+
+    /// <summary>
+    /// <c>zap_page_range</c>: clears every entry of [start, end) and queues the pages on
+    /// <paramref name="gather"/>; a dirty entry marks a file page dirty. Caller holds the mmap lock.
+    /// </summary>
+    internal void ZapRange(ulong start, ulong end, MmuGather gather)
+    {
+        var zap = new ZapVisitor(Memory, gather);
+        PageTables.ForEachEntry(Memory, _pgd, start, end, ref zap);
+    }
+
+    private readonly struct ZapVisitor(PhysicalMemory memory, MmuGather gather) : PageTables.IEntryVisitor
+    {
+        public void Visit(ulong* pte, ulong addr)
+        {
+            ulong old = Pte.Read(pte);
+            if (!Pte.MapsPage(old)) return;
+            old = Pte.Clear(pte);
+            if (!Pte.MapsPage(old) || (old & Pte.Special) != 0) return;
+            Page page = new(Pte.Pfn(old));
+            if ((old & Pte.Dirty) != 0) memory.SetFlags(page, PageFlags.Dirty);
+            memory.RemoveMap(page);
+            gather.PutPage(page);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using Kiov.Memory;
+
+namespace Kiov.Mm;
+
+/// <summary>
+/// The pages of one file by index (<c>struct address_space</c> and its xarray <c>i_pages</c>).
+/// The cache holds one reference on each page it contains. Thread-safe.
+/// </summary>
+public sealed class PageCache(PhysicalMemory memory)
+{
+    private readonly Dictionary<long, Page> _pages = [];  // guarded by _lock
+    private readonly object _lock = new();
+
+    /// <summary>Physical memory the pages come from.</summary>
+    public PhysicalMemory Memory => memory;
+
+    /// <summary>How many pages are cached (<c>nrpages</c>).</summary>
+    public int Count { get { lock (_lock) return _pages.Count; } }
+
+    /// <summary><c>filemap_get_folio</c> without creating: the page at <paramref name="index"/> with a
+    /// reference for the caller, or <see cref="Page.Null"/> for a hole.</summary>
+    public Page FindGet(long index)
+    {
+        lock (_lock)
+        {
+            if (!_pages.TryGetValue(index, out var page)) return Page.Null;
+            memory.Get(page);
+            return page;
+        }
+    }
+
+    /// <summary><c>xa_load</c>: the page at <paramref name="index"/> without a reference, valid while
+    /// the caller keeps the file from being truncated; <see cref="Page.Null"/> for a hole.</summary>
+    public Page Find(long index)
+    {
+        lock (_lock) return _pages.TryGetValue(index, out var page) ? page : Page.Null;
+    }
+
+    /// <summary><c>filemap_grab_folio</c>/<c>shmem_get_folio</c>: the page at <paramref name="index"/>,
+    /// created zeroed if absent, with a reference for the caller; <see cref="Page.Null"/> when memory is exhausted.</summary>
+    public Page FindOrCreate(long index)
+    {
+        lock (_lock)
+        {
+            if (!_pages.TryGetValue(index, out var page))
+            {
+                page = memory.Alloc(PageOwner.PageCache);
+                if (page.IsNull) return Page.Null;
+                memory.SetFlags(page, PageFlags.PageCache | PageFlags.Uptodate);
+                _pages.Add(index, page);
+            }
+            memory.Get(page);
+            return page;
+        }
+    }
+
+    /// <summary><c>truncate_inode_pages_range</c> from <paramref name="firstIndex"/> on: the cache drops
+    /// its reference on every page at or after it.</summary>
+    public void RemoveFrom(long firstIndex)
+    {
+        List<Page> dropped = [];
+        lock (_lock)
+        {
+            foreach (var (index, page) in _pages)
+                if (index >= firstIndex) dropped.Add(page);
+            foreach (var (index, _) in _pages.Where(kv => kv.Key >= firstIndex).ToList()) _pages.Remove(index);
+        }
+        foreach (var p in dropped) memory.Put(p);
+    }
+
+    /// <summary>The indices cached, in order (for reports and tests).</summary>
+    public long[] Indices() { lock (_lock) return [.. _pages.Keys.Order()]; }
+}
+
+/// <summary>
+/// The shmem object behind a <c>MAP_SHARED|MAP_ANONYMOUS</c> mapping (<c>shmem_zero_setup</c>):
+/// pages shared by every mapping of it, released when the last mapping goes.
+/// </summary>
+public sealed class AnonSharedMemory(PhysicalMemory memory, long pages) : IMappableFile
+{
+    private readonly PageCache _cache = new(memory);
+    private int _maps;
+
+    /// <inheritdoc/>
+    public string Name => "/dev/zero (deleted)";
+    /// <inheritdoc/>
+    public bool OpenForWrite => true;
+    /// <inheritdoc/>
+    public VmFlags MmapFlags => VmFlags.None;
+    /// <inheritdoc/>
+    public Page Fault(long index) => index < pages ? _cache.FindOrCreate(index) : Page.Null;
+    /// <inheritdoc/>
+    public void OnMap() => Interlocked.Increment(ref _maps);
+    /// <inheritdoc/>
+    public void OnUnmap()
+    {
+        if (Interlocked.Decrement(ref _maps) == 0) _cache.RemoveFrom(0);
+    }
+}

@@ -1,0 +1,103 @@
+using Kiov.Memory;
+
+namespace Kiov.Mm;
+
+/// <summary>The flags of a mapping (<c>vm_flags</c>, include/linux/mm.h values).</summary>
+[Flags]
+public enum VmFlags : ulong
+{
+    /// <summary>None.</summary>
+    None = 0,
+    /// <summary><c>VM_READ</c>.</summary>
+    Read = 0x1,
+    /// <summary><c>VM_WRITE</c>.</summary>
+    Write = 0x2,
+    /// <summary><c>VM_EXEC</c>.</summary>
+    Exec = 0x4,
+    /// <summary><c>VM_SHARED</c>.</summary>
+    Shared = 0x8,
+    /// <summary><c>VM_MAYREAD</c>.</summary>
+    MayRead = 0x10,
+    /// <summary><c>VM_MAYWRITE</c>.</summary>
+    MayWrite = 0x20,
+    /// <summary><c>VM_MAYEXEC</c>.</summary>
+    MayExec = 0x40,
+    /// <summary><c>VM_MAYSHARE</c>.</summary>
+    MayShare = 0x80,
+    /// <summary><c>VM_GROWSDOWN</c>: a stack that grows down on faults below it.</summary>
+    GrowsDown = 0x100,
+    /// <summary><c>VM_PFNMAP</c>: raw frames with no <c>struct page</c> semantics.</summary>
+    PfnMap = 0x400,
+    /// <summary><c>VM_LOCKED</c>.</summary>
+    Locked = 0x2000,
+    /// <summary><c>VM_IO</c>: memory-mapped I/O; GUP refuses it.</summary>
+    Io = 0x4000,
+    /// <summary>The access bits.</summary>
+    AccessMask = Read | Write | Exec,
+}
+
+/// <summary>
+/// A virtual memory area (<c>struct vm_area_struct</c>): [Start, End) with flags and, for a file
+/// mapping, the file and the page offset of Start. Fields change only under the mmap write lock
+/// and are read under the read lock.
+/// </summary>
+public sealed class Vma
+{
+    /// <summary>Creates an area.</summary>
+    public Vma(ulong start, ulong end, VmFlags flags, IMappableFile? file, long pgoff)
+    {
+        Start = start; End = end; Flags = flags; File = file; PgOff = pgoff;
+    }
+
+    /// <summary><c>vm_start</c>.</summary>
+    public ulong Start { get; internal set; }
+    /// <summary><c>vm_end</c> (exclusive).</summary>
+    public ulong End { get; internal set; }
+    /// <summary><c>vm_flags</c>.</summary>
+    public VmFlags Flags { get; internal set; }
+    /// <summary><c>vm_file</c>; null for private anonymous memory.</summary>
+    public IMappableFile? File { get; }
+    /// <summary><c>vm_pgoff</c>: the file page that <see cref="Start"/> maps.</summary>
+    public long PgOff { get; internal set; }
+
+    /// <summary>True for private anonymous memory (<c>vma_is_anonymous</c>).</summary>
+    public bool IsAnonymous => File == null;
+    /// <summary>True for a shared mapping.</summary>
+    public bool IsShared => (Flags & VmFlags.Shared) != 0;
+    /// <summary><c>is_cow_mapping</c>: private and possibly writable.</summary>
+    public bool IsCowMapping => (Flags & (VmFlags.Shared | VmFlags.MayWrite)) == VmFlags.MayWrite;
+    /// <summary>The file page index that <paramref name="addr"/> maps (<c>linear_page_index</c>).</summary>
+    public long PageIndex(ulong addr) => PgOff + (long)((addr - Start) >> PageGeometry.PageShift);
+    /// <summary>True when <paramref name="addr"/> lies inside.</summary>
+    public bool Contains(ulong addr) => addr >= Start && addr < End;
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"{Start:x}-{End:x} {((Flags & VmFlags.Read) != 0 ? 'r' : '-')}{((Flags & VmFlags.Write) != 0 ? 'w' : '-')}{((Flags & VmFlags.Exec) != 0 ? 'x' : '-')}{(IsShared ? 's' : 'p')} {PgOff << 12:x8} {File?.Name ?? ""}";
+}
+
+/// <summary>
+/// What a file offers the memory manager to be mapped (<c>file->f_op->mmap</c> and
+/// <c>vm_ops->fault</c>). The file layer implements it for memfd and devices.
+/// </summary>
+public interface IMappableFile
+{
+    /// <summary>A name for /proc/self/maps-style listings.</summary>
+    string Name { get; }
+
+    /// <summary>True when the file was opened for writing, so a shared mapping may be writable (<c>VM_MAYWRITE</c>).</summary>
+    bool OpenForWrite { get; }
+
+    /// <summary>Extra flags the file's mmap adds (<c>VM_IO | VM_PFNMAP</c> for a device).</summary>
+    VmFlags MmapFlags { get; }
+
+    /// <summary>The file's page at <paramref name="index"/> with a reference taken for the caller
+    /// (<c>filemap_fault</c>), or <see cref="Page.Null"/> beyond the end of the file (SIGBUS).</summary>
+    Page Fault(long index);
+
+    /// <summary>A mapping of the file was created or split (<c>get_file</c>).</summary>
+    void OnMap();
+
+    /// <summary>A mapping of the file went away (<c>fput</c>).</summary>
+    void OnUnmap();
+}

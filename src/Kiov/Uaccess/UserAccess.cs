@@ -1,0 +1,151 @@
+using System.Runtime.CompilerServices;
+using Kiov.Memory;
+using Kiov.Mm;
+using static Kiov.Memory.PageGeometry;
+
+namespace Kiov.Uaccess;
+
+/// <summary>
+/// The kernel's user-access primitives (arch/x86/include/asm/uaccess*.h): <c>access_ok</c>,
+/// <c>copy_to_user</c>, <c>copy_from_user</c>, <c>clear_user</c>. Copies translate each page through
+/// the address space's page tables (inside the <see cref="WalkerGate"/>, as the MMU would), fault
+/// missing pages in through <see cref="AddressSpace.FaultInUser"/>, stop exactly at the first byte
+/// that cannot be reached, and return the bytes NOT copied. They never allocate.
+/// </summary>
+public static unsafe class UserAccess
+{
+    private const int PagesPerGateEntry = 16;
+
+    [ThreadStatic] private static bool t_kernelDs;
+
+    /// <summary>True while the calling thread runs under <c>set_fs(KERNEL_DS)</c>.</summary>
+    public static bool KernelDs => t_kernelDs;
+
+    /// <summary>
+    /// <c>set_fs(KERNEL_DS)</c> for the calling thread until the scope is disposed (which restores the
+    /// old limit, as <c>set_fs(old_fs)</c>). Only kernels before 5.10 have it.
+    /// </summary>
+    public static SetFsScope SetKernelDs(KernelConfig config)
+    {
+        if (!config.SetFsKernelDs) throw new InvalidOperationException($"set_fs() does not exist in kernel {config.Name}");
+        bool old = t_kernelDs;
+        t_kernelDs = true;
+        return new SetFsScope(old);
+    }
+
+    /// <summary>Restores the thread's address limit (<c>set_fs(old_fs)</c>).</summary>
+    public readonly struct SetFsScope(bool old) : IDisposable
+    {
+        /// <summary>Restores the limit saved when the scope began.</summary>
+        public void Dispose() => t_kernelDs = old;
+    }
+
+    /// <summary>
+    /// <c>access_ok(addr, size)</c>: the range must not wrap and must end at or below the limit
+    /// (since Oct 2024: the boot-time <c>USER_PTR_MAX</c>). Under KERNEL_DS only a wrap fails.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool AccessOk(KernelConfig config, ulong addr, ulong size)
+    {
+        ulong end = addr + size;
+        if (end < addr) return false;
+        return t_kernelDs || end <= config.UserPtrMax;
+    }
+
+    /// <summary><c>copy_to_user(dst, src, len)</c>: returns the bytes not copied.</summary>
+    public static ulong CopyToUser(AddressSpace mm, ulong dst, byte* src, ulong len) => Copy(mm, dst, src, len, Op.ToUser);
+
+    /// <summary><c>copy_to_user</c> from a span: returns the bytes not copied.</summary>
+    public static ulong CopyToUser(AddressSpace mm, ulong dst, ReadOnlySpan<byte> src)
+    {
+        fixed (byte* p = src) return Copy(mm, dst, p, (ulong)src.Length, Op.ToUser);
+    }
+
+    /// <summary><c>copy_from_user(dst, src, len)</c>: returns the bytes not copied. (The kernel zeroes
+    /// the uncopied tail of a short <c>copy_from_user</c>; so does this.)</summary>
+    public static ulong CopyFromUser(AddressSpace mm, byte* dst, ulong src, ulong len)
+    {
+        ulong left = Copy(mm, src, dst, len, Op.FromUser);
+        if (left != 0) new Span<byte>(dst + (len - left), checked((int)left)).Clear();
+        return left;
+    }
+
+    /// <summary><c>copy_from_user</c> into a span: returns the bytes not copied.</summary>
+    public static ulong CopyFromUser(AddressSpace mm, Span<byte> dst, ulong src)
+    {
+        fixed (byte* p = dst) return CopyFromUser(mm, p, src, (ulong)dst.Length);
+    }
+
+    /// <summary><c>raw_copy_from_user</c>: like <see cref="CopyFromUser(AddressSpace, byte*, ulong, ulong)"/>
+    /// but the uncopied tail is left alone, as iov_iter's <c>copyin</c> needs.</summary>
+    public static ulong RawCopyFromUser(AddressSpace mm, byte* dst, ulong src, ulong len) => Copy(mm, src, dst, len, Op.FromUser);
+
+    /// <summary><c>clear_user(dst, len)</c>: returns the bytes not zeroed.</summary>
+    public static ulong ClearUser(AddressSpace mm, ulong dst, ulong len) => Copy(mm, dst, null, len, Op.Clear);
+
+    private enum Op { ToUser, FromUser, Clear }
+
+    private static ulong Copy(AddressSpace mm, ulong uaddr, byte* kbuf, ulong len, Op op)
+    {
+        if (len == 0) return 0;
+        if (!AccessOk(mm.Kernel.Config, uaddr, len)) return len;
+        bool write = op != Op.FromUser;
+        ulong done = 0;
+        while (true)
+        {
+            done += CopyPresent(mm, uaddr + done, kbuf == null ? null : kbuf + done, len - done, op);
+            if (done == len) return 0;
+            // The MMU refused the page at uaddr+done: take the fault, as the exception table would
+            // let the kernel do, and try that page again; a fault that fails ends the copy there.
+            if (mm.FaultInUser(uaddr + done, write) != 0) return len - done;
+        }
+    }
+
+    // Copies through present, permitted pages from 'addr' on, at most PagesPerGateEntry pages per
+    // entry into the gate, and returns the bytes copied before the first page that needs a fault.
+    private static ulong CopyPresent(AddressSpace mm, ulong addr, byte* kbuf, ulong len, Op op)
+    {
+        PhysicalMemory mem = mm.Memory;
+        bool write = op != Op.FromUser;
+        ulong done = 0;
+        while (done < len)
+        {
+            int token = mm.Kernel.Gate.Enter();
+            try
+            {
+                ulong* table = null;
+                ulong tableRegion = ulong.MaxValue;
+                for (int n = 0; n < PagesPerGateEntry && done < len; n++)
+                {
+                    ulong a = addr + done;
+                    ulong* pte;
+                    bool huge = false;
+                    if ((a >> 21) == tableRegion) pte = table + PageTables.Index(a, 0);
+                    else
+                    {
+                        pte = PageTables.Lookup(mem, mm.Pgd, a, out huge);
+                        if (pte == null) return done;
+                        if (!huge) { table = pte - PageTables.Index(a, 0); tableRegion = a >> 21; }
+                    }
+                    ulong e = Pte.Read(pte);
+                    if ((e & Pte.Present) == 0 || (write && (e & Pte.Write) == 0)) return done;
+                    ulong want = Pte.Accessed | (write ? Pte.Dirty : 0);
+                    if (!huge && (e & want) != want) Pte.SetBits(pte, want);
+                    int pfn = Pte.Pfn(e) + (huge ? PageTables.Index(a, 0) : 0);
+                    byte* p = mem.Pointer(new Page(pfn)) + OffsetInPage(a);
+                    ulong chunk = Math.Min(len - done, (ulong)(PageSize - OffsetInPage(a)));
+                    byte* k = kbuf == null ? null : kbuf + done;
+                    switch (op)
+                    {
+                        case Op.ToUser: Buffer.MemoryCopy(k, p, chunk, chunk); break;
+                        case Op.FromUser: Buffer.MemoryCopy(p, k, chunk, chunk); break;
+                        default: new Span<byte>(p, (int)chunk).Clear(); break;
+                    }
+                    done += chunk;
+                }
+            }
+            finally { mm.Kernel.Gate.Exit(token); }
+        }
+        return done;
+    }
+}
