@@ -81,7 +81,7 @@ public static class TraceReader
         }
         catch (JsonException e)
         {
-            throw new TraceException(line, $"not valid JSON (at byte {e.BytePositionInLine ?? 0})");
+            throw new TraceException(line, $"not valid JSON (column {(e.BytePositionInLine ?? 0) + 1})");
         }
         using (doc)
         {
