@@ -35,10 +35,13 @@ public static class ReplayCommand
         command.SetAction(parse =>
         {
             int chosen = (parse.GetValue(model) ? 1 : 0) + (parse.GetValue(host) ? 1 : 0) + (parse.GetValue(diff) ? 1 : 0);
+            if (chosen > 1)
+            {
+                Console.Error.WriteLine("kiov: replay: give at most one of --model, --host and --diff");
+                return ExitCodes.BadInput;
+            }
             Mode mode = parse.GetValue(host) ? Mode.Host : parse.GetValue(diff) ? Mode.Diff : Mode.Model;
-            return chosen > 1
-                ? ExitCodes.Guard(Console.Error, () => throw new ToolInputException("replay: give at most one of --model, --host and --diff"))
-                : Run(mode, parse.GetValue(file)!, Console.In, Console.Out, Console.Error);
+            return Run(mode, parse.GetValue(file)!, Console.In, Console.Out, Console.Error);
         });
         return command;
     }
@@ -55,7 +58,7 @@ public static class ReplayCommand
         {
             TraceInput trace = TraceInput.Load(file, stdin);
             if (mode == Mode.Diff)
-                return Diff(trace, stdout);
+                return Diff(trace, Backends.CreateModel, Backends.Host, stdout);
             using ISyscalls sys = mode == Mode.Host ? Backends.Host() : Backends.CreateModel();
             TraceRunner.Run(trace.Ops, sys, stdout);
             stdout.Flush();
@@ -63,11 +66,16 @@ public static class ReplayCommand
         });
 
     /// <summary>Runs every line on the model and the host in step and reports the first line
-    /// whose results differ.</summary>
-    private static int Diff(TraceInput trace, TextWriter stdout)
+    /// whose results differ: <c>FILE:LINE: the line</c>, then both results.</summary>
+    /// <param name="trace">The trace.</param>
+    /// <param name="createModel">Makes the model back end.</param>
+    /// <param name="createHost">Makes the host back end.</param>
+    /// <param name="stdout">Where the report goes.</param>
+    /// <returns><see cref="ExitCodes.Differ"/> or <see cref="ExitCodes.Ok"/>.</returns>
+    public static int Diff(TraceInput trace, Func<ISyscalls> createModel, Func<ISyscalls> createHost, TextWriter stdout)
     {
-        using ISyscalls model = Backends.CreateModel();
-        using ISyscalls host = Backends.Host();
+        using ISyscalls model = createModel();
+        using ISyscalls host = createHost();
         foreach (TraceOp op in trace.Ops)
         {
             string m = op.Run(model).ToJson(), h = op.Run(host).ToJson();
