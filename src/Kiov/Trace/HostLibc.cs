@@ -1,3 +1,4 @@
+using Kiov.Iov;
 using System.Runtime.InteropServices;
 
 namespace Kiov.Trace;

@@ -1,3 +1,4 @@
+using Kiov.Iov;
 using System.Runtime.InteropServices;
 using static Kiov.Trace.HostLibc;
 

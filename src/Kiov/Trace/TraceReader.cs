@@ -1,3 +1,4 @@
+using Kiov.Iov;
 using System.Text.Json;
 
 namespace Kiov.Trace;

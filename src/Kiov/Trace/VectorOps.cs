@@ -1,3 +1,4 @@
+using Kiov.Iov;
 namespace Kiov.Trace;
 
 /// <summary><c>readv(fd, iov, n)</c>.</summary>

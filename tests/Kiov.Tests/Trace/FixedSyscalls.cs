@@ -1,3 +1,4 @@
+using Kiov.Iov;
 using Kiov.Trace;
 
 namespace Kiov.Tests.Trace;
