@@ -34,7 +34,7 @@ public sealed unsafe partial class AddressSpace
         Vma vma;
         using (MmapLock.Write())
         {
-            if (_vmas.Count >= Layout.MaxMapCount) return -Errno.ENOMEM;
+            if (_vmas.Count > Layout.MaxMapCount) return -Errno.ENOMEM; // do_mmap's check is strict: one more may come
             if (isFixed)
             {
                 if (size > Layout.TaskSize || addr > Layout.TaskSize - size) return -Errno.ENOMEM;
