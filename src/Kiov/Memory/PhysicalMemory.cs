@@ -40,6 +40,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private readonly int[] _flags;      // Interlocked (PageFlags)
     private readonly PageOwner[] _owner; // written by the allocator only
     private readonly int[] _freeStack;  // guarded by _allocLock
+    private readonly bool[] _onFreeList; // guarded by _allocLock: exactly the frames in _freeStack
     private int _freeTop;               // guarded by _allocLock
     private readonly object _allocLock = new();
 
@@ -56,10 +57,12 @@ public sealed unsafe class PhysicalMemory : IDisposable
         _flags = new int[FrameCount];
         _owner = new PageOwner[FrameCount];
         _freeStack = new int[FrameCount];
+        _onFreeList = new bool[FrameCount];
         for (int pfn = FrameCount - 1; pfn >= 1; pfn--)
         {
             _flags[pfn] = (int)PageFlags.Free;
             _freeStack[_freeTop++] = pfn;
+            _onFreeList[pfn] = true;
         }
         _refcount[0] = 1;
         _flags[0] = (int)PageFlags.Reserved;
@@ -88,6 +91,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
         {
             if (_freeTop == 0) return Page.Null;
             pfn = _freeStack[--_freeTop];
+            _onFreeList[pfn] = false;
         }
         return Prepare(pfn, owner, zero);
     }
@@ -102,13 +106,16 @@ public sealed unsafe class PhysicalMemory : IDisposable
         int first = -1;
         lock (_allocLock)
         {
+            // The free list, not the Free flag, says what is free: a frame popped by Alloc keeps its
+            // flag until Prepare, and a frame being freed gets its flag before it is pushed.
             int run = 0;
             for (int pfn = 1; pfn < FrameCount; pfn++)
             {
-                run = (Volatile.Read(ref _flags[pfn]) & (int)PageFlags.Free) != 0 ? run + 1 : 0;
+                run = _onFreeList[pfn] ? run + 1 : 0;
                 if (run == count) { first = pfn - count + 1; break; }
             }
             if (first < 0) return Page.Null;
+            for (int pfn = first; pfn < first + count; pfn++) _onFreeList[pfn] = false;
             int w = 0;
             for (int r = 0; r < _freeTop; r++)
             {
@@ -148,7 +155,11 @@ public sealed unsafe class PhysicalMemory : IDisposable
         new Span<byte>(_base + ((nint)pfn << PageShift), PageSize).Fill(PoisonByte);
         _owner[pfn] = PageOwner.None;
         Volatile.Write(ref _flags[pfn], (int)(PageFlags.Free | PageFlags.Poisoned));
-        lock (_allocLock) _freeStack[_freeTop++] = pfn;
+        lock (_allocLock)
+        {
+            _freeStack[_freeTop++] = pfn;
+            _onFreeList[pfn] = true;
+        }
     }
 
     /// <summary>Takes a reference (<c>get_page</c>). The page must already be referenced.</summary>

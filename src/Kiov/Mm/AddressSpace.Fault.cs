@@ -33,20 +33,23 @@ public sealed unsafe partial class AddressSpace
     }
 
     /// <summary>
-    /// <c>expand_stack</c>: when <paramref name="addr"/> lies in the guard gap below a VM_GROWSDOWN
-    /// area, extends that area down to the page of <paramref name="addr"/>. Takes the mmap write lock.
-    /// Returns 0 when <paramref name="addr"/> is now mapped, else -EFAULT.
+    /// <c>expand_stack</c>: when <paramref name="addr"/> lies below a VM_GROWSDOWN area (with no
+    /// other area in between), extends that area down to the page of <paramref name="addr"/>, unless
+    /// it would grow past <see cref="Layout.StackRlimit"/> (<c>acct_stack_growth</c>) or come within
+    /// the stack guard gap of an accessible area below. Takes the mmap write lock. Returns 0 when
+    /// <paramref name="addr"/> is now mapped, else -EFAULT.
     /// </summary>
     public int ExpandStack(ulong addr)
     {
         using var _ = MmapLock.Write();
         if (_vmas.Find(addr) != null) return 0;
         Vma? next = _vmas.FindFirstEndingAbove(addr);
-        if (next == null || (next.Flags & VmFlags.GrowsDown) == 0 || next.Start - addr > Layout.StackGuardGap) return -Errno.EFAULT;
+        if (next == null || (next.Flags & VmFlags.GrowsDown) == 0) return -Errno.EFAULT;
         ulong newStart = addr & PageMask;
-        if (newStart < Layout.MmapMinAddr) return -Errno.EFAULT;
+        if (newStart < Layout.MmapMinAddr || next.End - newStart > Layout.StackRlimit) return -Errno.EFAULT;
         Vma? prev = _vmas.FindLastEndingAtOrBelow(addr);
-        if (prev != null && newStart - prev.End < Layout.StackGuardGap && (prev.Flags & VmFlags.GrowsDown) == 0) return -Errno.EFAULT;
+        if (prev != null && newStart - prev.End < Layout.StackGuardGap &&
+            (prev.Flags & VmFlags.GrowsDown) == 0 && (prev.Flags & VmFlags.AccessMask) != 0) return -Errno.EFAULT;
         _vmas.Remove(next);
         next.PgOff -= (long)((next.Start - newStart) >> PageShift);
         next.Start = newStart;
@@ -77,12 +80,12 @@ public sealed unsafe partial class AddressSpace
             if (!Pte.IsPresent(old)) return -Errno.EFAULT; // PROT_NONE
             if (!write)
             {
-                if ((old & Pte.Accessed) == 0) Pte.SetBits(ptep, Pte.Accessed);
+                if ((old & Pte.Accessed) == 0 && !Pte.TrySetBits(ptep, old, Pte.Accessed)) continue;
                 return 0;
             }
             if ((old & Pte.Write) != 0)
             {
-                if ((old & Pte.Dirty) == 0) Pte.SetBits(ptep, Pte.Dirty | Pte.Accessed);
+                if ((old & Pte.Dirty) == 0 && !Pte.TrySetBits(ptep, old, Pte.Dirty | Pte.Accessed)) continue;
                 return 0;
             }
             int w = FaultWriteProtected(vma, addr, ptep, old);

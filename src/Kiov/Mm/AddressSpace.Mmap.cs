@@ -8,9 +8,11 @@ public sealed unsafe partial class AddressSpace
     /// <summary>
     /// <c>mmap(addr, len, prot, flags, file, offset)</c> (<c>ksys_mmap_pgoff</c> → <c>do_mmap</c> →
     /// <c>mmap_region</c>), checking in the kernel's order: an unaligned offset, a zero length, a
-    /// length that overflows, an offset that overflows, too many areas, then the placement
-    /// (MAP_FIXED: unaligned EINVAL, beyond TASK_SIZE ENOMEM, below mmap_min_addr EPERM;
-    /// MAP_FIXED_NOREPLACE over a mapping EEXIST), then the mapping type. Returns the address or -errno.
+    /// length that overflows, too many areas, then the placement (MAP_FIXED: unaligned EINVAL,
+    /// beyond TASK_SIZE ENOMEM, below mmap_min_addr EPERM; MAP_FIXED_NOREPLACE over a mapping
+    /// EEXIST; otherwise a hint rounded down to its page), then a file offset past the largest file
+    /// (<c>file_mmap_ok</c>: EOVERFLOW), then the mapping type. <paramref name="offset"/> is the
+    /// register value, unsigned as x86-64's <c>sys_mmap</c> takes it. Returns the address or -errno.
     /// The caller resolves a file descriptor first (EBADF); <paramref name="file"/> is ignored with MAP_ANONYMOUS.
     /// </summary>
     public long Mmap(ulong addr, ulong len, int prot, int flags, IMappableFile? file = null, long offset = 0)
@@ -21,9 +23,10 @@ public sealed unsafe partial class AddressSpace
         else if (file == null) return -Errno.EBADF;
         if (len == 0) return -Errno.EINVAL;
         if (!TryPageAlign(len, out ulong size) || size == 0) return -Errno.ENOMEM;
-        long pgoff = offset >> PageShift;
+        // sys_mmap takes the offset unsigned, so the page offset is below 2^52 and the kernel's own
+        // "pgoff + pages wraps" EOVERFLOW check cannot fire on 64-bit; file_mmap_ok's can (below).
+        long pgoff = (long)((ulong)offset >> PageShift);
         long npages = (long)(size >> PageShift);
-        if (npages < 0 || pgoff + npages < pgoff) return -Errno.EOVERFLOW;
         bool isFixed = (flags & (MapFlags.Fixed | MapFlags.FixedNoReplace)) != 0;
         int type = flags & MapFlags.TypeMask;
 
@@ -31,7 +34,7 @@ public sealed unsafe partial class AddressSpace
         Vma vma;
         using (MmapLock.Write())
         {
-            if (_vmas.Count >= Layout.MaxMapCount) return -Errno.ENOMEM;
+            if (_vmas.Count > Layout.MaxMapCount) return -Errno.ENOMEM; // do_mmap's check is strict: one more may come
             if (isFixed)
             {
                 if (size > Layout.TaskSize || addr > Layout.TaskSize - size) return -Errno.ENOMEM;
@@ -44,6 +47,8 @@ public sealed unsafe partial class AddressSpace
                 addr = GetUnmappedArea(addr, size);
                 if (addr == 0) return -Errno.ENOMEM;
             }
+            // file_mmap_ok: the mapping must end below MAX_LFS_FILESIZE (LLONG_MAX).
+            if (file != null && pgoff > (long)(((ulong)long.MaxValue - size) >> PageShift)) return -Errno.EOVERFLOW;
             VmFlags vmFlags = ProtToVmFlags(prot) | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
             if ((flags & MapFlags.GrowsDown) != 0) vmFlags |= VmFlags.GrowsDown;
             if (file != null)
@@ -104,12 +109,15 @@ public sealed unsafe partial class AddressSpace
         ((prot & Prot.Read) != 0 ? VmFlags.Read : 0) | ((prot & Prot.Write) != 0 ? VmFlags.Write : 0) |
         ((prot & Prot.Exec) != 0 ? VmFlags.Exec : 0);
 
-    // arch_get_unmapped_area_topdown: the hint if it is free, else the highest gap below mmap_base. 0 = none.
+    // round_hint_to_min + arch_get_unmapped_area_topdown: the hint, rounded down to its page (a
+    // hint below mmap_min_addr is raised to it; one that rounds to 0 is none), if it is free; else
+    // the highest gap below mmap_base. 0 = none.
     private ulong GetUnmappedArea(ulong hint, ulong size)
     {
+        if (size > Layout.TaskSize - Layout.MmapMinAddr) return 0;
+        hint &= PageMask;
         if (hint != 0)
         {
-            hint = (hint + PageSize - 1) & PageMask;
             if (hint < Layout.MmapMinAddr) hint = Layout.MmapMinAddr;
             if (hint <= Layout.TaskSize - size && _vmas.FirstOverlapping(hint, hint + size) == null) return hint;
         }
@@ -204,33 +212,39 @@ public sealed unsafe partial class AddressSpace
         (a.File == null || a.PageIndex(a.End) == b.PgOff) && (a.Flags & (VmFlags.Io | VmFlags.PfnMap)) == 0;
 
     /// <summary>
-    /// <c>mprotect(addr, len, prot)</c>: EINVAL for an unaligned address or unknown prot bits, 0 for
-    /// a zero length, ENOMEM when the range overflows or starts in a hole; areas before a later hole
+    /// <c>mprotect(addr, len, prot)</c> (<c>do_mprotect_pkey</c>), checking in the kernel's order:
+    /// EINVAL for both PROT_GROWSDOWN and PROT_GROWSUP, then for an unaligned address; 0 for a zero
+    /// length; ENOMEM when the range overflows; EINVAL for unknown prot bits; ENOMEM when the range
+    /// starts in a hole; EINVAL for PROT_GROWSUP (no area grows up on x86) or PROT_GROWSDOWN on an
+    /// area that does not grow down. Areas before a later hole
     /// are changed and then ENOMEM is returned, as Linux does; EACCES when an area may not get the
     /// access (a shared mapping of a read-only file). Entries lose the write bit at once; they gain
     /// it on the next write fault.
     /// </summary>
     public int Mprotect(ulong addr, ulong len, int prot)
     {
+        int grows = prot & (Prot.GrowsDown | Prot.GrowsUp);
+        prot &= ~grows;
+        if (grows == (Prot.GrowsDown | Prot.GrowsUp)) return -Errno.EINVAL;
         if ((addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
-        const int known = Prot.Read | Prot.Write | Prot.Exec | Prot.Sem | Prot.GrowsDown | Prot.GrowsUp;
-        if ((prot & ~known) != 0 || (prot & Prot.GrowsUp) != 0) return -Errno.EINVAL;
         if (len == 0) return 0;
         if (!TryPageAlign(len, out ulong size)) return -Errno.ENOMEM;
         ulong end = addr + size;
         if (end <= addr) return -Errno.ENOMEM;
+        if ((prot & ~(Prot.Read | Prot.Write | Prot.Exec | Prot.Sem)) != 0) return -Errno.EINVAL; // arch_validate_prot
         VmFlags want = ProtToVmFlags(prot);
         int result = 0;
         using (MmapLock.Write())
         {
             Vma? v = _vmas.FirstOverlapping(addr, end);
             if (v == null) return -Errno.ENOMEM;
-            if ((prot & Prot.GrowsDown) != 0)
+            if (grows == Prot.GrowsDown)
             {
                 if ((v.Flags & VmFlags.GrowsDown) == 0) return -Errno.EINVAL;
                 addr = v.Start;
             }
             if (v.Start > addr) return -Errno.ENOMEM;
+            if (grows == Prot.GrowsUp) return -Errno.EINVAL; // no VM_GROWSUP area on x86
             ulong cursor = addr;
             while (v != null && v.Start < end)
             {

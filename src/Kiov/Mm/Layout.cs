@@ -34,6 +34,9 @@ public static class Layout
     /// <summary><c>stack_guard_gap</c>: the gap kept below a grows-down stack (256 pages).</summary>
     public const ulong StackGuardGap = 256UL << PageGeometry.PageShift;
 
+    /// <summary><c>RLIMIT_STACK</c> (the usual 8 MiB soft limit): a grows-down area may not grow past it.</summary>
+    public const ulong StackRlimit = 8UL << 20;
+
     /// <summary>True for a canonical user-half address below TASK_SIZE_MAX.</summary>
     public static bool IsUser(ulong addr) => addr < TaskSizeMax;
 }

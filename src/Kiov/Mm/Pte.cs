@@ -62,6 +62,12 @@ public static class Pte
     /// <summary>Clears the entry and returns what it held (<c>ptep_get_and_clear</c>).</summary>
     public static unsafe ulong Clear(ulong* p) => Interlocked.Exchange(ref *p, 0);
 
-    /// <summary>Sets bits in the entry (what the MMU does for accessed and dirty).</summary>
-    public static unsafe void SetBits(ulong* p, ulong bits) => Interlocked.Or(ref *p, bits);
+    /// <summary>
+    /// Sets <paramref name="bits"/> in the entry if it still holds <paramref name="expected"/>, as the
+    /// MMU's locked update of accessed and dirty does (it never sets them in an entry that is no
+    /// longer present). False when the entry changed: look again. A plain OR would leave stray bits
+    /// in an entry that was cleared meanwhile.
+    /// </summary>
+    public static unsafe bool TrySetBits(ulong* p, ulong expected, ulong bits) =>
+        Interlocked.CompareExchange(ref *p, expected | bits, expected) == expected;
 }

@@ -1,3 +1,5 @@
+using Kiov.Memory;
+
 namespace Kiov.Mm;
 
 /// <summary>
@@ -118,6 +120,38 @@ public sealed class VmaTree
 
     private static Node RotateRight(Node n) { var l = n.Left!; n.Left = l.Right; l.Right = n; return l; }
     private static Node RotateLeft(Node n) { var r = n.Right!; n.Right = r.Left; r.Left = n; return r; }
+
+    /// <summary>
+    /// Checks the tree's invariants (the model's <c>validate_mm</c> under CONFIG_DEBUG_VM_MAPLE_TREE):
+    /// search-tree order by start, heap order of priorities, the count, and for every area a
+    /// non-empty, page-aligned range inside user space [<see cref="Layout.MmapMinAddr"/> or 0,
+    /// <see cref="Layout.TaskSizeMax"/>) that does not overlap the next. Throws
+    /// <see cref="KiovBugException"/> naming the first broken one. For tests; caller holds the mmap lock.
+    /// </summary>
+    public void CheckInvariants()
+    {
+        int count = 0;
+        Vma? prev = null;
+        CheckNode(_root, 0, ulong.MaxValue, uint.MaxValue, ref count, ref prev);
+        if (count != Count) throw new KiovBugException($"VMA tree holds {count} areas but counts {Count}");
+    }
+
+    // In-order walk: every start in [lo, hi], priorities not above the parent's.
+    private static void CheckNode(Node? n, ulong lo, ulong hi, uint maxPriority, ref int count, ref Vma? prev)
+    {
+        if (n == null) return;
+        Vma v = n.Vma;
+        if (n.Priority > maxPriority) throw new KiovBugException($"VMA tree heap order broken at {v}");
+        if (v.Start < lo || v.Start > hi) throw new KiovBugException($"VMA tree search order broken at {v}");
+        CheckNode(n.Left, lo, v.Start, n.Priority, ref count, ref prev);
+        if (v.Start >= v.End) throw new KiovBugException($"empty or inverted VMA {v}");
+        if (((v.Start | v.End) & (PageGeometry.PageSize - 1)) != 0) throw new KiovBugException($"unaligned VMA {v}");
+        if (v.End > Layout.TaskSizeMax) throw new KiovBugException($"VMA {v} reaches past TASK_SIZE_MAX");
+        if (prev != null && prev.End > v.Start) throw new KiovBugException($"VMAs {prev} and {v} overlap or are out of order");
+        prev = v;
+        count++;
+        CheckNode(n.Right, v.Start, hi, n.Priority, ref count, ref prev);
+    }
 
     /// <summary>Every area in address order (allocates: for reports and tests, not hot paths).</summary>
     public List<Vma> ToList()

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Kiov.Memory;
 using Kiov.Mm;
 using static Kiov.Memory.PageGeometry;
@@ -66,7 +67,7 @@ public static unsafe class UserAccess
     public static ulong CopyFromUser(AddressSpace mm, byte* dst, ulong src, ulong len)
     {
         ulong left = Copy(mm, src, dst, len, Op.FromUser);
-        if (left != 0) new Span<byte>(dst + (len - left), checked((int)left)).Clear();
+        if (left != 0) NativeMemory.Clear(dst + (len - left), (nuint)left);
         return left;
     }
 
@@ -127,10 +128,15 @@ public static unsafe class UserAccess
                         if (pte == null) return done;
                         if (!huge) { table = pte - PageTables.Index(a, 0); tableRegion = a >> 21; }
                     }
-                    ulong e = Pte.Read(pte);
-                    if ((e & Pte.Present) == 0 || (write && (e & Pte.Write) == 0)) return done;
                     ulong want = Pte.Accessed | (write ? Pte.Dirty : 0);
-                    if (!huge && (e & want) != want) Pte.SetBits(pte, want);
+                    ulong e;
+                    while (true)
+                    {
+                        e = Pte.Read(pte);
+                        mm.AfterPteReadHook?.Invoke(a);
+                        if ((e & Pte.Present) == 0 || (write && (e & Pte.Write) == 0)) return done;
+                        if (huge || (e & want) == want || Pte.TrySetBits(pte, e, want)) break;
+                    }
                     int pfn = Pte.Pfn(e) + (huge ? PageTables.Index(a, 0) : 0);
                     byte* p = mem.Pointer(new Page(pfn)) + OffsetInPage(a);
                     ulong chunk = Math.Min(len - done, (ulong)(PageSize - OffsetInPage(a)));

@@ -82,6 +82,21 @@ public class MmapTests
     [InlineData(A, ulong.MaxValue - 4095, Prot.Read, -Errno.ENOMEM)]
     [InlineData(A, ulong.MaxValue, Prot.Read, -Errno.ENOMEM)]
     [InlineData(0xffff888000000000UL, 4096UL, Prot.Read, -Errno.ENOMEM)]
+    // The order of the checks, from the host: both grows bits, alignment, zero length, overflow,
+    // unknown prot bits, the lookup, then PROT_GROWSUP/PROT_GROWSDOWN against the area.
+    [InlineData(A, 0UL, 0x100, 0L)]
+    [InlineData(A + 1, 0UL, 0x100, -Errno.EINVAL)]
+    [InlineData(A, 0UL, Prot.GrowsUp, 0L)]
+    [InlineData(A, 0UL, Prot.GrowsUp | Prot.GrowsDown, -Errno.EINVAL)]
+    [InlineData(A + 1, 0UL, Prot.GrowsUp | Prot.GrowsDown, -Errno.EINVAL)]
+    [InlineData(A, ulong.MaxValue - 4095, Prot.Read | Prot.GrowsUp, -Errno.ENOMEM)]
+    [InlineData(A, ulong.MaxValue - 4095, Prot.Read | Prot.GrowsUp | Prot.GrowsDown, -Errno.EINVAL)]
+    [InlineData(A, ulong.MaxValue - 4095, 0x100, -Errno.ENOMEM)]
+    [InlineData(0x300000000000UL, 4096UL, 0x100, -Errno.EINVAL)]
+    [InlineData(0x300000000000UL, 4096UL, Prot.Read | Prot.GrowsUp, -Errno.ENOMEM)]
+    [InlineData(0x300000000000UL, 4096UL, Prot.Read | Prot.GrowsDown, -Errno.ENOMEM)]
+    [InlineData(A, 4096UL, Prot.Read | Prot.GrowsDown, -Errno.EINVAL)] // not a grows-down area
+    [InlineData(A, 4096UL, Prot.Read | Prot.Write | Prot.Sem, 0L)]
     public void MprotectErrnos(ulong addr, ulong len, int prot, long expected)
     {
         using var k = new KernelFixture();

@@ -1,0 +1,25 @@
+using Kiov.Memory;
+using Kiov.Mm;
+
+namespace Kiov.Tests.Support;
+
+/// <summary>
+/// A minimal mappable file for Mm tests (the file layer implements the real ones): a page cache
+/// of <paramref name="pages"/> pages, opened read-only or read-write, with extra VMA flags its
+/// mmap adds. <see cref="Dispose"/> truncates it, dropping the cache's references.
+/// </summary>
+public sealed class TestFile(PhysicalMemory memory, long pages, bool openForWrite = true, VmFlags mmapFlags = VmFlags.None)
+    : IMappableFile, IDisposable
+{
+    private int _maps;
+
+    public PageCache Cache { get; } = new(memory);
+    public int Maps => Volatile.Read(ref _maps);
+    public string Name => "testfile";
+    public bool OpenForWrite => openForWrite;
+    public VmFlags MmapFlags => mmapFlags;
+    public Page Fault(long index) => index >= 0 && index < pages ? Cache.FindOrCreate(index) : Page.Null;
+    public void OnMap() => Interlocked.Increment(ref _maps);
+    public void OnUnmap() => Interlocked.Decrement(ref _maps);
+    public void Dispose() => Cache.RemoveFrom(0);
+}
