@@ -6,7 +6,7 @@ namespace Kiov.Fs;
 
 /// <summary>The access a file was opened with (<c>f_mode</c>).</summary>
 [Flags]
-public enum FileMode
+public enum FMode
 {
     /// <summary>None.</summary>
     None = 0,
@@ -68,10 +68,10 @@ public abstract class KFile : IMappableFile
     private int _refs = 1;  // Interlocked
 
     /// <summary>Opens a file with <paramref name="mode"/>.</summary>
-    protected KFile(FileMode mode) => Mode = mode;
+    protected KFile(FMode mode) => Mode = mode;
 
     /// <summary><c>f_mode</c>.</summary>
-    public FileMode Mode { get; }
+    public FMode Mode { get; }
 
     /// <summary><c>O_NONBLOCK</c> in <c>f_flags</c>.</summary>
     public bool NonBlock { get; init; }
@@ -130,10 +130,10 @@ public abstract class KFile : IMappableFile
     public virtual long Llseek(long offset, int whence) => -Errno.ESPIPE;
 
     /// <summary>True when opened for reading (<c>FMODE_READ</c>).</summary>
-    public bool OpenForRead => (Mode & FileMode.Read) != 0;
+    public bool OpenForRead => (Mode & FMode.Read) != 0;
 
     /// <summary>True when opened for writing (<c>FMODE_WRITE</c>).</summary>
-    public bool OpenForWrite => (Mode & FileMode.Write) != 0;
+    public bool OpenForWrite => (Mode & FMode.Write) != 0;
 
     /// <summary>True when the file has an <c>-&gt;mmap</c> operation.</summary>
     public virtual bool HasMmap => false;

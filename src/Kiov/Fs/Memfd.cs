@@ -26,7 +26,7 @@ public sealed class MemfdFile : KFile
 
     /// <summary>Creates an empty memfd opened for reading and writing.</summary>
     public MemfdFile(Kernel kernel, string name = "kiov")
-        : base(FileMode.Read | FileMode.Write | FileMode.PRead | FileMode.PWrite | FileMode.CanRead | FileMode.CanWrite)
+        : base(FMode.Read | FMode.Write | FMode.PRead | FMode.PWrite | FMode.CanRead | FMode.CanWrite)
     {
         _kernel = kernel;
         Name = "/memfd:" + name + " (deleted)";

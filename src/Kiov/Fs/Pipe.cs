@@ -105,8 +105,8 @@ public sealed unsafe class Pipe
     public static (PipeFile read, PipeFile write) Create(PhysicalMemory memory, bool nonBlock)
     {
         var pipe = new Pipe(memory) { _readers = 1, _writers = 1 };
-        return (new PipeFile(pipe, FileMode.Read | FileMode.CanRead) { NonBlock = nonBlock },
-                new PipeFile(pipe, FileMode.Write | FileMode.CanWrite) { NonBlock = nonBlock });
+        return (new PipeFile(pipe, FMode.Read | FMode.CanRead) { NonBlock = nonBlock },
+                new PipeFile(pipe, FMode.Write | FMode.CanWrite) { NonBlock = nonBlock });
     }
 
     /// <summary>
@@ -315,7 +315,7 @@ public sealed unsafe class Pipe
 /// positioned I/O gives -ESPIPE.</summary>
 public sealed class PipeFile : KFile
 {
-    internal PipeFile(Pipe pipe, FileMode mode) : base(mode) => Pipe = pipe;
+    internal PipeFile(Pipe pipe, FMode mode) : base(mode) => Pipe = pipe;
 
     /// <summary>The pipe.</summary>
     public Pipe Pipe { get; }
@@ -327,7 +327,7 @@ public sealed class PipeFile : KFile
     public override FileOps Ops => FileOps.ReadIter | FileOps.WriteIter;
 
     /// <inheritdoc/>
-    public override string Name => (Mode & FileMode.Read) != 0 ? "pipe:[read]" : "pipe:[write]";
+    public override string Name => (Mode & FMode.Read) != 0 ? "pipe:[read]" : "pipe:[write]";
 
     /// <inheritdoc/>
     public override long ReadIter(ref IovIter to, ref long pos, IocbFlags flags) =>
@@ -338,5 +338,5 @@ public sealed class PipeFile : KFile
         Pipe.Write(ref from, NonBlock || (flags & IocbFlags.NoWait) != 0);
 
     /// <inheritdoc/>
-    protected override void Release() => Pipe.ReleaseEnd((Mode & FileMode.Read) != 0);
+    protected override void Release() => Pipe.ReleaseEnd((Mode & FMode.Read) != 0);
 }

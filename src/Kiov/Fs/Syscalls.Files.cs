@@ -50,7 +50,7 @@ public static partial class Syscalls
         if (f == null) return -Errno.EBADF;
         try
         {
-            if ((f.Mode & FileMode.Write) == 0) return -Errno.EINVAL;
+            if ((f.Mode & FMode.Write) == 0) return -Errno.EINVAL;
             return f.Truncate(length);
         }
         finally { f.Put(); }

@@ -73,7 +73,7 @@ public static partial class Syscalls
         if (f == null) return -Errno.EBADF;
         try
         {
-            if (pos != null && (f.Mode & (write ? FileMode.PWrite : FileMode.PRead)) == 0) return -Errno.ESPIPE;
+            if (pos != null && (f.Mode & (write ? FMode.PWrite : FMode.PRead)) == 0) return -Errno.ESPIPE;
             var op = new PlainOp(p, f, buf, count, write);
             return WithPosition(f, pos, ref op);
         }
@@ -88,7 +88,7 @@ public static partial class Syscalls
     // fdget_pos/file_ppos: a seekable file uses (and, without an explicit position, updates) f_pos under its lock.
     private static long WithPosition<TOp>(KFile f, long? pos, ref TOp op) where TOp : struct, IPositionedOp
     {
-        bool seekable = (f.Mode & (FileMode.PRead | FileMode.PWrite)) != 0;
+        bool seekable = (f.Mode & (FMode.PRead | FMode.PWrite)) != 0;
         if (pos is long explicitPos) return op.Run(ref explicitPos, seekable);
         if (!seekable) { long none = 0; return op.Run(ref none, false); }
         lock (f.PosLock)
@@ -117,10 +117,10 @@ public static partial class Syscalls
     }
 
     // vfs_read / vfs_write: mode, ops, access_ok on the whole count, rw_verify_area, clamp, then the op.
-    private static long VfsPlainRw(Process p, KFile f, ulong buf, ulong count, ref long pos, bool seekable, bool write)
+    internal static long VfsPlainRw(Process p, KFile f, ulong buf, ulong count, ref long pos, bool seekable, bool write)
     {
-        if ((f.Mode & (write ? FileMode.Write : FileMode.Read)) == 0) return -Errno.EBADF;
-        if ((f.Mode & (write ? FileMode.CanWrite : FileMode.CanRead)) == 0) return -Errno.EINVAL;
+        if ((f.Mode & (write ? FMode.Write : FMode.Read)) == 0) return -Errno.EBADF;
+        if ((f.Mode & (write ? FMode.CanWrite : FMode.CanRead)) == 0) return -Errno.EINVAL;
         if (!UserAccess.AccessOk(p.Kernel.Config, buf, count)) return -Errno.EFAULT;
         long v = RwVerifyArea(count, pos, seekable);
         if (v != 0) return v;
@@ -129,7 +129,10 @@ public static partial class Syscalls
         if ((ops & (write ? FileOps.Write : FileOps.Read)) != 0)
             return write ? f.Write(p, buf, count, ref pos) : f.Read(p, buf, count, ref pos);
         if ((ops & (write ? FileOps.WriteIter : FileOps.ReadIter)) == 0) return -Errno.EINVAL;
-        var iter = IovIter.Ubuf(write, p.Mm, buf, count);
+        // new_sync_read/write; in 4.10, iov_iter_init under KERNEL_DS quietly made a KVEC iterator.
+        var iter = UserAccess.KernelDs
+            ? IovIter.Kvec(write, p.Kernel.Space, [new IoVec(buf, count)], 1, count)
+            : IovIter.Ubuf(write, p.Mm, buf, count);
         return write ? f.WriteIter(ref iter, ref pos, IocbFlags.None) : f.ReadIter(ref iter, ref pos, IocbFlags.None);
     }
 
@@ -151,7 +154,7 @@ public static partial class Syscalls
         IoVec[] iov = ArrayPool<IoVec>.Shared.Rent(Math.Max(uvec.Length, IovLimits.FastIov));
         try
         {
-            if (pos != null && (f.Mode & (write ? FileMode.PWrite : FileMode.PRead)) == 0) return -Errno.ESPIPE;
+            if (pos != null && (f.Mode & (write ? FMode.PWrite : FMode.PRead)) == 0) return -Errno.ESPIPE;
             IoVec[] arr = iov;
             return VfsVectorRw(p, f, uvec, ref arr, pos, flags, write);
         }
@@ -164,8 +167,8 @@ public static partial class Syscalls
 
     private static long VfsVectorRw(Process p, KFile f, ReadOnlySpan<IoVec> uvec, ref IoVec[] iov, long? pos, Rwf flags, bool write)
     {
-        if ((f.Mode & (write ? FileMode.Write : FileMode.Read)) == 0) return -Errno.EBADF;
-        if ((f.Mode & (write ? FileMode.CanWrite : FileMode.CanRead)) == 0) return -Errno.EINVAL;
+        if ((f.Mode & (write ? FMode.Write : FMode.Read)) == 0) return -Errno.EBADF;
+        if ((f.Mode & (write ? FMode.CanWrite : FMode.CanRead)) == 0) return -Errno.EINVAL;
         long r = Import.ImportIovec(write, p.Mm, uvec, ref iov, out IovIter iter);
         if (r < 0) return r;
         if (iter.Count == 0) return 0;

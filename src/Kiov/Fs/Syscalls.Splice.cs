@@ -37,7 +37,7 @@ public static partial class Syscalls
     {
         Pipe? ipipe = input.PipeInfo, opipe = output.PipeInfo;
         if ((ipipe != null && offIn != null) || (opipe != null && offOut != null)) return -Errno.ESPIPE;
-        if ((input.Mode & FileMode.Read) == 0 || (output.Mode & FileMode.Write) == 0) return -Errno.EBADF;
+        if ((input.Mode & FMode.Read) == 0 || (output.Mode & FMode.Write) == 0) return -Errno.EBADF;
         bool nonBlock = (flags & SpliceNonBlock) != 0;
         if (ipipe != null && opipe != null)
         {
@@ -47,7 +47,7 @@ public static partial class Syscalls
         if (ipipe != null)
         {
             long pos;
-            if (offOut is long o) { if ((output.Mode & FileMode.PWrite) == 0) return -Errno.EINVAL; pos = o; }
+            if (offOut is long o) { if ((output.Mode & FMode.PWrite) == 0) return -Errno.EINVAL; pos = o; }
             else pos = output.Pos;
             long v = RwVerifyArea(len, pos, true);
             if (v != 0) return v;
@@ -59,7 +59,7 @@ public static partial class Syscalls
         if (opipe != null)
         {
             long pos;
-            if (offIn is long o) { if ((input.Mode & FileMode.PRead) == 0) return -Errno.EINVAL; pos = o; }
+            if (offIn is long o) { if ((input.Mode & FMode.PRead) == 0) return -Errno.EINVAL; pos = o; }
             else pos = input.Pos;
             long r = SpliceFileToPipe(input, opipe, ref pos, len, nonBlock || output.NonBlock);
             if (offIn == null && r > 0) input.Pos = pos;
