@@ -107,6 +107,7 @@ public sealed unsafe partial class AddressSpace
             page = vma.File!.Fault(vma.PageIndex(addr));
             if (page.IsNull) return -Errno.EFAULT;
             anon = false;
+            if ((vma.Flags & VmFlags.PfnMap) != 0) return InsertPfn(vma, ptep, old, page);
             if (write && !vma.IsShared)
             {
                 Page copy = CopyPage(page);
@@ -128,6 +129,18 @@ public sealed unsafe partial class AddressSpace
         Memory.RemoveMap(page);
         Memory.Put(page);
         return 1;
+    }
+
+    // vmf_insert_pfn: a VM_PFNMAP area maps the device's frame as a special entry, which owns no
+    // reference and no map count (the device keeps the frame), so walkers must not take one. 1 = raced.
+    private int InsertPfn(Vma vma, ulong* ptep, ulong old, Page frame)
+    {
+        ulong bits = Pte.Present | Pte.User | Pte.Accessed | Pte.Special | ((vma.Flags & VmFlags.Write) != 0 ? Pte.Write : 0);
+        bool installed = Pte.CompareExchange(ptep, Pte.Make(frame.Pfn, bits), old);
+        Memory.Put(frame);
+        if (!installed) return 1;
+        Interlocked.Increment(ref _faults);
+        return 0;
     }
 
     // do_wp_page: a write to a present entry without the write bit. 1 = raced, retry.

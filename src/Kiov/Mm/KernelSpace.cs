@@ -51,6 +51,9 @@ public sealed unsafe class KernelSpace
     /// <summary>The gate lockless walkers of every address space enter (their "IRQs off").</summary>
     public WalkerGate Gate { get; } = new();
 
+    /// <summary>Event counters (<c>/proc/vmstat</c>): GUP calls, paths, faults, pins.</summary>
+    public VmCounters Counters { get; } = new();
+
     /// <summary>The kernel's PGD frame (<c>init_mm.pgd</c>).</summary>
     public int Pgd => _pgd;
 

@@ -51,6 +51,10 @@ public sealed class WalkerGate
         }
     }
 
+    /// <summary>The current epoch: it moves when a <see cref="Synchronize"/> begins, so a walker (or a
+    /// test inside the gate) can see that a writer is now waiting for it. Never blocks.</summary>
+    public int Epoch => Volatile.Read(ref _epoch);
+
     /// <summary>How many grace periods have completed.</summary>
     public long GracePeriods { get { lock (_syncLock) return _grace; } }
 }

@@ -1,0 +1,46 @@
+using Kiov.Memory;
+using Kiov.Mm;
+
+namespace Kiov.Tests.Support;
+
+/// <summary>A regular file of <paramref name="pages"/> pages whose contents live in a <see cref="PageCache"/>.
+/// Dispose after the mappings are gone (or before the fixture, which then frees the mapped pages).</summary>
+public sealed class CacheFile(PhysicalMemory memory, long pages, bool openForWrite = false) : IMappableFile, IDisposable
+{
+    public PageCache Cache { get; } = new(memory);
+    public string Name => "cachefile";
+    public bool OpenForWrite => openForWrite;
+    public VmFlags MmapFlags => VmFlags.None;
+    public Page Fault(long index) => index < pages ? Cache.FindOrCreate(index) : Page.Null;
+    public void OnMap() { }
+    public void OnUnmap() { }
+    public void Dispose() => Cache.RemoveFrom(0);
+}
+
+/// <summary>A device whose mmap is VM_IO | VM_PFNMAP (a frame buffer, MMIO): its frames are mapped as
+/// special entries with no struct-page reference.</summary>
+public sealed class PfnDevice : IMappableFile, IDisposable
+{
+    private readonly PhysicalMemory _memory;
+    private readonly Page[] _frames;
+
+    public PfnDevice(PhysicalMemory memory, int pages)
+    {
+        _memory = memory;
+        _frames = new Page[pages];
+        for (int i = 0; i < pages; i++) _frames[i] = memory.Alloc(PageOwner.KernelBuffer);
+    }
+
+    public string Name => "pfndevice";
+    public bool OpenForWrite => true;
+    public VmFlags MmapFlags => VmFlags.Io | VmFlags.PfnMap;
+    public Page Fault(long index)
+    {
+        if (index >= _frames.Length) return Page.Null;
+        _memory.Get(_frames[index]);
+        return _frames[index];
+    }
+    public void OnMap() { }
+    public void OnUnmap() { }
+    public void Dispose() { foreach (var f in _frames) _memory.Put(f); }
+}
