@@ -7,6 +7,8 @@ public static class Errno
     public const int EPERM = 1;
     /// <summary>Interrupted system call.</summary>
     public const int EINTR = 4;
+    /// <summary>I/O error.</summary>
+    public const int EIO = 5;
     /// <summary>Bad file descriptor.</summary>
     public const int EBADF = 9;
     /// <summary>Try again (would block).</summary>

@@ -34,6 +34,8 @@ public enum IterType : byte
     Discard,
     /// <summary><c>ITER_PIPE</c> (4.9 to 6.4): appends to a pipe's ring.</summary>
     Pipe,
+    /// <summary>Model-only: segments of managed memory (<see cref="Memory{T}"/>), walked like KVEC.</summary>
+    Managed,
 }
 
 /// <summary>Limits of the iovec interfaces (include/uapi/linux/uio.h, include/linux/fs.h).</summary>

@@ -1,4 +1,6 @@
+using Kiov.Memory;
 using Kiov.Mm;
+using static Kiov.Memory.PageGeometry;
 using Kiov.Uaccess;
 
 namespace Kiov.Iov;
@@ -17,7 +19,6 @@ public partial struct IovIter
     public unsafe ulong CopyToIter(byte* src, ulong bytes)
     {
         if (_dataSource) return 0;
-        if (_type == IterType.Discard) return Advance(bytes);
         var step = new ToIterStep(src);
         return IterateAndAdvance(bytes, ref step);
     }
@@ -57,12 +58,68 @@ public partial struct IovIter
     }
 
     /// <summary><c>iov_iter_zero</c>: writes <paramref name="bytes"/> zeros into a destination
-    /// (<c>clear_user</c> for user chunks, which may stop short). Returns the bytes zeroed.</summary>
+    /// (<c>clear_user</c> for user chunks, which may stop short; a PIPE reserves
+    /// fresh buffers as <c>pipe_zero</c> did). Returns the bytes zeroed.</summary>
     public ulong Zero(ulong bytes)
     {
-        if (_type == IterType.Discard) return Advance(bytes);
         var step = new ZeroStep();
         return IterateAndAdvance(bytes, ref step);
+    }
+
+    /// <summary>
+    /// <c>copy_page_to_iter</c>: copies <paramref name="bytes"/> from <paramref name="offset"/> in
+    /// <paramref name="page"/> (the head of a compound page of <paramref name="order"/>; the model's frames
+    /// carry no compound metadata, so the caller says) into a destination, subpage by subpage, stopping at
+    /// the first short chunk. <c>page_copy_sane</c> first: the range must lie within the compound page,
+    /// else 0. A PIPE iterator takes the page itself by reference (2016–2023 splice). Returns the bytes copied.
+    /// </summary>
+    public ulong CopyPageToIter(Page page, ulong offset, ulong bytes, int order = 0)
+    {
+        if (!PageCopySane(offset, bytes, order) || _dataSource) return 0;
+        if (_type == IterType.Pipe) return CopyPageToPipe(page, offset, bytes);
+        return CopyPage(page, offset, bytes, toIter: true);
+    }
+
+    /// <summary><c>copy_page_from_iter</c>: fills <paramref name="bytes"/> at <paramref name="offset"/> in
+    /// <paramref name="page"/> (compound of <paramref name="order"/>) from a source, subpage by subpage,
+    /// with the same <c>page_copy_sane</c> rule. A destination (PIPE and DISCARD included) gives 0.</summary>
+    public ulong CopyPageFromIter(Page page, ulong offset, ulong bytes, int order = 0)
+    {
+        if (!PageCopySane(offset, bytes, order) || !_dataSource) return 0;
+        return CopyPage(page, offset, bytes, toIter: false);
+    }
+
+    // page_copy_sane(): offset+n must not wrap and must end inside the (compound) page.
+    private static bool PageCopySane(ulong offset, ulong n, int order)
+    {
+        ulong v = n + offset;
+        return n <= v && v <= ((ulong)PageSize << order);
+    }
+
+    private unsafe ulong CopyPage(Page page, ulong offset, ulong bytes, bool toIter)
+    {
+        page = page.Nth((int)(offset >> PageShift));
+        offset &= PageSize - 1;
+        ulong res = 0;
+        PhysicalMemory? mem = PhysMem;
+        if (mem == null && _type != IterType.Discard)
+            throw new InvalidOperationException("a page copy needs the iterator to know physical memory (give the managed iterator its KernelSpace)");
+        while (true)
+        {
+            ulong n = Math.Min(bytes, PageSize - offset);
+            if (mem == null) n = Advance(n); // DISCARD: nothing to read or write
+            else
+            {
+                byte* p = mem.Pointer(page) + offset;
+                n = toIter ? CopyToIter(p, n) : CopyFromIter(p, n);
+            }
+            res += n;
+            bytes -= n;
+            if (bytes == 0 || n == 0) break;
+            offset += n;
+            if (offset == PageSize) { page = page.Nth(1); offset = 0; }
+        }
+        return res;
     }
 
     private readonly unsafe struct ToIterStep(byte* src) : IIterStep

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Kiov.Memory;
 using Kiov.Mm;
 using static Kiov.Memory.PageGeometry;
@@ -13,13 +12,30 @@ namespace Kiov.Iov;
 /// </summary>
 internal unsafe interface IIterStep
 {
+    /// <summary>False for a step that only moves the cursor (<c>iov_iter_advance</c>): the walk then
+    /// neither translates addresses nor looks pages up, as the kernel's advance does not.</summary>
+    static virtual bool TouchesMemory => true;
+
     /// <summary>Processes [uaddr, uaddr+len) of <paramref name="mm"/>, the bytes from
     /// <paramref name="progress"/> on of the operation; returns the bytes NOT processed.</summary>
     ulong User(AddressSpace mm, ulong uaddr, ulong progress, ulong len);
 
     /// <summary>Processes <paramref name="len"/> bytes of kernel memory at <paramref name="p"/>
-    /// (never crossing a page); returns the bytes NOT processed (0 unless the step stops on purpose).</summary>
+    /// (never crossing a page, except for managed segments, which have no pages); returns the bytes
+    /// NOT processed (0 unless the step stops on purpose).</summary>
     ulong Kernel(byte* p, ulong progress, ulong len);
+}
+
+/// <summary>How <see cref="IovIter.IterateSegments{TStep, TSegs}"/> reaches the segments of an
+/// IOVEC, KVEC or MANAGED iterator: one loop, three kinds of memory.</summary>
+internal interface ISegments
+{
+    /// <summary>The length of segment <paramref name="seg"/>.</summary>
+    ulong Length(int seg);
+
+    /// <summary>Runs <paramref name="step"/> over <paramref name="part"/> bytes of segment
+    /// <paramref name="seg"/> from <paramref name="skip"/>; returns the bytes not processed.</summary>
+    ulong Run<TStep>(int seg, ulong skip, ulong progress, ulong part, ref TStep step) where TStep : struct, IIterStep;
 }
 
 public partial struct IovIter
@@ -36,13 +52,14 @@ public partial struct IovIter
         ulong progress = _type switch
         {
             IterType.Ubuf => IterateUbuf(len, ref step),
-            IterType.Iovec => IterateSegments(len, ref step, user: true),
-            IterType.Kvec => IterateSegments(len, ref step, user: false),
+            IterType.Iovec => IterateSegments(len, ref step, new UserSegments(_iov!, _mm!)),
+            IterType.Kvec => IterateSegments(len, ref step, new KernelSegments(_iov!, _kernel!)),
+            IterType.Managed => IterateSegments(len, ref step, new ManagedChunks(_managed!)),
             IterType.Bvec => IterateBvec(len, ref step),
             IterType.Xarray => IterateXarray(len, ref step),
             IterType.FolioQ => IterateFolioq(len, ref step),
-            IterType.Discard => len,
-            _ => throw new KiovBugException($"iterate_and_advance on {_type}"),
+            IterType.Pipe => IteratePipe(len, ref step),
+            _ => len, // DISCARD
         };
         _count -= progress;
         return progress;
@@ -56,23 +73,22 @@ public partial struct IovIter
     }
 
     // iterate_iovec / iterate_kvec: segment by segment; an exact segment end moves on to the next.
-    private ulong IterateSegments<TStep>(ulong len, ref TStep step, bool user) where TStep : struct, IIterStep
+    internal ulong IterateSegments<TStep, TSegs>(ulong len, ref TStep step, TSegs segs)
+        where TStep : struct, IIterStep where TSegs : struct, ISegments
     {
-        IoVec[] iov = _iov!;
         int seg = _seg;
         ulong skip = _iovOffset, progress = 0;
         do
         {
-            IoVec v = iov[seg];
-            ulong part = Math.Min(len, v.Len - skip);
+            ulong segLen = segs.Length(seg);
+            ulong part = Math.Min(len, segLen - skip);
             if (part != 0)
             {
-                ulong remain = user ? step.User(_mm!, v.Base + skip, progress, part) : KernelChunks(v.Base + skip, progress, part, ref step);
-                ulong consumed = part - remain;
+                ulong consumed = part - segs.Run(seg, skip, progress, part, ref step);
                 progress += consumed;
                 skip += consumed;
                 len -= consumed;
-                if (skip < v.Len) break;
+                if (skip < segLen) break;
             }
             seg++;
             skip = 0;
@@ -83,21 +99,44 @@ public partial struct IovIter
         return progress;
     }
 
-    // A kernel range may be vmalloc'ed, so it is walked page by page through the kernel page tables.
-    private unsafe ulong KernelChunks<TStep>(ulong kaddr, ulong progress, ulong len, ref TStep step) where TStep : struct, IIterStep
+    private readonly struct UserSegments(IoVec[] iov, AddressSpace mm) : ISegments
     {
-        ulong done = 0;
-        while (done < len)
+        public ulong Length(int seg) => iov[seg].Len;
+        public ulong Run<TStep>(int seg, ulong skip, ulong progress, ulong part, ref TStep step) where TStep : struct, IIterStep =>
+            step.User(mm, iov[seg].Base + skip, progress, part);
+    }
+
+    // A kernel range may be vmalloc'ed, so it is walked page by page through the kernel page tables.
+    private readonly unsafe struct KernelSegments(IoVec[] kvec, KernelSpace kernel) : ISegments
+    {
+        public ulong Length(int seg) => kvec[seg].Len;
+        public ulong Run<TStep>(int seg, ulong skip, ulong progress, ulong len, ref TStep step) where TStep : struct, IIterStep
         {
-            ulong a = kaddr + done;
-            if (!_kernel!.TryTranslate(a, out byte* p, out _))
-                throw new KiovBugException($"kernel iterator names unmapped kernel address 0x{a:x}");
-            ulong chunk = Math.Min(len - done, (ulong)(PageSize - OffsetInPage(a)));
-            ulong remain = step.Kernel(p, progress + done, chunk);
-            done += chunk - remain;
-            if (remain != 0) break;
+            if (!TStep.TouchesMemory) return 0;
+            ulong kaddr = kvec[seg].Base + skip, done = 0;
+            while (done < len)
+            {
+                ulong a = kaddr + done;
+                if (!kernel.TryTranslate(a, out byte* p, out _))
+                    throw new KiovBugException($"kernel iterator names unmapped kernel address 0x{a:x}");
+                ulong chunk = Math.Min(len - done, (ulong)(PageSize - OffsetInPage(a)));
+                ulong remain = step.Kernel(p, progress + done, chunk);
+                done += chunk - remain;
+                if (remain != 0) break;
+            }
+            return len - done;
         }
-        return len - done;
+    }
+
+    // Managed memory is pinned for the duration of one step (fixed on its span): no handle, no allocation.
+    private readonly unsafe struct ManagedChunks(Memory<byte>[] segs) : ISegments
+    {
+        public ulong Length(int seg) => (ulong)segs[seg].Length;
+        public ulong Run<TStep>(int seg, ulong skip, ulong progress, ulong part, ref TStep step) where TStep : struct, IIterStep
+        {
+            if (!TStep.TouchesMemory) return 0;
+            fixed (byte* p = segs[seg].Span.Slice((int)skip, (int)part)) return step.Kernel(p, progress, part);
+        }
     }
 
     // iterate_bvec: chunks split at page boundaries inside each bio_vec.
@@ -115,8 +154,8 @@ public partial struct IovIter
             ulong remain = 0;
             if (part != 0)
             {
-                byte* p = mem.Pointer(b.Page.Nth((int)(offset >> PageShift))) + OffsetInPage(offset);
-                remain = step.Kernel(p, progress, part);
+                if (TStep.TouchesMemory)
+                    remain = step.Kernel(mem.Pointer(b.Page.Nth((int)(offset >> PageShift))) + OffsetInPage(offset), progress, part);
                 ulong consumed = part - remain;
                 len -= consumed;
                 progress += consumed;
@@ -134,6 +173,7 @@ public partial struct IovIter
     // iterate_xarray: page-sized chunks of the cached pages; a missing page ends the walk.
     private unsafe ulong IterateXarray<TStep>(ulong len, ref TStep step) where TStep : struct, IIterStep
     {
+        if (!TStep.TouchesMemory) { _iovOffset += len; return len; }
         PhysicalMemory mem = _kernel!.Memory;
         ulong progress = 0;
         while (progress < len)
@@ -151,7 +191,64 @@ public partial struct IovIter
         return progress;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong IterateFolioq<TStep>(ulong len, ref TStep step) where TStep : struct, IIterStep =>
-        throw new KiovBugException("ITER_FOLIOQ iteration needs a folio queue");
+    // iterate_folioq: page-sized chunks of each folio, slot by slot, hopping to the next segment at a
+    // segment's end only when there is one (else the slot is left at nr_slots, for the queue may grow).
+    // An empty slot ends the walk; the cursor-only walk (advance) goes by folio sizes alone.
+    private unsafe ulong IterateFolioq<TStep>(ulong len, ref TStep step) where TStep : struct, IIterStep
+    {
+        FolioQueue q = _folioq!;
+        int slot = _seg;
+        ulong skip = _iovOffset, progress = 0;
+        if (slot >= q.NrSlots && q.Next != null) { q = q.Next; slot = 0; }
+        while (len != 0)
+        {
+            if (slot >= q.NrSlots) break;
+            Page folio = q.Folio(slot);
+            if (TStep.TouchesMemory && folio.IsNull) break;
+            ulong fsize = q.FolioSize(slot), remain = 0;
+            if (skip < fsize)
+            {
+                ulong part = Math.Min(len, (ulong)(PageSize - OffsetInPage(skip)));
+                if (TStep.TouchesMemory)
+                    remain = step.Kernel(_kernel!.Memory.Pointer(folio.Nth((int)(skip >> PageShift))) + OffsetInPage(skip), progress, part);
+                ulong consumed = part - remain;
+                len -= consumed;
+                progress += consumed;
+                skip += consumed;
+            }
+            if (skip >= fsize)
+            {
+                skip = 0;
+                slot++;
+                if (slot == q.NrSlots && q.Next != null) { q = q.Next; slot = 0; }
+            }
+            if (remain != 0) break;
+        }
+        _folioq = q;
+        _seg = slot;
+        _iovOffset = skip;
+        return progress;
+    }
+
+    // The 2016-2023 ITER_PIPE copy: reserve space at the pipe's end (push_pipe), then fill the
+    // reserved buffers in order, the position following the last byte written.
+    private unsafe ulong IteratePipe<TStep>(ulong len, ref TStep step) where TStep : struct, IIterStep
+    {
+        if (!PipeSane()) return 0;
+        ulong reserved = PushPipe(len, out uint head, out ulong off);
+        IPipeRing pipe = _pipe!;
+        PhysicalMemory mem = _kernel!.Memory;
+        ulong progress = 0;
+        while (progress < reserved)
+        {
+            ulong chunk = Math.Min(reserved - progress, PageSize - off);
+            step.Kernel(mem.Pointer(pipe[head].Page) + off, progress, chunk);
+            _pipeHead = head;
+            _iovOffset = off + chunk;
+            progress += chunk;
+            off = 0;
+            head++;
+        }
+        return progress;
+    }
 }

@@ -27,7 +27,11 @@ public partial struct IovIter
     internal KernelSpace? _kernel; // kernel kinds: kernel memory
     internal PageCache? _xarray;   // XARRAY: the pages by index
     internal long _xarrayStart;    // XARRAY: the byte position of the start
-    internal object? _backing;     // FOLIOQ and PIPE: their own structures
+    internal FolioQueue? _folioq;  // FOLIOQ: the current segment (_seg is the slot)
+    internal IPipeRing? _pipe;     // PIPE: the ring (_pipeHead is i->head, _iovOffset the end offset in it)
+    internal uint _pipeHead;       // PIPE: the buffer the position is in (or the next one when _iovOffset is 0)
+    internal uint _pipeStartHead;  // PIPE: where the iterator started (start_head); revert stops there
+    internal Memory<byte>[]? _managed; // MANAGED: the managed segments
 
     /// <summary>The kind (<c>iov_iter_type</c>).</summary>
     public readonly IterType Type => _type;
@@ -59,6 +63,21 @@ public partial struct IovIter
     public readonly PageCache? Xarray => _xarray;
     /// <summary>The byte position of an XARRAY iterator's start (<c>xarray_start</c>).</summary>
     public readonly long XarrayStart => _xarrayStart;
+    /// <summary>The current segment of a FOLIOQ iterator (<c>folioq</c>).</summary>
+    public readonly FolioQueue? FolioQueue => _folioq;
+    /// <summary>The current slot of a FOLIOQ iterator (<c>folioq_slot</c>).</summary>
+    public readonly int FolioqSlot => _type == IterType.FolioQ ? _seg : 0;
+    /// <summary>The ring of a PIPE iterator.</summary>
+    public readonly IPipeRing? Pipe => _pipe;
+    /// <summary>The ring index a PIPE iterator is at (<c>head</c>; <c>idx</c> before 5.5).</summary>
+    public readonly uint PipeHead => _pipeHead;
+    /// <summary>The ring index a PIPE iterator started at (<c>start_head</c>).</summary>
+    public readonly uint PipeStartHead => _pipeStartHead;
+    /// <summary>The segments of a MANAGED iterator.</summary>
+    public readonly Memory<byte>[]? ManagedSegments => _managed;
+
+    /// <summary>Physical memory behind the iterator, when it has any (user or kernel kinds).</summary>
+    internal readonly Memory.PhysicalMemory? PhysMem => _kernel?.Memory ?? _mm?.Memory;
 
     /// <summary><c>iov_iter_ubuf</c>: one user buffer.</summary>
     public static IovIter Ubuf(bool source, AddressSpace mm, ulong buf, ulong count) =>
@@ -84,6 +103,29 @@ public partial struct IovIter
     public static IovIter Discard(ulong count) =>
         new() { _type = IterType.Discard, _dataSource = false, _count = count };
 
+    /// <summary><c>iov_iter_discard</c> with the direction the kernel checks: a source is refused
+    /// (<c>BUG_ON(direction != READ)</c>, a <see cref="KiovBugException"/> here).</summary>
+    public static IovIter Discard(bool source, ulong count) =>
+        source ? throw new KiovBugException("iov_iter_discard: ITER_DISCARD is destination-only") : Discard(count);
+
+    /// <summary><c>iov_iter_folio_queue</c>: <paramref name="count"/> bytes of the folios in
+    /// <paramref name="folioq"/> from slot <paramref name="firstSlot"/>, <paramref name="offset"/> bytes
+    /// into its folio, following the chain.</summary>
+    public static IovIter FolioQueueOf(bool source, KernelSpace kernel, FolioQueue folioq, int firstSlot, ulong offset, ulong count) =>
+        new() { _type = IterType.FolioQ, _dataSource = source, _kernel = kernel, _folioq = folioq, _seg = firstSlot, _iovOffset = offset, _count = count };
+
+    /// <summary>
+    /// <c>iov_iter_pipe</c> (4.9 to 6.4): a destination that appends to <paramref name="pipe"/> from its
+    /// current head. A source is refused (<c>BUG_ON(direction != READ)</c>), and so is a kernel without
+    /// ITER_PIPE (<see cref="KernelConfig.IterPipe"/>): <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public static IovIter PipeOf(bool source, KernelSpace kernel, IPipeRing pipe, ulong count)
+    {
+        if (!kernel.Config.IterPipe) throw new InvalidOperationException($"ITER_PIPE does not exist in kernel {kernel.Config.Name}");
+        if (source) throw new KiovBugException("iov_iter_pipe: ITER_PIPE is destination-only");
+        return new() { _type = IterType.Pipe, _kernel = kernel, _pipe = pipe, _pipeHead = pipe.Head, _pipeStartHead = pipe.Head, _count = count };
+    }
+
     /// <summary><c>iov_iter_truncate</c>: limits the count to <paramref name="count"/> (an upper bound that may exceed it).</summary>
     public void Truncate(ulong count) { if (_count > count) _count = count; }
 
@@ -93,10 +135,11 @@ public partial struct IovIter
     /// <summary><c>iov_iter_save_state</c>.</summary>
     public readonly IovIterState SaveState() => new(_iovOffset, _count, _nrSegs);
 
-    /// <summary><c>iov_iter_restore</c>: rewinds to a saved state (UBUF, IOVEC, KVEC and BVEC only).</summary>
+    /// <summary><c>iov_iter_restore</c>: rewinds to a saved state (UBUF, IOVEC, KVEC and BVEC only,
+    /// and the model's MANAGED, which is laid out like KVEC).</summary>
     public void Restore(IovIterState state)
     {
-        if (_type is not (IterType.Ubuf or IterType.Iovec or IterType.Kvec or IterType.Bvec))
+        if (_type is not (IterType.Ubuf or IterType.Iovec or IterType.Kvec or IterType.Bvec or IterType.Managed))
             throw new KiovBugException($"iov_iter_restore on {_type}");
         _iovOffset = state.IovOffset;
         _count = state.Count;
