@@ -19,7 +19,7 @@ public sealed class VmCounters
     /// <summary>Pages handed to GUP callers, through either path.</summary>
     public long GupPages => FastPathPages + Interlocked.Read(ref _slowGetPages) + Interlocked.Read(ref _slowPinPages);
 
-    /// <summary>Calls the lockless walk served entirely (<c>gup_fast</c> got every page).</summary>
+    /// <summary>Calls that ended after the lockless walk: it got every page, or FOLL_FAST_ONLY forbade the slow path.</summary>
     public long FastPathHits => Interlocked.Read(ref _fastHitCalls);
 
     /// <summary>Pages the lockless walk obtained, in hits and fallbacks alike.</summary>
@@ -47,7 +47,7 @@ public sealed class VmCounters
     /// <summary><c>nr_foll_pin_released</c>: FOLL_PIN pins dropped.</summary>
     public long PinsReleased => Interlocked.Read(ref _pinsReleased);
 
-    /// <summary>Counts a call the lockless walk served entirely, and its pages.</summary>
+    /// <summary>Counts a call that ended after the lockless walk, and its pages.</summary>
     public void AddFastHit(long pages, bool pin)
     {
         Interlocked.Increment(ref _fastHitCalls);
