@@ -7,7 +7,7 @@ public static class Backends
 {
     /// <summary>The model: Kiov's own kernel. Null until the model is built; then this line
     /// becomes <c>= () =&gt; new ModelSyscalls();</c>.</summary>
-    public static readonly Func<ISyscalls>? Model = null;
+    public static readonly Func<ISyscalls>? Model = () => new ModelSyscalls();
 
     /// <summary>The host: the running Linux kernel through libc.</summary>
     public static readonly Func<ISyscalls> Host = () => new HostSyscalls();

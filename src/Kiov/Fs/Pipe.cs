@@ -154,8 +154,8 @@ public sealed unsafe class Pipe
     /// <summary>
     /// <c>pipe_write</c>: first merges the write's sub-page head (<c>len % PAGE_SIZE</c>) into the last
     /// buffer when that is an anonymous buffer with room; then fills fresh pages, each inserted in the
-    /// ring before it is filled. A copy that faults inside a page commits nothing of that page: -EFAULT
-    /// if nothing was written (the slot stays, empty), else the bytes written. No readers: -EPIPE.
+    /// ring once filled. A copy that faults inside a page commits nothing of that page: -EFAULT
+    /// if nothing was written, else the bytes written. No readers: -EPIPE.
     /// A full ring: -EAGAIN when non-blocking (or the bytes so far), otherwise waits.
     /// </summary>
     public long Write(ref IovIter from, bool nonBlock)
@@ -187,15 +187,19 @@ public sealed unsafe class Pipe
                     if (_readers == 0) return ret != 0 ? ret : -Errno.EPIPE;
                     if (!IsFullLocked)
                     {
+                        // anon_pipe_write (6.15 on): fill the page first, insert it only if the copy
+                        // did not fault; older kernels inserted it empty first and left it behind.
                         Page page = Memory.Alloc(PageOwner.Pipe, zero: false);
                         if (page.IsNull) return ret != 0 ? ret : -Errno.ENOMEM;
-                        ref PipeBuffer buf = ref _bufs[_head & Mask];
-                        buf = new PipeBuffer { Page = page, Kind = PipeBufferKind.Anon, CanMerge = true };
-                        _head++;
                         ulong copied = from.CopyFromIter(Memory.Pointer(page), PageSize);
-                        if (copied < PageSize && from.Count != 0) return ret != 0 ? ret : -Errno.EFAULT;
+                        if (copied < PageSize && from.Count != 0)
+                        {
+                            Memory.Put(page);
+                            return ret != 0 ? ret : -Errno.EFAULT;
+                        }
+                        _bufs[_head & Mask] = new PipeBuffer { Page = page, Len = (uint)copied, Kind = PipeBufferKind.Anon, CanMerge = true };
+                        _head++;
                         ret += (long)copied;
-                        buf.Len = (uint)copied;
                         if (from.Count == 0) return ret;
                     }
                     if (!IsFullLocked) continue;

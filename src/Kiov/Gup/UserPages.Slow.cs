@@ -131,7 +131,7 @@ public static unsafe partial class UserPages
             if ((flags & Foll.Touch) != 0)
             {
                 if (write && (pte & Pte.Dirty) == 0) mem.SetFlags(page, PageFlags.Dirty);
-                if ((pte & Pte.Accessed) == 0) Pte.SetBits(ptep, Pte.Accessed);
+                if ((pte & Pte.Accessed) == 0) Pte.TrySetBits(ptep, pte, Pte.Accessed);
             }
             return Follow.Got;
         }

@@ -9,11 +9,13 @@ public sealed class CacheFile(PhysicalMemory memory, long pages, bool openForWri
 {
     public PageCache Cache { get; } = new(memory);
     public string Name => "cachefile";
+    public bool OpenForRead => true;
     public bool OpenForWrite => openForWrite;
+    public bool HasMmap => true;
     public VmFlags MmapFlags => VmFlags.None;
     public Page Fault(long index) => index < pages ? Cache.FindOrCreate(index) : Page.Null;
-    public void OnMap() { }
-    public void OnUnmap() { }
+    public void OnMap(AddressSpace mm, Vma vma) { }
+    public void OnUnmap(AddressSpace mm, Vma vma) { }
     public void Dispose() => Cache.RemoveFrom(0);
 }
 
@@ -32,7 +34,9 @@ public sealed class PfnDevice : IMappableFile, IDisposable
     }
 
     public string Name => "pfndevice";
+    public bool OpenForRead => true;
     public bool OpenForWrite => true;
+    public bool HasMmap => true;
     public VmFlags MmapFlags => VmFlags.Io | VmFlags.PfnMap;
     public Page Fault(long index)
     {
@@ -40,7 +44,7 @@ public sealed class PfnDevice : IMappableFile, IDisposable
         _memory.Get(_frames[index]);
         return _frames[index];
     }
-    public void OnMap() { }
-    public void OnUnmap() { }
+    public void OnMap(AddressSpace mm, Vma vma) { }
+    public void OnUnmap(AddressSpace mm, Vma vma) { }
     public void Dispose() { foreach (var f in _frames) _memory.Put(f); }
 }

@@ -1,0 +1,172 @@
+using Kiov.Fs;
+using Kiov.Iov;
+using Kiov.Memory;
+using Kiov.Mm;
+using static Kiov.Memory.PageGeometry;
+
+namespace Kiov.Trace;
+
+/// <summary>
+/// The model back end of <see cref="ISyscalls"/>: one process on Kiov's own kernel. Like the host
+/// runner it reserves the arena (a PROT_NONE private anonymous mapping, MAP_FIXED_NOREPLACE) before
+/// the first line and maps trace fds to its own. <c>fill</c> and <c>hash</c> run the model's
+/// <c>process_vm_rw_core</c> on the process itself, with the pattern in kernel pages standing for
+/// the runner's buffer, a chunk at a time, as the host runner does.
+/// </summary>
+public sealed class ModelSyscalls : ISyscalls
+{
+    /// <summary>Physical memory of the model's machine: the arena can be filled whole, with room to spare.</summary>
+    public const long MemoryBytes = 1280L << 20;
+
+    private const int ChunkPages = 256;
+    private readonly TraceFdTable<int> _fds = new();
+    private readonly Page[] _chunk = new Page[ChunkPages];
+    private readonly BioVec[] _chunkVec = new BioVec[ChunkPages];
+    private bool _disposed;
+
+    /// <summary>Boots a machine behaving like <paramref name="config"/> (the running kernel by default)
+    /// with one process, and reserves the arena in it.</summary>
+    public ModelSyscalls(KernelConfig? config = null)
+    {
+        Kernel = new Kernel(config, MemoryBytes);
+        Process = Kernel.CreateProcess();
+        long r = Process.Mm.Mmap(TraceArena.Start, TraceArena.Size, Prot.None,
+            MapFlags.Private | MapFlags.Anonymous | MapFlags.FixedNoReplace);
+        if (r != (long)TraceArena.Start) throw new InvalidOperationException($"the model cannot reserve the arena: {r}");
+        for (int i = 0; i < ChunkPages; i++)
+        {
+            _chunk[i] = Kernel.Memory.Alloc(PageOwner.KernelBuffer);
+            _chunkVec[i] = new BioVec(_chunk[i], PageSize, 0);
+        }
+    }
+
+    /// <summary>The machine.</summary>
+    public Kernel Kernel { get; }
+
+    /// <summary>The process the trace runs as.</summary>
+    public Process Process { get; }
+
+    private int Fd(int traceFd) => _fds.TryGet(traceFd, out int fd) ? fd : -1;
+
+    private long AddFd(long fd) => fd < 0 ? fd : _fds.Add((int)fd);
+
+    /// <inheritdoc/>
+    public long Mmap(ulong addr, ulong len, int prot, int flags, int fd, long offset) =>
+        Syscalls.Mmap(Process, addr, len, prot, flags, (flags & MapFlags.Anonymous) != 0 ? -1 : Fd(fd), offset);
+
+    /// <inheritdoc/>
+    public long Munmap(ulong addr, ulong len) => Syscalls.Munmap(Process, addr, len);
+
+    /// <inheritdoc/>
+    public long Mprotect(ulong addr, ulong len, int prot) => Syscalls.Mprotect(Process, addr, len, prot);
+
+    /// <inheritdoc/>
+    public long Madvise(ulong addr, ulong len, int advice) => Syscalls.Madvise(Process, addr, len, advice);
+
+    /// <inheritdoc/>
+    public long Fill(ulong addr, ulong len, uint seed)
+    {
+        ulong unused = 0;
+        return SelfCopy(addr, len, write: true, seed, ref unused);
+    }
+
+    /// <inheritdoc/>
+    public long Hash(ulong addr, ulong len, out ulong hash)
+    {
+        hash = Fnv1a64.Start;
+        return SelfCopy(addr, len, write: false, 0, ref hash);
+    }
+
+    // process_vm_{writev,readv}(self, [[buf, len]], [[addr, len]]): the local segment is imported as
+    // import_ubuf would (negative: EINVAL; clamped to MAX_RW_COUNT), then the core runs chunk by chunk.
+    private unsafe long SelfCopy(ulong addr, ulong len, bool write, uint seed, ref ulong hash)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if ((long)len < 0) return -Errno.EINVAL;
+        ulong total = Math.Min(len, IovLimits.MaxRwCount);
+        ulong done = 0;
+        while (done < total)
+        {
+            int n = (int)Math.Min((ulong)ChunkPages * PageSize, total - done);
+            int pages = (n + PageSize - 1) / PageSize;
+            if (write)
+                for (int i = 0; i < pages; i++)
+                    FillPattern.Generate(seed, done + (ulong)i * PageSize, Kernel.Memory.Span(_chunk[i])[..Math.Min(PageSize, n - i * PageSize)]);
+            var local = IovIter.Bvec(write, Kernel.Space, _chunkVec, pages, (ulong)n);
+            long ret = Syscalls.ProcessVmRwCore(Process, ref local, [new IoVec(unchecked(addr + done), (ulong)n)], write);
+            if (ret < 0) return done > 0 ? (long)done : ret;
+            if (!write)
+                for (int i = 0; i * PageSize < ret; i++)
+                    hash = Fnv1a64.Append(hash, Kernel.Memory.Span(_chunk[i])[..(int)Math.Min(PageSize, ret - i * PageSize)]);
+            done += (ulong)ret;
+            if (ret < n) break;
+        }
+        return (long)done;
+    }
+
+    /// <inheritdoc/>
+    public long Pipe(out int readFd, out int writeFd)
+    {
+        readFd = writeFd = -1;
+        long r = Syscalls.Pipe2(Process, Syscalls.ONonBlock, out int rfd, out int wfd);
+        if (r < 0) return r;
+        readFd = _fds.Add(rfd);
+        writeFd = _fds.Add(wfd);
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public long Memfd() => AddFd(Syscalls.MemfdCreate(Process, "kiov", 0));
+
+    /// <inheritdoc/>
+    public long Ftruncate(int fd, long len) => Syscalls.Ftruncate(Process, Fd(fd), len);
+
+    /// <inheritdoc/>
+    public long Close(int fd) => Syscalls.Close(Process, _fds.Remove(fd, out int real) ? real : -1);
+
+    /// <inheritdoc/>
+    public long Read(int fd, ulong addr, ulong len) => Syscalls.Read(Process, Fd(fd), addr, len);
+
+    /// <inheritdoc/>
+    public long Write(int fd, ulong addr, ulong len) => Syscalls.Write(Process, Fd(fd), addr, len);
+
+    /// <inheritdoc/>
+    public long Readv(int fd, ReadOnlySpan<IoVec> iov) => Syscalls.Readv(Process, Fd(fd), iov);
+
+    /// <inheritdoc/>
+    public long Writev(int fd, ReadOnlySpan<IoVec> iov) => Syscalls.Writev(Process, Fd(fd), iov);
+
+    /// <inheritdoc/>
+    public long Preadv(int fd, ReadOnlySpan<IoVec> iov, long offset) => Syscalls.Preadv(Process, Fd(fd), iov, offset);
+
+    /// <inheritdoc/>
+    public long Pwritev(int fd, ReadOnlySpan<IoVec> iov, long offset) => Syscalls.Pwritev(Process, Fd(fd), iov, offset);
+
+    /// <inheritdoc/>
+    public long ProcessVmReadv(ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote) =>
+        Syscalls.ProcessVmReadv(Process, Process, local, remote, 0);
+
+    /// <inheritdoc/>
+    public long ProcessVmWritev(ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote) =>
+        Syscalls.ProcessVmWritev(Process, Process, local, remote, 0);
+
+    /// <inheritdoc/>
+    public long Vmsplice(int fd, ReadOnlySpan<IoVec> iov) => Syscalls.Vmsplice(Process, Fd(fd), iov, Syscalls.SpliceNonBlock);
+
+    /// <inheritdoc/>
+    public long Splice(int fdIn, long? offIn, int fdOut, long? offOut, ulong len) =>
+        Syscalls.Splice(Process, Fd(fdIn), offIn, Fd(fdOut), offOut, len, Syscalls.SpliceNonBlock);
+
+    /// <summary>Ends the process and the machine; throws <see cref="KiovBugException"/> if a frame leaked.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var p in _chunk) Kernel.Memory.Put(p);
+        Process.Dispose();
+        var leaks = Kernel.LeakReport();
+        Kernel.Dispose();
+        if (leaks.Count != 0)
+            throw new KiovBugException($"the model leaked {leaks.Count} frames, first {leaks[0]}");
+    }
+}
