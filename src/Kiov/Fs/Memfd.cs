@@ -125,7 +125,7 @@ public sealed class MemfdFile : KFile
                     _kernel.Memory.Get(page);
                     kind = PipeBufferKind.ZeroPage;
                 }
-                long r = pipe.AddLocked(new PipeBuffer { Page = page, Offset = (uint)offset, Len = part, Kind = kind });
+                long r = pipe.AddLocked(new PipeBuffer(page, (uint)offset, part, kind));
                 if (r < 0) return done != 0 ? done : r;
                 done += part;
                 pos += part;

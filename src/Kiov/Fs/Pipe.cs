@@ -4,42 +4,13 @@ using static Kiov.Memory.PageGeometry;
 
 namespace Kiov.Fs;
 
-/// <summary>What a pipe buffer's page is, which decides how it is released and whether writes may merge into it.</summary>
-public enum PipeBufferKind : byte
-{
-    /// <summary><c>anon_pipe_buf_ops</c>: a page the pipe allocated and filled by copying; small writes merge into it.</summary>
-    Anon,
-    /// <summary><c>page_cache_pipe_buf_ops</c>: a file's page-cache page, lent by splice.</summary>
-    PageCache,
-    /// <summary><c>user_page_pipe_buf_ops</c>: a user page referenced by vmsplice.</summary>
-    UserPage,
-    /// <summary>The zero page, lent by splice for a hole in a file.</summary>
-    ZeroPage,
-}
-
-/// <summary>One slot of a pipe's ring (<c>struct pipe_buffer</c>): bytes [Offset, Offset+Len) of a page
-/// the buffer holds a reference on.</summary>
-public struct PipeBuffer
-{
-    /// <summary><c>page</c>.</summary>
-    public Page Page;
-    /// <summary><c>offset</c>.</summary>
-    public uint Offset;
-    /// <summary><c>len</c>.</summary>
-    public uint Len;
-    /// <summary>The ops the buffer has.</summary>
-    public PipeBufferKind Kind;
-    /// <summary><c>PIPE_BUF_FLAG_CAN_MERGE</c>.</summary>
-    public bool CanMerge;
-}
-
 /// <summary>
 /// A pipe (<c>struct pipe_inode_info</c>, fs/pipe.c): a power-of-two ring of page buffers with
 /// free-running head and tail, <c>max_usage</c> usable slots (16 by default: 64 KiB), and
 /// reader/writer counts. Everything is guarded by <see cref="Lock"/> (<c>pipe->mutex</c>), which
 /// is taken before any mmap lock: a copy under it may fault.
 /// </summary>
-public sealed unsafe class Pipe
+public sealed unsafe class Pipe : IPipeRing
 {
     /// <summary><c>PIPE_DEF_BUFFERS</c>.</summary>
     public const int DefaultBuffers = 16;
@@ -135,8 +106,7 @@ public sealed unsafe class Pipe
                         break;
                     }
                     ret += chars;
-                    buf.Offset += chars;
-                    buf.Len -= chars;
+                    buf = buf with { Offset = buf.Offset + chars, Len = buf.Len - chars };
                     if (buf.Len == 0) ReleaseTailLocked();
                     total -= chars;
                     if (total == 0) break;
@@ -177,7 +147,7 @@ public sealed unsafe class Pipe
                     {
                         ulong copied = from.CopyFromIter(Memory.Pointer(last.Page) + offset, chars);
                         if (copied < chars) return -Errno.EFAULT;
-                        last.Len += chars;
+                        last = last with { Len = last.Len + chars };
                         ret = chars;
                         if (from.Count == 0) return ret;
                     }
@@ -197,7 +167,7 @@ public sealed unsafe class Pipe
                             Memory.Put(page);
                             return ret != 0 ? ret : -Errno.EFAULT;
                         }
-                        _bufs[_head & Mask] = new PipeBuffer { Page = page, Len = (uint)copied, Kind = PipeBufferKind.Anon, CanMerge = true };
+                        _bufs[_head & Mask] = new PipeBuffer(page, 0, (uint)copied, PipeBufferKind.Anon, CanMerge: true);
                         _head++;
                         ret += (long)copied;
                         if (from.Count == 0) return ret;
@@ -261,7 +231,7 @@ public sealed unsafe class Pipe
         {
             ref PipeBuffer buf = ref TailLocked;
             if (bytes >= buf.Len) { bytes -= buf.Len; ReleaseTailLocked(); }
-            else { buf.Offset += (uint)bytes; buf.Len -= (uint)bytes; bytes = 0; }
+            else { buf = buf with { Offset = buf.Offset + (uint)bytes, Len = buf.Len - (uint)bytes }; bytes = 0; }
         }
         Monitor.PulseAll(Lock);
     }
@@ -274,6 +244,24 @@ public sealed unsafe class Pipe
         buf = default;
         _tail++;
         Memory.Put(page);
+    }
+
+    // IPipeRing: what an ITER_PIPE iterator (2016-2023 splice reads) sees; the caller holds Lock.
+    uint IPipeRing.Head => _head;
+    uint IPipeRing.Tail => _tail;
+    uint IPipeRing.MaxUsage => (uint)_maxUsage;
+    PipeBuffer IPipeRing.this[uint index] => _bufs[index & Mask];
+    void IPipeRing.Push(in PipeBuffer buffer) { _bufs[_head & Mask] = buffer; _head++; }
+    void IPipeRing.SetLength(uint index, uint len) => _bufs[index & Mask] = _bufs[index & Mask] with { Len = len };
+    void IPipeRing.Truncate(uint head)
+    {
+        while (_head != head)
+        {
+            _head--;
+            Page page = _bufs[_head & Mask].Page;
+            _bufs[_head & Mask] = default;
+            Memory.Put(page);
+        }
     }
 
     /// <summary>

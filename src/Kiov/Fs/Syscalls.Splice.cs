@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Kiov.Iov;
 
 namespace Kiov.Fs;
 
@@ -115,15 +116,13 @@ public static partial class Syscalls
                         break;
                     }
                     ref PipeBuffer ibuf = ref ipipe.TailLocked;
-                    PipeBuffer moved = ibuf;
-                    moved.CanMerge = false;
+                    PipeBuffer moved = ibuf with { CanMerge = false };
                     ipipe.Memory.Get(moved.Page);
                     if (len >= ibuf.Len) ipipe.ReleaseTailLocked();
                     else
                     {
-                        moved.Len = (uint)len;
-                        ibuf.Offset += (uint)len;
-                        ibuf.Len -= (uint)len;
+                        moved = moved with { Len = (uint)len };
+                        ibuf = ibuf with { Offset = ibuf.Offset + (uint)len, Len = ibuf.Len - (uint)len };
                     }
                     opipe.AddLocked(moved);
                     ret += moved.Len;

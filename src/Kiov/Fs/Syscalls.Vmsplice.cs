@@ -64,7 +64,7 @@ public static partial class Syscalls
                     for (int i = 0; i < n; i++)
                     {
                         uint size = (uint)Math.Min(left, PageSize - (long)start);
-                        long added = pipe.AddLocked(new PipeBuffer { Page = pages[i], Offset = (uint)start, Len = size, Kind = PipeBufferKind.UserPage });
+                        long added = pipe.AddLocked(new PipeBuffer(pages[i], (uint)start, size, PipeBufferKind.UserPage));
                         if (added < 0)
                         {
                             from.Revert((ulong)left);

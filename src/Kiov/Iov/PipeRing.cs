@@ -11,6 +11,10 @@ public enum PipeBufferKind : byte
     Anon,
     /// <summary><c>page_cache_pipe_buf_ops</c>: a page-cache page lent by reference (splice); never appended to.</summary>
     PageCache,
+    /// <summary><c>user_page_pipe_buf_ops</c>: a user page referenced by vmsplice (FOLL_GET, not a pin).</summary>
+    UserPage,
+    /// <summary>The shared zero page, lent by splice for a hole in a file.</summary>
+    ZeroPage,
 }
 
 /// <summary>One slot of a pipe's ring (<c>struct pipe_buffer</c>): <see cref="Len"/> bytes at
@@ -19,7 +23,9 @@ public enum PipeBufferKind : byte
 /// <param name="Offset">Where the data starts in the page (<c>offset</c>).</param>
 /// <param name="Len">The bytes of data (<c>len</c>).</param>
 /// <param name="Kind">Its operations (<c>ops</c>).</param>
-public readonly record struct PipeBuffer(Page Page, uint Offset, uint Len, PipeBufferKind Kind);
+/// <param name="CanMerge"><c>PIPE_BUF_FLAG_CAN_MERGE</c>: pipe_write may append to it (anonymous
+/// buffers written by pipe_write; cleared when splice moves a buffer to another pipe).</param>
+public readonly record struct PipeBuffer(Page Page, uint Offset, uint Len, PipeBufferKind Kind, bool CanMerge = false);
 
 /// <summary>
 /// The part of a pipe (<c>struct pipe_inode_info</c>, 5.5+ head/tail ring) that an ITER_PIPE iterator
