@@ -51,6 +51,10 @@ public sealed class WalkerGate
         }
     }
 
+    /// <summary>The current epoch: <see cref="Synchronize"/> advances it before it waits (for tests
+    /// that must know a grace period has begun).</summary>
+    internal int Epoch => Volatile.Read(ref _epoch);
+
     /// <summary>How many grace periods have completed.</summary>
     public long GracePeriods { get { lock (_syncLock) return _grace; } }
 }
