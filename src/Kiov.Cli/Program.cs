@@ -1,1 +1,25 @@
-namespace Kiov.Cli; public static class Program { public static int Main(string[] args) { return 0; } }
+using System.CommandLine;
+using Kiov.Cli.Commands;
+
+namespace Kiov.Cli;
+
+/// <summary>The <c>kiov</c> command.</summary>
+public static class Program
+{
+    /// <summary>Parses the command line and runs the command; every failure is one line on
+    /// standard error and a non-zero exit status (<see cref="ExitCodes"/>).</summary>
+    /// <param name="args">The arguments.</param>
+    public static int Main(string[] args) => ExitCodes.Guard(Console.Error, () =>
+    {
+        var root = new RootCommand("kiov: a model of Linux's user-memory I/O layer, checked against the running kernel");
+        root.Subcommands.Add(ReplayCommand.Create());
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+                Console.Error.WriteLine($"kiov: {error.Message}");
+            return ExitCodes.BadInput;
+        }
+        return parse.Invoke();
+    });
+}

@@ -27,12 +27,16 @@ public static class Errno
     public const int EISDIR = 21;
     /// <summary>Invalid argument.</summary>
     public const int EINVAL = 22;
+    /// <summary>Too many open files.</summary>
+    public const int EMFILE = 24;
     /// <summary>File too large.</summary>
     public const int EFBIG = 27;
     /// <summary>Illegal seek.</summary>
     public const int ESPIPE = 29;
     /// <summary>Broken pipe.</summary>
     public const int EPIPE = 32;
+    /// <summary>No such process.</summary>
+    public const int ESRCH = 3;
     /// <summary>Value too large for defined data type.</summary>
     public const int EOVERFLOW = 75;
     /// <summary>Operation not supported.</summary>

@@ -179,6 +179,25 @@ public sealed unsafe partial class AddressSpace
     }
 
     /// <summary>
+    /// <c>unmap_mapping_range</c> for one mapping: if <paramref name="vma"/> is still mapped here,
+    /// zaps its entries for file pages at or after <paramref name="firstIndex"/>, so that a truncated
+    /// file's pages are no longer reachable through it. Takes the mmap read lock.
+    /// </summary>
+    public void ZapFilePagesFrom(Vma vma, long firstIndex)
+    {
+        var gather = new MmuGather(Memory, Kernel.Gate);
+        using (MmapLock.Read())
+        {
+            if (_vmas.Find(vma.Start) != vma) return;
+            long last = vma.PageIndex(vma.End);
+            if (firstIndex >= last) return;
+            ulong start = firstIndex <= vma.PgOff ? vma.Start : vma.Start + ((ulong)(firstIndex - vma.PgOff) << PageShift);
+            ZapRange(start, vma.End, gather);
+        }
+        gather.Finish();
+    }
+
+    /// <summary>
     /// <c>zap_page_range</c>: clears every entry of [start, end) and queues the pages on
     /// <paramref name="gather"/>; a dirty entry marks a file page dirty. Caller holds the mmap lock.
     /// </summary>

@@ -51,22 +51,31 @@ public sealed unsafe partial class AddressSpace
             if (file != null && pgoff > (long)(((ulong)long.MaxValue - size) >> PageShift)) return -Errno.EOVERFLOW;
             VmFlags vmFlags = ProtToVmFlags(prot) | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
             if ((flags & MapFlags.GrowsDown) != 0) vmFlags |= VmFlags.GrowsDown;
-            switch (type)
+            if (file != null)
             {
-                case MapFlags.Shared:
-                case MapFlags.SharedValidate when file != null:
-                    vmFlags |= VmFlags.Shared | VmFlags.MayShare;
-                    if (file != null && !file.OpenForWrite)
-                    {
-                        if ((prot & Prot.Write) != 0) return -Errno.EACCES;
-                        vmFlags &= ~VmFlags.MayWrite;
-                    }
-                    break;
-                case MapFlags.Private:
-                    break;
-                default:
-                    return -Errno.EINVAL;
+                // do_mmap's checks of the file, in its order; file_mmap_ok first (MAX_LFS_FILESIZE).
+                const ulong maxBytes = long.MaxValue;
+                if ((ulong)pgoff > maxBytes >> PageShift || size > maxBytes || (ulong)pgoff > (maxBytes - size) >> PageShift)
+                    return -Errno.EOVERFLOW;
+                switch (type)
+                {
+                    case MapFlags.Shared:
+                    case MapFlags.SharedValidate:
+                        if ((prot & Prot.Write) != 0 && !file.OpenForWrite) return -Errno.EACCES;
+                        vmFlags |= VmFlags.Shared | VmFlags.MayShare;
+                        if (!file.OpenForWrite) vmFlags &= ~(VmFlags.MayWrite | VmFlags.Shared);
+                        goto case MapFlags.Private;
+                    case MapFlags.Private:
+                        if (!file.OpenForRead) return -Errno.EACCES;
+                        if (!file.HasMmap) return -Errno.ENODEV;
+                        if ((vmFlags & VmFlags.GrowsDown) != 0) return -Errno.EINVAL;
+                        break;
+                    default:
+                        return -Errno.EINVAL;
+                }
             }
+            else if (type == MapFlags.Shared) vmFlags |= VmFlags.Shared | VmFlags.MayShare;
+            else if (type != MapFlags.Private) return -Errno.EINVAL;
             if (file != null) vmFlags |= file.MmapFlags;
             else if ((vmFlags & VmFlags.Shared) != 0)
             {
@@ -76,8 +85,8 @@ public sealed unsafe partial class AddressSpace
             // MAP_FIXED replaces whatever was there (do_vmi_munmap inside mmap_region).
             RemoveRange(addr, addr + size, gather);
             vma = new Vma(addr, addr + size, vmFlags, file, pgoff);
-            file?.OnMap();
             _vmas.Insert(vma);
+            file?.OnMap(this, vma);
             vma = TryMerge(vma);
             if ((flags & MapFlags.Populate) != 0) Populate(addr, addr + size);
         }
@@ -159,7 +168,7 @@ public sealed unsafe partial class AddressSpace
             Vma? next = _vmas.Next(v);
             ZapRange(v.Start, v.End, gather);
             _vmas.Remove(v);
-            v.File?.OnUnmap();
+            v.File?.OnUnmap(this, v);
             v = next;
         }
         PageTables.FreeEmptyTables(Memory, _pgd, start, end, gather);
@@ -170,8 +179,8 @@ public sealed unsafe partial class AddressSpace
     {
         var tail = new Vma(addr, vma.End, vma.Flags, vma.File, vma.PageIndex(addr));
         vma.End = addr;
-        vma.File?.OnMap();
         _vmas.Insert(tail);
+        vma.File?.OnMap(this, tail);
         return tail;
     }
 
@@ -183,7 +192,7 @@ public sealed unsafe partial class AddressSpace
         {
             _vmas.Remove(vma);
             prev.End = vma.End;
-            vma.File?.OnUnmap();
+            vma.File?.OnUnmap(this, vma);
             vma = prev;
         }
         Vma? next = _vmas.Next(vma);
@@ -191,7 +200,7 @@ public sealed unsafe partial class AddressSpace
         {
             _vmas.Remove(next);
             vma.End = next.End;
-            next.File?.OnUnmap();
+            next.File?.OnUnmap(this, next);
         }
         return vma;
     }

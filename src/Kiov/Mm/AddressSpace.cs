@@ -100,7 +100,7 @@ public sealed unsafe partial class AddressSpace : IDisposable
             {
                 ZapRange(vma.Start, vma.End, gather);
                 _vmas.Remove(vma);
-                vma.File?.OnUnmap();
+                vma.File?.OnUnmap(this, vma);
             }
             PageTables.FreeEmptyTables(Memory, _pgd, 0, Layout.TaskSizeMax + PageSize, gather);
         }

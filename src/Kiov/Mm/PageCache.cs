@@ -84,15 +84,19 @@ public sealed class AnonSharedMemory(PhysicalMemory memory, long pages) : IMappa
     /// <inheritdoc/>
     public string Name => "/dev/zero (deleted)";
     /// <inheritdoc/>
+    public bool OpenForRead => true;
+    /// <inheritdoc/>
     public bool OpenForWrite => true;
+    /// <inheritdoc/>
+    public bool HasMmap => true;
     /// <inheritdoc/>
     public VmFlags MmapFlags => VmFlags.None;
     /// <inheritdoc/>
     public Page Fault(long index) => index < pages ? _cache.FindOrCreate(index) : Page.Null;
     /// <inheritdoc/>
-    public void OnMap() => Interlocked.Increment(ref _maps);
+    public void OnMap(AddressSpace mm, Vma vma) => Interlocked.Increment(ref _maps);
     /// <inheritdoc/>
-    public void OnUnmap()
+    public void OnUnmap(AddressSpace mm, Vma vma)
     {
         if (Interlocked.Decrement(ref _maps) == 0) _cache.RemoveFrom(0);
     }

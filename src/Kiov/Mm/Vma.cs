@@ -85,8 +85,14 @@ public interface IMappableFile
     /// <summary>A name for /proc/self/maps-style listings.</summary>
     string Name { get; }
 
-    /// <summary>True when the file was opened for writing, so a shared mapping may be writable (<c>VM_MAYWRITE</c>).</summary>
+    /// <summary>True when the file was opened for reading (<c>FMODE_READ</c>): every mapping needs it.</summary>
+    bool OpenForRead { get; }
+
+    /// <summary>True when the file was opened for writing (<c>FMODE_WRITE</c>), so a shared mapping may be writable.</summary>
     bool OpenForWrite { get; }
+
+    /// <summary>True when the file can be mapped at all (<c>file->f_op->mmap</c>); else mmap gives ENODEV.</summary>
+    bool HasMmap { get; }
 
     /// <summary>Extra flags the file's mmap adds (<c>VM_IO | VM_PFNMAP</c> for a device).</summary>
     VmFlags MmapFlags { get; }
@@ -95,9 +101,12 @@ public interface IMappableFile
     /// (<c>filemap_fault</c>), or <see cref="Page.Null"/> beyond the end of the file (SIGBUS).</summary>
     Page Fault(long index);
 
-    /// <summary>A mapping of the file was created or split (<c>get_file</c>).</summary>
-    void OnMap();
+    /// <summary>A mapping of the file was created, or split off another (<c>get_file</c> and
+    /// <c>vma_interval_tree_insert</c>: the file's reverse map). Called under <paramref name="mm"/>'s
+    /// mmap write lock, after <paramref name="vma"/> is in its tree.</summary>
+    void OnMap(AddressSpace mm, Vma vma);
 
-    /// <summary>A mapping of the file went away (<c>fput</c>).</summary>
-    void OnUnmap();
+    /// <summary>A mapping of the file went away (<c>fput</c>, <c>vma_interval_tree_remove</c>).
+    /// Called under <paramref name="mm"/>'s mmap write lock.</summary>
+    void OnUnmap(AddressSpace mm, Vma vma);
 }

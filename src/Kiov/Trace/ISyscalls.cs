@@ -1,9 +1,6 @@
-namespace Kiov.Trace;
+using Kiov.Iov;
 
-/// <summary>One element of an iovec array: the user-space <c>struct iovec</c> { iov_base, iov_len }.</summary>
-/// <param name="Base">The address (<c>iov_base</c>), as the 64-bit register carries it.</param>
-/// <param name="Len">The length (<c>iov_len</c>, a <c>size_t</c>).</param>
-public readonly record struct IoVec(ulong Base, ulong Len);
+namespace Kiov.Trace;
 
 /// <summary>
 /// The system calls a trace (TRACE.md) is made of. Two back ends implement it: the model

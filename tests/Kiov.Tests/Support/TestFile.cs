@@ -16,10 +16,12 @@ public sealed class TestFile(PhysicalMemory memory, long pages, bool openForWrit
     public PageCache Cache { get; } = new(memory);
     public int Maps => Volatile.Read(ref _maps);
     public string Name => "testfile";
+    public bool OpenForRead => true;
     public bool OpenForWrite => openForWrite;
+    public bool HasMmap => true;
     public VmFlags MmapFlags => mmapFlags;
     public Page Fault(long index) => index >= 0 && index < pages ? Cache.FindOrCreate(index) : Page.Null;
-    public void OnMap() => Interlocked.Increment(ref _maps);
-    public void OnUnmap() => Interlocked.Decrement(ref _maps);
+    public void OnMap(AddressSpace mm, Vma vma) => Interlocked.Increment(ref _maps);
+    public void OnUnmap(AddressSpace mm, Vma vma) => Interlocked.Decrement(ref _maps);
     public void Dispose() => Cache.RemoveFrom(0);
 }

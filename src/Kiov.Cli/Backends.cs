@@ -1,0 +1,28 @@
+using Kiov.Trace;
+
+namespace Kiov.Cli;
+
+/// <summary>The back ends <c>kiov replay</c> can run a trace on.</summary>
+public static class Backends
+{
+    /// <summary>The model: Kiov's own kernel. Null until the model is built; then this line
+    /// becomes <c>= () =&gt; new ModelSyscalls();</c>.</summary>
+    public static readonly Func<ISyscalls>? Model = null;
+
+    /// <summary>The host: the running Linux kernel through libc.</summary>
+    public static readonly Func<ISyscalls> Host = () => new HostSyscalls();
+
+    /// <summary>Makes the model back end.</summary>
+    /// <exception cref="BackendUnavailableException">The model is not built yet.</exception>
+    public static ISyscalls CreateModel() =>
+        Model?.Invoke() ?? throw new BackendUnavailableException("the model back end is not built yet");
+}
+
+/// <summary>A back end that this build of kiov cannot run (exit status 3).</summary>
+/// <param name="message">The one-line reason.</param>
+public sealed class BackendUnavailableException(string message) : Exception(message);
+
+/// <summary>Bad input to the tool other than a trace line: a missing file, a wrong combination
+/// of options (exit status 2).</summary>
+/// <param name="message">The one-line reason.</param>
+public sealed class ToolInputException(string message) : Exception(message);

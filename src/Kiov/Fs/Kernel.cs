@@ -1,0 +1,61 @@
+using Kiov.Memory;
+using Kiov.Mm;
+
+namespace Kiov.Fs;
+
+/// <summary>
+/// A whole modelled machine: physical memory, the kernel half of every address space, the
+/// configuration (which kernel it behaves like), and the processes. What a test or a tool creates
+/// first; disposing it ends every process.
+/// </summary>
+public sealed class Kernel : IDisposable
+{
+    private readonly List<Process> _processes = [];  // guarded by itself
+    private int _nextPid = 100;
+
+    /// <summary>Boots a machine with <paramref name="memoryBytes"/> of physical memory behaving like <paramref name="config"/>.</summary>
+    public Kernel(KernelConfig? config = null, long memoryBytes = PhysicalMemory.DefaultSize)
+    {
+        Memory = new PhysicalMemory(memoryBytes);
+        Space = new KernelSpace(Memory, config ?? KernelConfig.Current);
+        ZeroPage = Memory.Alloc(PageOwner.Kernel);
+        Memory.Reserve(ZeroPage);
+    }
+
+    /// <summary>Physical memory.</summary>
+    public PhysicalMemory Memory { get; }
+
+    /// <summary>The kernel half (direct map, vmalloc) and the walker gate.</summary>
+    public KernelSpace Space { get; }
+
+    /// <summary>The behaviours in force.</summary>
+    public KernelConfig Config => Space.Config;
+
+    /// <summary><c>ZERO_PAGE(0)</c>: the shared page of zeros that splice hands out for file holes.</summary>
+    public Page ZeroPage { get; }
+
+    /// <summary>Creates a process with an empty address space and an empty fd table (<c>fork</c>+<c>exec</c>, reduced).</summary>
+    public Process CreateProcess()
+    {
+        lock (_processes)
+        {
+            var p = new Process(this, _nextPid++);
+            _processes.Add(p);
+            return p;
+        }
+    }
+
+    internal void Forget(Process p) { lock (_processes) _processes.Remove(p); }
+
+    /// <summary>Ends every process (closing its files and tearing down its memory), then frees physical memory.</summary>
+    public void Dispose()
+    {
+        Process[] all;
+        lock (_processes) all = [.. _processes];
+        foreach (var p in all) p.Dispose();
+        Memory.Dispose();
+    }
+
+    /// <summary>Frames still allocated that are not the kernel's own: empty when nothing leaked.</summary>
+    public IReadOnlyList<FrameLeak> LeakReport() => Memory.LeakReport();
+}

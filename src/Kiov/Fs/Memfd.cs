@@ -1,0 +1,240 @@
+using Kiov.Iov;
+using Kiov.Memory;
+using Kiov.Mm;
+using static Kiov.Memory.PageGeometry;
+
+namespace Kiov.Fs;
+
+/// <summary>
+/// A file in memory (<c>memfd_create</c>: a shmem inode): its data is its page cache, an
+/// xarray of pages by index; holes read as zeros. Reads and writes go through iterators, splice
+/// lends its pages to pipes, and mmap maps them (shared) or copies them on write (private).
+/// </summary>
+/// <remarks>Lock order: <c>_writeLock</c> (<c>i_rwsem</c>, held by writers and truncation across
+/// their copies, which may fault) before any mmap lock, before <c>_sizeLock</c> (held only for a
+/// size check or a page lookup, so the fault path may take it under the mmap lock).</remarks>
+public sealed class MemfdFile : KFile
+{
+    /// <summary><c>MAX_LFS_FILESIZE</c> on 64-bit.</summary>
+    public const long MaxFileSize = long.MaxValue;
+
+    private readonly Kernel _kernel;
+    private readonly object _writeLock = new();
+    private readonly object _sizeLock = new();
+    private readonly List<(AddressSpace mm, Vma vma)> _mappings = [];  // guarded by itself: the reverse map
+    private long _size;                                                 // written under both locks, read under either
+
+    /// <summary>Creates an empty memfd opened for reading and writing.</summary>
+    public MemfdFile(Kernel kernel, string name = "kiov")
+        : base(FileMode.Read | FileMode.Write | FileMode.PRead | FileMode.PWrite | FileMode.CanRead | FileMode.CanWrite)
+    {
+        _kernel = kernel;
+        Name = "/memfd:" + name + " (deleted)";
+        Cache = new PageCache(kernel.Memory);
+    }
+
+    /// <summary>The file's pages (<c>inode->i_mapping</c>).</summary>
+    public PageCache Cache { get; }
+
+    /// <summary><c>i_size</c>.</summary>
+    public long Size { get { lock (_sizeLock) return _size; } }
+
+    /// <inheritdoc/>
+    public override string Name { get; }
+
+    /// <inheritdoc/>
+    public override FileOps Ops =>
+        FileOps.ReadIter | FileOps.WriteIter | FileOps.SpliceRead | FileOps.SpliceWrite | FileOps.Llseek;
+
+    /// <summary>
+    /// <c>shmem_file_read_iter</c>: copies from <paramref name="pos"/> up to the end of the file, page
+    /// by page; a hole reads as zeros. A short copy ends the read: the bytes so far, or -EFAULT.
+    /// </summary>
+    public override unsafe long ReadIter(ref IovIter to, ref long pos, IocbFlags flags)
+    {
+        long done = 0;
+        while (to.Count != 0)
+        {
+            Page page;
+            ulong nr;
+            lock (_sizeLock)
+            {
+                if (pos >= _size) break;
+                nr = (ulong)Math.Min(PageSize - (pos & (PageSize - 1)), _size - pos);
+                page = Cache.FindGet(pos >> PageShift);
+            }
+            ulong want = Math.Min(nr, to.Count);
+            ulong copied = page.IsNull ? to.Zero(nr) : to.CopyToIter(_kernel.Memory.Pointer(page) + (int)(pos & (PageSize - 1)), nr);
+            if (!page.IsNull) _kernel.Memory.Put(page);
+            done += (long)copied;
+            pos += (long)copied;
+            if (copied < want) return done != 0 ? done : -Errno.EFAULT;
+        }
+        return done;
+    }
+
+    /// <summary>
+    /// <c>generic_perform_write</c> through <c>shmem_write_begin/end</c>: page by page from
+    /// <paramref name="pos"/>, creating pages as needed; a copy that stops at a fault keeps the bytes
+    /// copied. Extends the size. Returns the bytes written, or -EFAULT if none, -EFBIG past the limit.
+    /// </summary>
+    public override unsafe long WriteIter(ref IovIter from, ref long pos, IocbFlags flags)
+    {
+        long done = 0;
+        lock (_writeLock)
+        {
+            if ((flags & IocbFlags.Append) != 0) pos = Size;
+            if (pos >= MaxFileSize) return -Errno.EFBIG;
+            while (from.Count != 0)
+            {
+                int offset = (int)(pos & (PageSize - 1));
+                ulong bytes = Math.Min((ulong)(PageSize - offset), from.Count);
+                Page page = Cache.FindOrCreate(pos >> PageShift);
+                if (page.IsNull) return done != 0 ? done : -Errno.ENOMEM;
+                ulong copied = from.CopyFromIter(_kernel.Memory.Pointer(page) + offset, bytes);
+                _kernel.Memory.SetFlags(page, PageFlags.Dirty);
+                _kernel.Memory.Put(page);
+                done += (long)copied;
+                pos += (long)copied;
+                if (pos > _size) lock (_sizeLock) _size = pos;
+                if (copied < bytes) return done != 0 ? done : -Errno.EFAULT;
+            }
+        }
+        return done;
+    }
+
+    /// <summary>
+    /// <c>shmem_file_splice_read</c>: lends the pipe a reference to each page-cache page in turn (the
+    /// zero page for a hole), one buffer per page, up to the end of the file and the pipe's free slots.
+    /// The caller holds the pipe's lock and has checked for space. Returns the bytes spliced.
+    /// </summary>
+    public override long SpliceRead(ref long pos, Pipe pipe, ulong len)
+    {
+        long done = 0;
+        lock (_sizeLock)
+        {
+            while (len != 0 && pos < _size && !pipe.IsFullLocked)
+            {
+                int offset = (int)(pos & (PageSize - 1));
+                uint part = (uint)Math.Min((ulong)Math.Min(PageSize - offset, _size - pos), len);
+                Page page = Cache.FindGet(pos >> PageShift);
+                PipeBufferKind kind = PipeBufferKind.PageCache;
+                if (page.IsNull)
+                {
+                    page = _kernel.ZeroPage;
+                    _kernel.Memory.Get(page);
+                    kind = PipeBufferKind.ZeroPage;
+                }
+                long r = pipe.AddLocked(new PipeBuffer { Page = page, Offset = (uint)offset, Len = part, Kind = kind });
+                if (r < 0) return done != 0 ? done : r;
+                done += part;
+                pos += part;
+                len -= part;
+            }
+        }
+        return done;
+    }
+
+    /// <summary>
+    /// <c>iter_file_splice_write</c>: wraps the pipe's buffers, in order, in a BVEC iterator, writes it
+    /// at <paramref name="pos"/> through <see cref="WriteIter"/>, then consumes what was written.
+    /// An empty pipe: 0 with no writers, -EAGAIN when non-blocking, else waits.
+    /// </summary>
+    public override long SpliceWrite(Pipe pipe, ref long pos, ulong len, bool nonBlock)
+    {
+        long spliced = 0;
+        lock (pipe.Lock)
+        {
+            while (len != 0)
+            {
+                int ready = pipe.WaitForDataLocked(nonBlock, spliced != 0);
+                if (ready <= 0) return spliced != 0 ? spliced : ready;
+                int n = pipe.Occupancy;
+                var bvec = new BioVec[n];
+                ulong left = len;
+                int used = 0;
+                for (; used < n && left != 0; used++)
+                {
+                    ref PipeBuffer b = ref pipe.BufferLocked(used);
+                    uint take = (uint)Math.Min(b.Len, left);
+                    bvec[used] = new BioVec(b.Page, take, b.Offset);
+                    left -= take;
+                }
+                var from = IovIter.Bvec(true, _kernel.Space, bvec, used, len - left);
+                long wrote = WriteIter(ref from, ref pos, IocbFlags.None);
+                if (wrote <= 0) return spliced != 0 ? spliced : wrote;
+                pipe.ConsumeLocked((ulong)wrote);
+                spliced += wrote;
+                len -= (ulong)wrote;
+            }
+        }
+        return spliced;
+    }
+
+    /// <summary>
+    /// <c>shmem_setattr</c> for a new size: growing leaves a hole; shrinking unmaps the pages past the
+    /// end from every mapping, drops them from the page cache and zeroes the tail of the last page.
+    /// </summary>
+    public override int Truncate(long length)
+    {
+        List<(AddressSpace mm, Vma vma)> maps;
+        long firstGone;
+        lock (_writeLock)
+        {
+            long old = _size;
+            lock (_sizeLock) _size = length;
+            if (length >= old) return 0;
+            firstGone = (length + PageSize - 1) >> PageShift;
+            int tail = (int)(length & (PageSize - 1));
+            if (tail != 0)
+            {
+                Page last = Cache.Find(length >> PageShift);
+                if (!last.IsNull) _kernel.Memory.Span(last)[tail..].Clear();
+            }
+            lock (_mappings) maps = [.. _mappings];
+            foreach (var (mm, vma) in maps) mm.ZapFilePagesFrom(vma, firstGone);
+            Cache.RemoveFrom(firstGone);
+        }
+        return 0;
+    }
+
+    /// <summary><c>shmem_file_llseek</c> for SEEK_SET (0), SEEK_CUR (1) and SEEK_END (2): -EINVAL for
+    /// a negative result or another whence.</summary>
+    public override long Llseek(long offset, int whence)
+    {
+        long basePos = whence switch { 0 => 0, 1 => Pos, 2 => Size, _ => -1 };
+        if (basePos < 0) return -Errno.EINVAL;
+        long target = basePos + offset;
+        if (target < 0 || (offset > 0 && target < basePos)) return -Errno.EINVAL;
+        Pos = target;
+        return target;
+    }
+
+    /// <summary>Drops the page cache when the last reference goes (the inode is evicted).</summary>
+    protected override void Release() => Cache.RemoveFrom(0);
+
+    /// <inheritdoc/>
+    public override bool HasMmap => true;
+
+    /// <summary><c>shmem_fault</c>: the page at <paramref name="index"/>, created if it is a hole,
+    /// or null past the end of the file (SIGBUS).</summary>
+    public override Page Fault(long index)
+    {
+        lock (_sizeLock)
+            return index >= (_size + PageSize - 1) >> PageShift ? Page.Null : Cache.FindOrCreate(index);
+    }
+
+    /// <summary>Records the mapping in the reverse map used by truncation, and holds the file.</summary>
+    public override void OnMap(AddressSpace mm, Vma vma)
+    {
+        Get();
+        lock (_mappings) _mappings.Add((mm, vma));
+    }
+
+    /// <summary>Forgets the mapping and drops its hold on the file.</summary>
+    public override void OnUnmap(AddressSpace mm, Vma vma)
+    {
+        lock (_mappings) _mappings.Remove((mm, vma));
+        Put();
+    }
+}

@@ -1,0 +1,342 @@
+using Kiov.Iov;
+using Kiov.Memory;
+using static Kiov.Memory.PageGeometry;
+
+namespace Kiov.Fs;
+
+/// <summary>What a pipe buffer's page is, which decides how it is released and whether writes may merge into it.</summary>
+public enum PipeBufferKind : byte
+{
+    /// <summary><c>anon_pipe_buf_ops</c>: a page the pipe allocated and filled by copying; small writes merge into it.</summary>
+    Anon,
+    /// <summary><c>page_cache_pipe_buf_ops</c>: a file's page-cache page, lent by splice.</summary>
+    PageCache,
+    /// <summary><c>user_page_pipe_buf_ops</c>: a user page referenced by vmsplice.</summary>
+    UserPage,
+    /// <summary>The zero page, lent by splice for a hole in a file.</summary>
+    ZeroPage,
+}
+
+/// <summary>One slot of a pipe's ring (<c>struct pipe_buffer</c>): bytes [Offset, Offset+Len) of a page
+/// the buffer holds a reference on.</summary>
+public struct PipeBuffer
+{
+    /// <summary><c>page</c>.</summary>
+    public Page Page;
+    /// <summary><c>offset</c>.</summary>
+    public uint Offset;
+    /// <summary><c>len</c>.</summary>
+    public uint Len;
+    /// <summary>The ops the buffer has.</summary>
+    public PipeBufferKind Kind;
+    /// <summary><c>PIPE_BUF_FLAG_CAN_MERGE</c>.</summary>
+    public bool CanMerge;
+}
+
+/// <summary>
+/// A pipe (<c>struct pipe_inode_info</c>, fs/pipe.c): a power-of-two ring of page buffers with
+/// free-running head and tail, <c>max_usage</c> usable slots (16 by default: 64 KiB), and
+/// reader/writer counts. Everything is guarded by <see cref="Lock"/> (<c>pipe->mutex</c>), which
+/// is taken before any mmap lock: a copy under it may fault.
+/// </summary>
+public sealed unsafe class Pipe
+{
+    /// <summary><c>PIPE_DEF_BUFFERS</c>.</summary>
+    public const int DefaultBuffers = 16;
+    /// <summary><c>PIPE_BUF</c>: writes up to this size are atomic.</summary>
+    public const int PipeBuf = PageSize;
+    /// <summary><c>pipe_max_size</c>: the most an unprivileged F_SETPIPE_SZ may ask for.</summary>
+    public const int MaxSize = 1 << 20;
+
+    private PipeBuffer[] _bufs = new PipeBuffer[DefaultBuffers];  // guarded by Lock
+    private uint _head, _tail;                                    // guarded by Lock
+    private int _maxUsage = DefaultBuffers;                       // guarded by Lock
+    private int _readers, _writers;                               // guarded by Lock
+
+    internal Pipe(PhysicalMemory memory) => Memory = memory;
+
+    /// <summary>Physical memory the buffers' pages come from.</summary>
+    public PhysicalMemory Memory { get; }
+
+    /// <summary><c>pipe->mutex</c>.</summary>
+    public object Lock { get; } = new();
+
+    /// <summary><c>pipe_occupancy</c>: slots in use.</summary>
+    public int Occupancy { get { lock (Lock) return (int)(_head - _tail); } }
+
+    /// <summary>Usable slots (<c>max_usage</c>).</summary>
+    public int MaxUsage { get { lock (Lock) return _maxUsage; } }
+
+    /// <summary>Bytes waiting in the pipe (<c>FIONREAD</c>).</summary>
+    public long Bytes
+    {
+        get
+        {
+            lock (Lock)
+            {
+                long n = 0;
+                for (uint t = _tail; t != _head; t++) n += _bufs[t & Mask].Len;
+                return n;
+            }
+        }
+    }
+
+    /// <summary>Copies of the buffers in order, for tests and tools.</summary>
+    public PipeBuffer[] Buffers()
+    {
+        lock (Lock)
+        {
+            var list = new PipeBuffer[_head - _tail];
+            for (uint t = _tail, i = 0; t != _head; t++, i++) list[i] = _bufs[t & Mask];
+            return list;
+        }
+    }
+
+    private uint Mask => (uint)_bufs.Length - 1;
+    internal bool IsEmptyLocked => _head == _tail;
+    internal bool IsFullLocked => _head - _tail >= (uint)_maxUsage;
+    internal int ReadersLocked => _readers;
+    internal int WritersLocked => _writers;
+    internal int FreeSlotsLocked => _maxUsage - (int)(_head - _tail);
+    internal ref PipeBuffer TailLocked => ref _bufs[_tail & Mask];
+    internal ref PipeBuffer BufferLocked(int i) => ref _bufs[(_tail + (uint)i) & Mask];
+
+    /// <summary>Creates a pipe and its two open ends (<c>create_pipe_files</c>).</summary>
+    public static (PipeFile read, PipeFile write) Create(PhysicalMemory memory, bool nonBlock)
+    {
+        var pipe = new Pipe(memory) { _readers = 1, _writers = 1 };
+        return (new PipeFile(pipe, FileMode.Read | FileMode.CanRead) { NonBlock = nonBlock },
+                new PipeFile(pipe, FileMode.Write | FileMode.CanWrite) { NonBlock = nonBlock });
+    }
+
+    /// <summary>
+    /// <c>pipe_read</c>: copies whole buffers (or the part the reader asked for) into <paramref name="to"/>.
+    /// A copy that comes back short ends the read without consuming that buffer: -EFAULT if nothing was
+    /// read, else the bytes read. An empty pipe gives 0 with no writers, -EAGAIN when non-blocking,
+    /// and otherwise waits.
+    /// </summary>
+    public long Read(ref IovIter to, bool nonBlock)
+    {
+        ulong total = to.Count;
+        if (total == 0) return 0;
+        long ret = 0;
+        lock (Lock)
+        {
+            while (true)
+            {
+                if (!IsEmptyLocked)
+                {
+                    ref PipeBuffer buf = ref TailLocked;
+                    uint chars = (uint)Math.Min(buf.Len, total);
+                    ulong written = to.CopyToIter(Memory.Pointer(buf.Page) + buf.Offset, chars);
+                    if (written < chars)
+                    {
+                        if (ret == 0) ret = -Errno.EFAULT;
+                        break;
+                    }
+                    ret += chars;
+                    buf.Offset += chars;
+                    buf.Len -= chars;
+                    if (buf.Len == 0) ReleaseTailLocked();
+                    total -= chars;
+                    if (total == 0) break;
+                    if (!IsEmptyLocked) continue;
+                }
+                if (_writers == 0 || ret != 0) break;
+                if (nonBlock) { ret = -Errno.EAGAIN; break; }
+                Monitor.Wait(Lock);
+            }
+            Monitor.PulseAll(Lock);
+        }
+        return ret;
+    }
+
+    /// <summary>
+    /// <c>pipe_write</c>: first merges the write's sub-page head (<c>len % PAGE_SIZE</c>) into the last
+    /// buffer when that is an anonymous buffer with room; then fills fresh pages, each inserted in the
+    /// ring before it is filled. A copy that faults inside a page commits nothing of that page: -EFAULT
+    /// if nothing was written (the slot stays, empty), else the bytes written. No readers: -EPIPE.
+    /// A full ring: -EAGAIN when non-blocking (or the bytes so far), otherwise waits.
+    /// </summary>
+    public long Write(ref IovIter from, bool nonBlock)
+    {
+        ulong total = from.Count;
+        if (total == 0) return 0;
+        long ret = 0;
+        lock (Lock)
+        {
+            try
+            {
+                if (_readers == 0) return -Errno.EPIPE;
+                uint chars = (uint)(total & (PageSize - 1));
+                if (chars != 0 && !IsEmptyLocked)
+                {
+                    ref PipeBuffer last = ref _bufs[(_head - 1) & Mask];
+                    uint offset = last.Offset + last.Len;
+                    if (last.CanMerge && offset + chars <= PageSize)
+                    {
+                        ulong copied = from.CopyFromIter(Memory.Pointer(last.Page) + offset, chars);
+                        if (copied < chars) return -Errno.EFAULT;
+                        last.Len += chars;
+                        ret = chars;
+                        if (from.Count == 0) return ret;
+                    }
+                }
+                while (true)
+                {
+                    if (_readers == 0) return ret != 0 ? ret : -Errno.EPIPE;
+                    if (!IsFullLocked)
+                    {
+                        Page page = Memory.Alloc(PageOwner.Pipe, zero: false);
+                        if (page.IsNull) return ret != 0 ? ret : -Errno.ENOMEM;
+                        ref PipeBuffer buf = ref _bufs[_head & Mask];
+                        buf = new PipeBuffer { Page = page, Kind = PipeBufferKind.Anon, CanMerge = true };
+                        _head++;
+                        ulong copied = from.CopyFromIter(Memory.Pointer(page), PageSize);
+                        if (copied < PageSize && from.Count != 0) return ret != 0 ? ret : -Errno.EFAULT;
+                        ret += (long)copied;
+                        buf.Len = (uint)copied;
+                        if (from.Count == 0) return ret;
+                    }
+                    if (!IsFullLocked) continue;
+                    if (nonBlock) return ret != 0 ? ret : -Errno.EAGAIN;
+                    Monitor.Wait(Lock);
+                }
+            }
+            finally { Monitor.PulseAll(Lock); }
+        }
+    }
+
+    /// <summary>
+    /// <c>add_to_pipe</c>: appends a buffer the caller has a page reference for. On failure the
+    /// reference is dropped: -EPIPE with no readers, -EAGAIN when the ring is full. Returns the length.
+    /// Caller holds <see cref="Lock"/>.
+    /// </summary>
+    internal long AddLocked(in PipeBuffer buf)
+    {
+        if (_readers == 0) { Memory.Put(buf.Page); return -Errno.EPIPE; }
+        if (IsFullLocked) { Memory.Put(buf.Page); return -Errno.EAGAIN; }
+        _bufs[_head & Mask] = buf;
+        _head++;
+        Monitor.PulseAll(Lock);
+        return buf.Len;
+    }
+
+    /// <summary><c>wait_for_space</c>: 0 when a slot is free, -EPIPE with no readers, -EAGAIN when full
+    /// and non-blocking; otherwise waits. Caller holds <see cref="Lock"/>.</summary>
+    internal int WaitForSpaceLocked(bool nonBlock)
+    {
+        while (true)
+        {
+            if (_readers == 0) return -Errno.EPIPE;
+            if (!IsFullLocked) return 0;
+            if (nonBlock) return -Errno.EAGAIN;
+            Monitor.Wait(Lock);
+        }
+    }
+
+    /// <summary><c>splice_from_pipe_next</c>: 1 when there is data, 0 at end of file (no writers, or
+    /// something already moved), -EAGAIN when empty and non-blocking; otherwise waits.
+    /// Caller holds <see cref="Lock"/>.</summary>
+    internal int WaitForDataLocked(bool nonBlock, bool movedSome)
+    {
+        while (IsEmptyLocked)
+        {
+            if (_writers == 0 || movedSome) return 0;
+            if (nonBlock) return -Errno.EAGAIN;
+            Monitor.Wait(Lock);
+        }
+        return 1;
+    }
+
+    /// <summary>Consumes <paramref name="bytes"/> from the front of the ring, releasing emptied
+    /// buffers (what splice does after its actor ran). Caller holds <see cref="Lock"/>.</summary>
+    internal void ConsumeLocked(ulong bytes)
+    {
+        while (bytes != 0)
+        {
+            ref PipeBuffer buf = ref TailLocked;
+            if (bytes >= buf.Len) { bytes -= buf.Len; ReleaseTailLocked(); }
+            else { buf.Offset += (uint)bytes; buf.Len -= (uint)bytes; bytes = 0; }
+        }
+        Monitor.PulseAll(Lock);
+    }
+
+    // pipe_buf_release + tail++: every kind holds one page reference.
+    internal void ReleaseTailLocked()
+    {
+        ref PipeBuffer buf = ref TailLocked;
+        Page page = buf.Page;
+        buf = default;
+        _tail++;
+        Memory.Put(page);
+    }
+
+    /// <summary>
+    /// <c>pipe_set_size</c> (F_SETPIPE_SZ): rounds <paramref name="size"/> up to a power-of-two number
+    /// of pages; -EINVAL for nothing, -EPERM above 1 MiB (unprivileged), -EBUSY when the buffers in use
+    /// do not fit. Returns the new size in bytes.
+    /// </summary>
+    public long SetSize(ulong size)
+    {
+        if (size > 1UL << 31) return -Errno.EINVAL;
+        ulong rounded = size < PageSize ? PageSize : System.Numerics.BitOperations.RoundUpToPowerOf2(size);
+        int slots = (int)(rounded >> PageShift);
+        lock (Lock)
+        {
+            if (slots > _maxUsage && rounded > MaxSize) return -Errno.EPERM;
+            if (slots < (int)(_head - _tail)) return -Errno.EBUSY;
+            var bufs = new PipeBuffer[slots];
+            uint n = 0;
+            for (uint t = _tail; t != _head; t++) bufs[n++] = _bufs[t & Mask];
+            _bufs = bufs;
+            _tail = 0;
+            _head = n;
+            _maxUsage = slots;
+            Monitor.PulseAll(Lock);
+            return (long)slots * PageSize;
+        }
+    }
+
+    /// <summary><c>pipe_release</c> for one end; the last end frees every buffer (<c>free_pipe_info</c>).</summary>
+    internal void ReleaseEnd(bool reader)
+    {
+        lock (Lock)
+        {
+            if (reader) _readers--; else _writers--;
+            Monitor.PulseAll(Lock);
+            if (_readers != 0 || _writers != 0) return;
+            while (!IsEmptyLocked) ReleaseTailLocked();
+        }
+    }
+}
+
+/// <summary>One end of a pipe (the <c>struct file</c> with <c>pipefifo_fops</c>): a stream, so
+/// positioned I/O gives -ESPIPE.</summary>
+public sealed class PipeFile : KFile
+{
+    internal PipeFile(Pipe pipe, FileMode mode) : base(mode) => Pipe = pipe;
+
+    /// <summary>The pipe.</summary>
+    public Pipe Pipe { get; }
+
+    /// <inheritdoc/>
+    public override Pipe? PipeInfo => Pipe;
+
+    /// <inheritdoc/>
+    public override FileOps Ops => FileOps.ReadIter | FileOps.WriteIter;
+
+    /// <inheritdoc/>
+    public override string Name => (Mode & FileMode.Read) != 0 ? "pipe:[read]" : "pipe:[write]";
+
+    /// <inheritdoc/>
+    public override long ReadIter(ref IovIter to, ref long pos, IocbFlags flags) =>
+        Pipe.Read(ref to, NonBlock || (flags & IocbFlags.NoWait) != 0);
+
+    /// <inheritdoc/>
+    public override long WriteIter(ref IovIter from, ref long pos, IocbFlags flags) =>
+        Pipe.Write(ref from, NonBlock || (flags & IocbFlags.NoWait) != 0);
+
+    /// <inheritdoc/>
+    protected override void Release() => Pipe.ReleaseEnd((Mode & FileMode.Read) != 0);
+}

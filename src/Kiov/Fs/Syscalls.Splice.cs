@@ -1,0 +1,143 @@
+using System.Runtime.CompilerServices;
+
+namespace Kiov.Fs;
+
+public static partial class Syscalls
+{
+    /// <summary><c>SPLICE_F_MOVE</c>.</summary>
+    public const uint SpliceMove = 0x01;
+    /// <summary><c>SPLICE_F_NONBLOCK</c>.</summary>
+    public const uint SpliceNonBlock = 0x02;
+    /// <summary><c>SPLICE_F_MORE</c>.</summary>
+    public const uint SpliceMore = 0x04;
+    /// <summary><c>SPLICE_F_GIFT</c>.</summary>
+    public const uint SpliceGift = 0x08;
+    private const uint SpliceAll = SpliceMove | SpliceNonBlock | SpliceMore | SpliceGift;
+
+    /// <summary>
+    /// <c>splice(fd_in, off_in, fd_out, off_out, len, flags)</c> with the offsets as values (null
+    /// passes NULL): 0 for a zero length, -EINVAL for unknown flags, -EBADF, -ESPIPE for an offset on a
+    /// pipe, then <c>do_splice</c>: file to pipe lends page-cache pages, pipe to file writes the pipe's
+    /// pages through a BVEC iterator, pipe to pipe moves buffers. Neither end a pipe: -EINVAL.
+    /// </summary>
+    public static long Splice(Process p, int fdIn, long? offIn, int fdOut, long? offOut, ulong len, uint flags)
+    {
+        if (len == 0) return 0;
+        if ((flags & ~SpliceAll) != 0) return -Errno.EINVAL;
+        KFile? input = p.Files.Get(fdIn);
+        if (input == null) return -Errno.EBADF;
+        KFile? output = p.Files.Get(fdOut);
+        if (output == null) { input.Put(); return -Errno.EBADF; }
+        try { return DoSplice(p, input, offIn, output, offOut, len, flags); }
+        finally { output.Put(); input.Put(); }
+    }
+
+    // __do_splice + do_splice.
+    private static long DoSplice(Process p, KFile input, long? offIn, KFile output, long? offOut, ulong len, uint flags)
+    {
+        Pipe? ipipe = input.PipeInfo, opipe = output.PipeInfo;
+        if ((ipipe != null && offIn != null) || (opipe != null && offOut != null)) return -Errno.ESPIPE;
+        if ((input.Mode & FileMode.Read) == 0 || (output.Mode & FileMode.Write) == 0) return -Errno.EBADF;
+        bool nonBlock = (flags & SpliceNonBlock) != 0;
+        if (ipipe != null && opipe != null)
+        {
+            if (ipipe == opipe) return -Errno.EINVAL;
+            return SplicePipeToPipe(ipipe, opipe, len, nonBlock || input.NonBlock || output.NonBlock);
+        }
+        if (ipipe != null)
+        {
+            long pos;
+            if (offOut is long o) { if ((output.Mode & FileMode.PWrite) == 0) return -Errno.EINVAL; pos = o; }
+            else pos = output.Pos;
+            long v = RwVerifyArea(len, pos, true);
+            if (v != 0) return v;
+            if ((output.Ops & FileOps.SpliceWrite) == 0) return -Errno.EINVAL;
+            long r = output.SpliceWrite(ipipe, ref pos, len, nonBlock || input.NonBlock);
+            if (offOut == null && r > 0) output.Pos = pos;
+            return r;
+        }
+        if (opipe != null)
+        {
+            long pos;
+            if (offIn is long o) { if ((input.Mode & FileMode.PRead) == 0) return -Errno.EINVAL; pos = o; }
+            else pos = input.Pos;
+            long r = SpliceFileToPipe(input, opipe, ref pos, len, nonBlock || output.NonBlock);
+            if (offIn == null && r > 0) input.Pos = pos;
+            return r;
+        }
+        return -Errno.EINVAL;
+    }
+
+    // splice_file_to_pipe: wait_for_space, then do_splice_read (len capped by the free slots, rw_verify_area, MAX_RW_COUNT).
+    private static long SpliceFileToPipe(KFile input, Pipe pipe, ref long pos, ulong len, bool nonBlock)
+    {
+        lock (pipe.Lock)
+        {
+            int space = pipe.WaitForSpaceLocked(nonBlock);
+            if (space != 0) return space;
+            ulong room = (ulong)pipe.FreeSlotsLocked << Memory.PageGeometry.PageShift;
+            if (len > room) len = room;
+            long v = RwVerifyArea(len, pos, true);
+            if (v != 0) return v;
+            if (len > Iov.IovLimits.MaxRwCount) len = Iov.IovLimits.MaxRwCount;
+            if ((input.Ops & FileOps.SpliceRead) == 0) return -Errno.EINVAL;
+            return input.SpliceRead(ref pos, pipe, len);
+        }
+    }
+
+    // splice_pipe_to_pipe: whole buffers move (their page reference with them); a partial one is
+    // shared, both buffers holding a reference. Waiting (ipipe_prep/opipe_prep) happens with one lock.
+    private static long SplicePipeToPipe(Pipe ipipe, Pipe opipe, ulong len, bool nonBlock)
+    {
+        bool ifirst = RuntimeHelpers.GetHashCode(ipipe) <= RuntimeHelpers.GetHashCode(opipe); // pipe_double_lock's fixed order
+        long ret = 0;
+        while (true)
+        {
+            Pipe? waitFor = null;
+            lock (ifirst ? ipipe.Lock : opipe.Lock)
+            lock (ifirst ? opipe.Lock : ipipe.Lock)
+            {
+                while (len != 0)
+                {
+                    if (opipe.ReadersLocked == 0) { if (ret == 0) ret = -Errno.EPIPE; break; }
+                    if (ipipe.IsEmptyLocked)
+                    {
+                        if (ipipe.WritersLocked == 0 || ret != 0) break;
+                        if (nonBlock) { ret = -Errno.EAGAIN; break; }
+                        waitFor = ipipe;
+                        break;
+                    }
+                    if (opipe.IsFullLocked)
+                    {
+                        if (ret != 0) break;
+                        if (nonBlock) { ret = -Errno.EAGAIN; break; }
+                        waitFor = opipe;
+                        break;
+                    }
+                    ref PipeBuffer ibuf = ref ipipe.TailLocked;
+                    PipeBuffer moved = ibuf;
+                    moved.CanMerge = false;
+                    ipipe.Memory.Get(moved.Page);
+                    if (len >= ibuf.Len) ipipe.ReleaseTailLocked();
+                    else
+                    {
+                        moved.Len = (uint)len;
+                        ibuf.Offset += (uint)len;
+                        ibuf.Len -= (uint)len;
+                    }
+                    opipe.AddLocked(moved);
+                    ret += moved.Len;
+                    len -= moved.Len;
+                }
+                Monitor.PulseAll(ipipe.Lock);
+                Monitor.PulseAll(opipe.Lock);
+                if (waitFor == null) return ret;
+            }
+            lock (waitFor.Lock)
+            {
+                bool stillBlocked = waitFor == ipipe ? ipipe.IsEmptyLocked && ipipe.WritersLocked != 0 : opipe.IsFullLocked && opipe.ReadersLocked != 0;
+                if (stillBlocked) Monitor.Wait(waitFor.Lock);
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using Kiov.Iov;
+using System.Text.Json;
+
+namespace Kiov.Trace;
+
+/// <summary>
+/// Parses a trace (TRACE.md, JSON Lines) into <see cref="TraceOp"/>s. Blank lines and lines
+/// starting with <c>#</c> (after leading white space) are skipped. Everything else must be a JSON
+/// object with a known string <c>op</c> and its fields; otherwise a <see cref="TraceException"/>
+/// names the 1-based line. Fields beyond those an op needs are ignored.
+/// </summary>
+public static class TraceReader
+{
+    private delegate TraceOp Parser(TraceFields f);
+
+    private static readonly Dictionary<string, Parser> Parsers = new(StringComparer.Ordinal)
+    {
+        ["mmap"] = ParseMmap,
+        ["munmap"] = f => new MunmapOp(f.Line, f.U64("addr"), f.U64("len")),
+        ["mprotect"] = f => new MprotectOp(f.Line, f.U64("addr"), f.U64("len"), Prot(f)),
+        ["madvise"] = f => new MadviseOp(f.Line, f.U64("addr"), f.U64("len"), Advice(f)),
+        ["fill"] = f => new FillOp(f.Line, f.U64("addr"), f.U64("len"), f.U32("seed")),
+        ["hash"] = f => new HashOp(f.Line, f.U64("addr"), f.U64("len")),
+        ["pipe"] = f => new PipeOp(f.Line),
+        ["memfd"] = f => new MemfdOp(f.Line),
+        ["ftruncate"] = f => new FtruncateOp(f.Line, f.Int("fd"), f.I64("len")),
+        ["close"] = f => new CloseOp(f.Line, f.Int("fd")),
+        ["read"] = f => new ReadOp(f.Line, f.Int("fd"), f.U64("addr"), f.U64("len")),
+        ["write"] = f => new WriteOp(f.Line, f.Int("fd"), f.U64("addr"), f.U64("len")),
+        ["readv"] = f => new ReadvOp(f.Line, f.Int("fd"), f.IoVecs("iov")),
+        ["writev"] = f => new WritevOp(f.Line, f.Int("fd"), f.IoVecs("iov")),
+        ["preadv"] = f => new PreadvOp(f.Line, f.Int("fd"), f.IoVecs("iov"), f.I64("offset")),
+        ["pwritev"] = f => new PwritevOp(f.Line, f.Int("fd"), f.IoVecs("iov"), f.I64("offset")),
+        ["process_vm_readv"] = f => new ProcessVmReadvOp(f.Line, f.IoVecs("local"), f.IoVecs("remote")),
+        ["process_vm_writev"] = f => new ProcessVmWritevOp(f.Line, f.IoVecs("local"), f.IoVecs("remote")),
+        ["vmsplice"] = f => new VmspliceOp(f.Line, f.Int("fd"), f.IoVecs("iov")),
+        ["splice"] = f => new SpliceOp(f.Line, f.Int("fd_in"), f.NullableI64("off_in"),
+                                       f.Int("fd_out"), f.NullableI64("off_out"), f.U64("len")),
+    };
+
+    /// <summary>Reads a whole trace.</summary>
+    /// <param name="reader">The trace text.</param>
+    /// <returns>The operations, in order, one per line that prints.</returns>
+    /// <exception cref="TraceException">A line is not a valid operation.</exception>
+    public static List<TraceOp> Read(TextReader reader)
+    {
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+            lines.Add(line);
+        return Read(lines);
+    }
+
+    /// <summary>Reads a whole trace given as its lines (line numbers count from 1).</summary>
+    /// <param name="lines">The trace's lines, without line ends.</param>
+    /// <returns>The operations, in order, one per line that prints.</returns>
+    /// <exception cref="TraceException">A line is not a valid operation.</exception>
+    public static List<TraceOp> Read(IReadOnlyList<string> lines)
+    {
+        var ops = new List<TraceOp>();
+        for (int i = 0; i < lines.Count; i++)
+        {
+            if (ParseLine(lines[i], i + 1) is { } op)
+                ops.Add(op);
+        }
+        return ops;
+    }
+
+    /// <summary>Parses one line.</summary>
+    /// <param name="text">The line, without its line end.</param>
+    /// <param name="line">Its 1-based line number.</param>
+    /// <returns>The operation, or null for a blank or comment line.</returns>
+    /// <exception cref="TraceException">The line is not a valid operation.</exception>
+    public static TraceOp? ParseLine(string text, int line)
+    {
+        ReadOnlySpan<char> trimmed = text.AsSpan().Trim();
+        if (trimmed.IsEmpty || trimmed[0] == '#')
+            return null;
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(text);
+        }
+        catch (JsonException e)
+        {
+            throw new TraceException(line, $"not valid JSON (column {(e.BytePositionInLine ?? 0) + 1})");
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new TraceException(line, "not a JSON object");
+            var fields = new TraceFields(doc.RootElement, line);
+            string op = fields.String("op");
+            return Parsers.TryGetValue(op, out Parser? parse)
+                ? parse(fields)
+                : throw fields.Error($"unknown op \"{op}\"");
+        }
+    }
+
+    private static MmapOp ParseMmap(TraceFields f)
+    {
+        ulong addr = f.U64("addr");
+        ulong len = f.U64("len");
+        int prot = Prot(f);
+        int flags = 0;
+        foreach (string word in f.Words("flags"))
+        {
+            flags |= word switch
+            {
+                "private" => TraceAbi.MapPrivate,
+                "shared" => TraceAbi.MapShared,
+                "fixed" => TraceAbi.MapFixed,
+                "anonymous" => TraceAbi.MapAnonymous,
+                _ => throw f.Error($"unknown mmap flag \"{word}\" (private, shared, fixed, anonymous)"),
+            };
+        }
+        if ((flags & TraceAbi.MapFixed) == 0)
+            throw f.Error("mmap flags must hold \"fixed\": a trace maps at fixed addresses in the arena");
+        if (!TraceArena.Contains(addr, len))
+            throw f.Error($"mmap of [0x{addr:x}, +0x{len:x}) lies outside the arena [0x{TraceArena.Start:x}, 0x{TraceArena.End:x})");
+        bool anonymous = (flags & TraceAbi.MapAnonymous) != 0;
+        if (!anonymous || f.Has("fd") || f.Has("offset"))
+            return new MmapOp(f.Line, addr, len, prot, flags, f.Int("fd"), f.I64("offset"));
+        return new MmapOp(f.Line, addr, len, prot, flags, -1, 0);
+    }
+
+    private static int Prot(TraceFields f)
+    {
+        int prot = TraceAbi.ProtNone;
+        foreach (char c in f.String("prot"))
+        {
+            prot |= c switch
+            {
+                'r' => TraceAbi.ProtRead,
+                'w' => TraceAbi.ProtWrite,
+                'x' => TraceAbi.ProtExec,
+                _ => throw f.Error($"unknown prot letter '{c}' (a subset of \"rwx\")"),
+            };
+        }
+        return prot;
+    }
+
+    private static int Advice(TraceFields f)
+    {
+        string advice = f.String("advice");
+        return advice == "dontneed" ? TraceAbi.MadvDontneed : throw f.Error($"unknown advice \"{advice}\" (dontneed)");
+    }
+}

@@ -1,0 +1,87 @@
+using Kiov.Iov;
+namespace Kiov.Trace;
+
+/// <summary><c>readv(fd, iov, n)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Fd">The trace fd.</param>
+/// <param name="Iov">The iovec list.</param>
+public sealed record ReadvOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.Readv(Fd, Iov));
+}
+
+/// <summary><c>writev(fd, iov, n)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Fd">The trace fd.</param>
+/// <param name="Iov">The iovec list.</param>
+public sealed record WritevOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.Writev(Fd, Iov));
+}
+
+/// <summary><c>preadv(fd, iov, n, offset)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Fd">The trace fd.</param>
+/// <param name="Iov">The iovec list.</param>
+/// <param name="Offset">The file offset (an <c>off_t</c>).</param>
+public sealed record PreadvOp(int Line, int Fd, IoVec[] Iov, long Offset) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.Preadv(Fd, Iov, Offset));
+}
+
+/// <summary><c>pwritev(fd, iov, n, offset)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Fd">The trace fd.</param>
+/// <param name="Iov">The iovec list.</param>
+/// <param name="Offset">The file offset (an <c>off_t</c>).</param>
+public sealed record PwritevOp(int Line, int Fd, IoVec[] Iov, long Offset) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.Pwritev(Fd, Iov, Offset));
+}
+
+/// <summary><c>process_vm_readv(self, local, remote, 0)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Local">Where the bytes go.</param>
+/// <param name="Remote">Where they come from.</param>
+public sealed record ProcessVmReadvOp(int Line, IoVec[] Local, IoVec[] Remote) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.ProcessVmReadv(Local, Remote));
+}
+
+/// <summary><c>process_vm_writev(self, local, remote, 0)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Local">Where the bytes come from.</param>
+/// <param name="Remote">Where they go.</param>
+public sealed record ProcessVmWritevOp(int Line, IoVec[] Local, IoVec[] Remote) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.ProcessVmWritev(Local, Remote));
+}
+
+/// <summary><c>vmsplice(fd, iov, n, SPLICE_F_NONBLOCK)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Fd">The trace fd.</param>
+/// <param name="Iov">The iovec list.</param>
+public sealed record VmspliceOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.Vmsplice(Fd, Iov));
+}
+
+/// <summary><c>splice(fd_in, off_in, fd_out, off_out, len, SPLICE_F_NONBLOCK)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="FdIn">The trace fd read from.</param>
+/// <param name="OffIn">The input offset, or null for NULL.</param>
+/// <param name="FdOut">The trace fd written to.</param>
+/// <param name="OffOut">The output offset, or null for NULL.</param>
+/// <param name="Len">The length (a <c>size_t</c>).</param>
+public sealed record SpliceOp(int Line, int FdIn, long? OffIn, int FdOut, long? OffOut, ulong Len) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.Splice(FdIn, OffIn, FdOut, OffOut, Len));
+}

@@ -1,0 +1,144 @@
+using Kiov.Fs;
+using Kiov.Mm;
+using static Kiov.Tests.Fs.FsFixture;
+
+namespace Kiov.Tests.Fs;
+
+public class MemfdTests
+{
+    [Fact]
+    public void HolesReadAsZerosAndWritesExtend()
+    {
+        using var k = new FsFixture();
+        k.Map(A, 3 * 4096);
+        k.Poke(A, Enumerable.Repeat((byte)0xab, 4096).ToArray());
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        Assert.Equal(100L, Syscalls.Pwritev(k.P, fd, [new(A, 100)], 10000));
+        Assert.Equal(10100L, ((MemfdFile)GetFile(k, fd)).Size);
+        Assert.Equal(8192L, Syscalls.Preadv(k.P, fd, [new(A + 4096, 8192)], 0));
+        Assert.True(k.Peek(A + 4096, 8192).All(b => b == 0));
+        Assert.Equal(100L, Syscalls.Preadv(k.P, fd, [new(A + 4096, 8192)], 10000));
+        Assert.Equal(0L, Syscalls.Preadv(k.P, fd, [new(A + 4096, 8192)], 20000));
+    }
+
+    [Fact]
+    public void PartialCountsAreByteGranularAtAHole()
+    {
+        using var k = new FsFixture();
+        k.Map(A, 4096);
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        // The host: [[A+100,1000],[A+4000,200]] with a hole at A+4096 writes 1096.
+        Assert.Equal(1096L, Syscalls.Writev(k.P, fd, [new(A + 100, 1000), new(A + 4000, 200)]));
+        Assert.Equal(1096L, Syscalls.Lseek(k.P, fd, 0, 1));
+        Assert.Equal(1096L, Syscalls.Preadv(k.P, fd, [new(A + 3000, 5000)], 0));
+        Assert.Equal(-Errno.EFAULT, Syscalls.Preadv(k.P, fd, [new(A + 8192, 10)], 0));
+    }
+
+    [Fact]
+    public void TruncateShrinksZeroesTheTailAndUnmaps()
+    {
+        using var k = new FsFixture();
+        k.Map(A, 4096);
+        k.Poke(A, Enumerable.Repeat((byte)7, 4096).ToArray());
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        Assert.Equal(4096L, Syscalls.Pwritev(k.P, fd, [new(A, 4096)], 0));
+        Assert.Equal(4096L, Syscalls.Pwritev(k.P, fd, [new(A, 4096)], 4096));
+        const ulong M = A + 0x100000;
+        Assert.Equal((long)M, Syscalls.Mmap(k.P, M, 8192, Prot.Read | Prot.Write, MapFlags.Shared | MapFlags.Fixed, fd, 0));
+        Assert.Equal(7, k.Peek(M + 4096, 1)[0]);
+        Assert.Equal(0L, Syscalls.Ftruncate(k.P, fd, 100));
+        Assert.Equal(8192UL, Kiov.Uaccess.UserAccess.CopyFromUser(k.P.Mm, new byte[8192], M + 4096)); // page 1 is past EOF: SIGBUS, nothing copied
+        Assert.Equal(0L, Syscalls.Ftruncate(k.P, fd, 8192));
+        Assert.Equal(new byte[] { 7, 0 }, k.Peek(M + 99, 2));
+        Assert.Equal(-Errno.EINVAL, Syscalls.Ftruncate(k.P, fd, -1));
+        Assert.Equal(-Errno.EBADF, Syscalls.Ftruncate(k.P, 42, 1));
+    }
+
+    [Fact]
+    public void SharedMappingSeesWritesAndDontNeedKeepsTheData()
+    {
+        using var k = new FsFixture();
+        k.Map(A, 4096);
+        k.Poke(A, "hello"u8);
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        Assert.Equal(0L, Syscalls.Ftruncate(k.P, fd, 4096));
+        const ulong M = A + 0x100000, Pv = A + 0x200000;
+        Assert.Equal((long)M, Syscalls.Mmap(k.P, M, 4096, Prot.Read | Prot.Write, MapFlags.Shared | MapFlags.Fixed, fd, 0));
+        Assert.Equal((long)Pv, Syscalls.Mmap(k.P, Pv, 4096, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Fixed, fd, 0));
+        Assert.Equal(5L, Syscalls.Pwritev(k.P, fd, [new(A, 5)], 0));
+        Assert.Equal("hello"u8.ToArray(), k.Peek(M, 5));
+        Assert.Equal("hello"u8.ToArray(), k.Peek(Pv, 5));
+        k.Poke(Pv, "HE"u8);                     // private: copy on write, the file is untouched
+        Assert.Equal("hello"u8.ToArray(), k.Peek(M, 5));
+        k.Poke(M, "J"u8);                       // shared: the file changes
+        Assert.Equal(1L, Syscalls.Preadv(k.P, fd, [new(A + 100, 1)], 0));
+        Assert.Equal((byte)'J', k.Peek(A + 100, 1)[0]);
+        Assert.Equal(0L, Syscalls.Madvise(k.P, M, 4096, Madv.DontNeed));
+        Assert.Equal("Jello"u8.ToArray(), k.Peek(M, 5));
+        Assert.Equal(0L, Syscalls.Madvise(k.P, Pv, 4096, Madv.DontNeed));
+        Assert.Equal("Jello"u8.ToArray(), k.Peek(Pv, 5)); // the private copy is dropped: the file shows again
+        Assert.Equal(0L, Syscalls.Close(k.P, fd));
+        Assert.Equal("Jello"u8.ToArray(), k.Peek(M, 5)); // the mapping keeps the file alive
+    }
+
+    [Fact]
+    public void MmapChecksTheFile()
+    {
+        using var k = new FsFixture();
+        var (r, w) = k.Pipe();
+        const int Sh = MapFlags.Shared | MapFlags.Fixed, Pr = MapFlags.Private | MapFlags.Fixed;
+        Assert.Equal(-Errno.EACCES, Syscalls.Mmap(k.P, A, 4096, Prot.Read | Prot.Write, Sh, r, 0));
+        Assert.Equal(-Errno.ENODEV, Syscalls.Mmap(k.P, A, 4096, Prot.Read, Pr, r, 0));
+        Assert.Equal(-Errno.EACCES, Syscalls.Mmap(k.P, A, 4096, Prot.Read, Pr, w, 0));
+        Assert.Equal(-Errno.EBADF, Syscalls.Mmap(k.P, A, 4096, Prot.Read, Pr, 42, 0));
+        Assert.Equal(-Errno.EINVAL, Syscalls.Mmap(k.P, A, 4096, Prot.Read, Pr, 42, 1));
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        Assert.Equal(-Errno.EOVERFLOW, Syscalls.Mmap(k.P, A, 8192, Prot.Read, Sh, fd, long.MaxValue - 4095));
+    }
+
+    [Fact]
+    public void SpliceLendsThePageCachePage()
+    {
+        using var k = new FsFixture();
+        k.Map(A, 4 * 4096);
+        k.Poke(A, Enumerable.Range(0, 8192).Select(i => (byte)i).ToArray());
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        var (r, w) = k.Pipe();
+        Assert.Equal(8192L, Syscalls.Pwritev(k.P, fd, [new(A, 8192)], 100));
+        Assert.Equal(8000L, Syscalls.Splice(k.P, fd, 0, w, null, 8000, Syscalls.SpliceNonBlock));
+        k.Poke(A + 3 * 4096, Enumerable.Repeat((byte)0xee, 4096).ToArray());
+        Assert.Equal(4096L, Syscalls.Pwritev(k.P, fd, [new(A + 3 * 4096, 4096)], 0));
+        Assert.Equal(4096L, Syscalls.Read(k.P, r, A + 2 * 4096, 4096));
+        Assert.True(k.Peek(A + 2 * 4096, 4096).All(b => b == 0xee)); // the pipe held the page, not a copy
+        Assert.Equal(-Errno.ESPIPE, Syscalls.Splice(k.P, fd, 0, w, 0, 10, 0));
+        Assert.Equal(-Errno.EINVAL, Syscalls.Splice(k.P, fd, -1, w, null, 10, 0));
+        Assert.Equal(0L, Syscalls.Splice(k.P, fd, 1 << 20, w, null, 10, 0));
+        Assert.Equal(-Errno.EINVAL, Syscalls.Splice(k.P, fd, 0, fd, 0, 10, 0));
+        Assert.Equal(-Errno.EINVAL, Syscalls.Splice(k.P, r, null, w, null, 10, 0));
+        Assert.Equal(-Errno.EBADF, Syscalls.Splice(k.P, w, null, fd, 0, 10, 0));
+    }
+
+    [Fact]
+    public void SplicePipeToFileWritesThePipesPages()
+    {
+        using var k = new FsFixture();
+        k.Map(A, 4 * 4096);
+        k.Poke(A, Enumerable.Range(0, 5000).Select(i => (byte)(i * 3)).ToArray());
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        var (r, w) = k.Pipe();
+        Assert.Equal(-Errno.EAGAIN, Syscalls.Splice(k.P, r, null, fd, 0, 10, Syscalls.SpliceNonBlock));
+        Assert.Equal(5000L, Syscalls.Write(k.P, w, A, 5000));
+        Assert.Equal(4500L, Syscalls.Splice(k.P, r, null, fd, 50, 4500, Syscalls.SpliceNonBlock));
+        Assert.Equal(4550L, ((MemfdFile)GetFile(k, fd)).Size);
+        Assert.Equal(4500L, Syscalls.Preadv(k.P, fd, [new(A + 2 * 4096, 4500)], 50));
+        Assert.Equal(k.Peek(A, 4500), k.Peek(A + 2 * 4096, 4500));
+        Assert.Equal(500L, k.PipeOf(r).Bytes);
+    }
+
+    private static KFile GetFile(FsFixture k, int fd)
+    {
+        var f = k.P.Files.Get(fd)!;
+        f.Put();
+        return f;
+    }
+}

@@ -1,0 +1,32 @@
+namespace Kiov.Tests.Trace;
+
+/// <summary>Where the tests find the shared trace files and their own traces.</summary>
+internal static class TestPaths
+{
+    /// <summary>The folder holding Kiov.sln, found by walking up from the test binaries.</summary>
+    public static string RepoRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Kiov.sln")))
+                    return dir.FullName;
+            }
+            throw new DirectoryNotFoundException($"no Kiov.sln above {AppContext.BaseDirectory}");
+        }
+    }
+
+    /// <summary><c>shared/</c>, beside the repository (<c>&lt;repo&gt;/../shared</c>).</summary>
+    public static string Shared => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
+
+    /// <summary>The edge-case traces, copied next to the test binaries.</summary>
+    public static string Traces => Path.Combine(AppContext.BaseDirectory, "Traces");
+
+    /// <summary>The names (without <c>.jsonl</c>) of the edge-case traces.</summary>
+    public static IEnumerable<string> TraceNames =>
+        Directory.GetFiles(Traces, "*.jsonl")
+            .Where(f => !f.EndsWith(".expected.jsonl", StringComparison.Ordinal))
+            .Select(f => Path.GetFileNameWithoutExtension(f))
+            .Order(StringComparer.Ordinal);
+}
