@@ -94,13 +94,22 @@ public sealed unsafe partial class AddressSpace
         return (long)addr;
     }
 
+    // __mm_populate: faults every page of each accessible area in (a write fault for a private
+    // writable one, as populate_vma_page_range asks FOLL_WRITE only there). Errors are ignored,
+    // but the first one ends the work on that area, so a huge MAP_POPULATE stops when memory runs out.
     private void Populate(ulong start, ulong end)
     {
-        for (ulong a = start; a < end; a += PageSize)
+        for (ulong a = start; a < end;)
         {
-            Vma? v = _vmas.Find(a);
-            if (v == null || (v.Flags & VmFlags.AccessMask) == 0) continue;
-            HandleMmFault(v, a, (v.Flags & VmFlags.Write) != 0);
+            Vma? v = _vmas.FirstOverlapping(a, end);
+            if (v == null) return;
+            a = Math.Max(a, v.Start);
+            ulong stop = Math.Min(v.End, end);
+            bool write = (v.Flags & (VmFlags.Write | VmFlags.Shared)) == VmFlags.Write;
+            if ((v.Flags & VmFlags.AccessMask) != 0)
+                for (; a < stop; a += PageSize)
+                    if (HandleMmFault(v, a, write) != 0) break;
+            a = stop;
         }
     }
 

@@ -104,14 +104,20 @@ public static unsafe class UserAccess
 
     // Copies through present, permitted pages from 'addr' on, at most PagesPerGateEntry pages per
     // entry into the gate, and returns the bytes copied before the first page that needs a fault.
+    // Pages that are consecutive in physical memory too are copied as one run (one vectorised
+    // copy), flushed before the gate is left, so no page of a run can be freed under it.
     private static ulong CopyPresent(AddressSpace mm, ulong addr, byte* kbuf, ulong len, Op op)
     {
         PhysicalMemory mem = mm.Memory;
         bool write = op != Op.FromUser;
+        ulong want = Pte.Accessed | (write ? Pte.Dirty : 0);
         ulong done = 0;
-        while (done < len)
+        bool blocked = false;
+        while (done < len && !blocked)
         {
             int token = mm.Kernel.Gate.Enter();
+            byte* run = null;      // the user side of the pending run, in native memory
+            ulong runStart = done; // where the run starts in the kernel buffer
             try
             {
                 ulong* table = null;
@@ -125,33 +131,44 @@ public static unsafe class UserAccess
                     else
                     {
                         pte = PageTables.Lookup(mem, mm.Pgd, a, out huge);
-                        if (pte == null) return done;
+                        if (pte == null) { blocked = true; break; }
                         if (!huge) { table = pte - PageTables.Index(a, 0); tableRegion = a >> 21; }
                     }
-                    ulong want = Pte.Accessed | (write ? Pte.Dirty : 0);
                     ulong e;
                     while (true)
                     {
                         e = Pte.Read(pte);
                         mm.AfterPteReadHook?.Invoke(a);
-                        if ((e & Pte.Present) == 0 || (write && (e & Pte.Write) == 0)) return done;
+                        if ((e & Pte.Present) == 0 || (write && (e & Pte.Write) == 0)) { blocked = true; break; }
                         if (huge || (e & want) == want || Pte.TrySetBits(pte, e, want)) break;
                     }
+                    if (blocked) break;
                     int pfn = Pte.Pfn(e) + (huge ? PageTables.Index(a, 0) : 0);
                     byte* p = mem.Pointer(new Page(pfn)) + OffsetInPage(a);
-                    ulong chunk = Math.Min(len - done, (ulong)(PageSize - OffsetInPage(a)));
-                    byte* k = kbuf == null ? null : kbuf + done;
-                    switch (op)
+                    if (p != run + (done - runStart))
                     {
-                        case Op.ToUser: Buffer.MemoryCopy(k, p, chunk, chunk); break;
-                        case Op.FromUser: Buffer.MemoryCopy(p, k, chunk, chunk); break;
-                        default: new Span<byte>(p, (int)chunk).Clear(); break;
+                        CopyRun(run, kbuf, runStart, done - runStart, op);
+                        run = p;
+                        runStart = done;
                     }
-                    done += chunk;
+                    done += Math.Min(len - done, (ulong)(PageSize - OffsetInPage(a)));
                 }
+                CopyRun(run, kbuf, runStart, done - runStart, op);
             }
             finally { mm.Kernel.Gate.Exit(token); }
         }
         return done;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRun(byte* user, byte* kbuf, ulong offset, ulong count, Op op)
+    {
+        if (count == 0) return;
+        switch (op)
+        {
+            case Op.ToUser: Buffer.MemoryCopy(kbuf + offset, user, count, count); break;
+            case Op.FromUser: Buffer.MemoryCopy(user, kbuf + offset, count, count); break;
+            default: NativeMemory.Clear(user, (nuint)count); break;
+        }
     }
 }

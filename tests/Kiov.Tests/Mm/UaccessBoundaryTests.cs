@@ -107,3 +107,36 @@ public class UaccessBoundaryTests
         Assert.Equal(len + 1, UserAccess.ClearUser(k.Mm, A + Pg, len + 1)); // one past the limit: refused whole
     }
 }
+
+public class UaccessAllocationTests
+{
+    [Fact]
+    public unsafe void CopiesAllocateNothing()
+    {
+        using var k = new KernelFixture(KernelConfig.Current, 64L << 20);
+        const int size = 16 << 20; // eight 2 MiB regions
+        Assert.Equal((long)KernelFixture.Arena, k.Mm.Mmap(KernelFixture.Arena, size, Prot.Read | Prot.Write,
+            MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed | MapFlags.Populate));
+        byte* buf = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc(size);
+        try
+        {
+            foreach (int len in new[] { 4096, 65536, size })
+            {
+                UserAccess.CopyToUser(k.Mm, KernelFixture.Arena, buf, (ulong)len); // warm up
+                UserAccess.CopyFromUser(k.Mm, buf, KernelFixture.Arena, (ulong)len);
+                ulong left = 0;
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 10; i++)
+                {
+                    left += UserAccess.CopyToUser(k.Mm, KernelFixture.Arena, buf, (ulong)len);
+                    left += UserAccess.CopyFromUser(k.Mm, buf, KernelFixture.Arena, (ulong)len);
+                    left += UserAccess.ClearUser(k.Mm, KernelFixture.Arena, (ulong)len);
+                }
+                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                Assert.Equal(0UL, left);
+                Assert.True(allocated == 0, $"{allocated} bytes allocated by copies of {len}");
+            }
+        }
+        finally { System.Runtime.InteropServices.NativeMemory.Free(buf); }
+    }
+}
