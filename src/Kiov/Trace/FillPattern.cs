@@ -1,3 +1,5 @@
+using Kiov.Iov;
+using Kiov.Mm;
 namespace Kiov.Trace;
 
 /// <summary>
@@ -18,7 +20,7 @@ public static class FillPattern
     /// generation passes each chunk's absolute offset in the fill.</summary>
     /// <param name="seed">The fill's seed.</param>
     /// <param name="offset">The index in the whole fill of <c>destination[0]</c>; a fill is at
-    /// most <see cref="TraceAbi.MaxRwCount"/> bytes, so it is taken modulo 2^32.</param>
+    /// most <see cref="IovLimits.MaxRwCount"/> bytes, so it is taken modulo 2^32.</param>
     /// <param name="destination">Where the bytes go.</param>
     public static void Generate(uint seed, ulong offset, Span<byte> destination)
     {

@@ -1,3 +1,4 @@
+using Kiov.Mm;
 using Kiov.Iov;
 using System.Runtime.InteropServices;
 using static Kiov.Trace.HostLibc;
@@ -31,8 +32,8 @@ public sealed unsafe class HostSyscalls : ISyscalls
     /// (another <see cref="HostSyscalls"/>?) already maps part of it.</exception>
     public HostSyscalls()
     {
-        nint arena = HostLibc.Mmap(unchecked((nint)TraceArena.Start), (nuint)TraceArena.Size, TraceAbi.ProtNone,
-            TraceAbi.MapPrivate | TraceAbi.MapAnonymous | TraceAbi.MapFixedNoReplace, -1, 0);
+        nint arena = HostLibc.Mmap(unchecked((nint)TraceArena.Start), (nuint)TraceArena.Size, Prot.None,
+            MapFlags.Private | MapFlags.Anonymous | MapFlags.FixedNoReplace, -1, 0);
         if (arena == MapFailed)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -108,7 +109,7 @@ public sealed unsafe class HostSyscalls : ISyscalls
         ObjectDisposedException.ThrowIf(disposed, this);
         if ((long)len < 0)
             return -EINVAL;
-        ulong total = Math.Min(len, TraceAbi.MaxRwCount);
+        ulong total = Math.Min(len, IovLimits.MaxRwCount);
         ulong done = 0;
         while (done < total)
         {

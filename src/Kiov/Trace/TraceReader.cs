@@ -1,3 +1,4 @@
+using Kiov.Mm;
 using Kiov.Iov;
 using System.Text.Json;
 
@@ -106,18 +107,18 @@ public static class TraceReader
         {
             flags |= word switch
             {
-                "private" => TraceAbi.MapPrivate,
-                "shared" => TraceAbi.MapShared,
-                "fixed" => TraceAbi.MapFixed,
-                "anonymous" => TraceAbi.MapAnonymous,
+                "private" => MapFlags.Private,
+                "shared" => MapFlags.Shared,
+                "fixed" => MapFlags.Fixed,
+                "anonymous" => MapFlags.Anonymous,
                 _ => throw f.Error($"unknown mmap flag \"{word}\" (private, shared, fixed, anonymous)"),
             };
         }
-        if ((flags & TraceAbi.MapFixed) == 0)
+        if ((flags & MapFlags.Fixed) == 0)
             throw f.Error("mmap flags must hold \"fixed\": a trace maps at fixed addresses in the arena");
         if (!TraceArena.Contains(addr, len))
             throw f.Error($"mmap of [0x{addr:x}, +0x{len:x}) lies outside the arena [0x{TraceArena.Start:x}, 0x{TraceArena.End:x})");
-        bool anonymous = (flags & TraceAbi.MapAnonymous) != 0;
+        bool anonymous = (flags & MapFlags.Anonymous) != 0;
         if (!anonymous || f.Has("fd") || f.Has("offset"))
             return new MmapOp(f.Line, addr, len, prot, flags, f.Int("fd"), f.I64("offset"));
         return new MmapOp(f.Line, addr, len, prot, flags, -1, 0);
@@ -125,14 +126,14 @@ public static class TraceReader
 
     private static int Prot(TraceFields f)
     {
-        int prot = TraceAbi.ProtNone;
+        int prot = Mm.Prot.None;
         foreach (char c in f.String("prot"))
         {
             prot |= c switch
             {
-                'r' => TraceAbi.ProtRead,
-                'w' => TraceAbi.ProtWrite,
-                'x' => TraceAbi.ProtExec,
+                'r' => Mm.Prot.Read,
+                'w' => Mm.Prot.Write,
+                'x' => Mm.Prot.Exec,
                 _ => throw f.Error($"unknown prot letter '{c}' (a subset of \"rwx\")"),
             };
         }
@@ -142,6 +143,6 @@ public static class TraceReader
     private static int Advice(TraceFields f)
     {
         string advice = f.String("advice");
-        return advice == "dontneed" ? TraceAbi.MadvDontneed : throw f.Error($"unknown advice \"{advice}\" (dontneed)");
+        return advice == "dontneed" ? Madv.DontNeed : throw f.Error($"unknown advice \"{advice}\" (dontneed)");
     }
 }
