@@ -104,11 +104,11 @@ public class IovIterOpsTests
         Assert.Equal(10UL, discard.CopyPageToIter(p, 0, 10));
         Assert.Equal(90UL, discard.Count);
         Assert.Equal(uint.MaxValue, discard.GapAlignment());
-        Assert.Equal(-Errno.EFAULT, discard.ExtractPages(ref Unsafe.NullPages, 10, 1, ExtractionFlags.None, out _));
+        Assert.Equal(-Errno.EFAULT, discard.ExtractPages(ref NoPages.Array, 10, 1, ExtractionFlags.None, out _));
         k.Memory.Put(p);
     }
 
-    private static class Unsafe { public static Page[]? NullPages; }
+    private static class NoPages { public static Page[]? Array; }
 
     [Fact]
     public void CopyPageChecksTheRangeAgainstTheCompoundPage()
