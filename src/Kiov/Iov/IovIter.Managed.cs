@@ -11,9 +11,9 @@ namespace Kiov.Iov;
 // (IterateSegments with a third ISegments), so every copy, zero, advance, revert, truncate and
 // save/restore works on them unchanged. Each step pins its segment only for the duration of the
 // step with `fixed` on the segment's span: no GCHandle, no MemoryHandle, no allocation per call, and
-// any Memory<byte> (array, string-free MemoryManager, native) works. A ReadOnlySequence<byte> becomes
+// any Memory<byte> (array-, MemoryManager- or natively backed) works. A ReadOnlySequence<byte> becomes
 // a source over its segments (the segment array is built once, when the iterator is). Page getting on
-// managed memory gives -EFAULT, as for KVEC-less memory the kernel cannot name by struct page.
+// managed memory gives -EFAULT: there is no struct page behind it, as for ITER_DISCARD.
 public partial struct IovIter
 {
     /// <summary>
