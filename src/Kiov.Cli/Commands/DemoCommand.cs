@@ -12,7 +12,7 @@ namespace Kiov.Cli.Commands;
 /// read-only page, at a kernel address refused by <c>access_ok</c>, and the same kernel address let
 /// through by <c>set_fs(KERNEL_DS)</c> in the 2017 kernel. The output is deterministic.
 /// </summary>
-public static class DemoCommand
+public static partial class DemoCommand
 {
     private const ulong User = 0x1000_0000_0000;
     private const int Pg = PageGeometry.PageSize;
@@ -106,6 +106,7 @@ public static class DemoCommand
         output.WriteLine($"6. exit_mmap of both address spaces: {memory.FreeFrames} frames free, {total - memory.FreeFrames} reserved (frame 0 and the kernels' page tables), {leaked} leaked");
         bool clean = leaked == 0 && total - memory.FreeFrames == reserved;
         output.WriteLine(clean ? "   no leak: every frame the demo used is back on the free list" : "   LEAK: frames the demo used are still allocated");
+        clean &= RunIoPaths(output);
         return clean ? ExitCodes.Ok : ExitCodes.Internal;
     }
 }

@@ -33,6 +33,14 @@ public class DemoCommandTests
         Assert.Contains(", 0 leaked", text);
         Assert.Contains("no leak", text);
         Assert.DoesNotContain("LEAK", text);
+        Assert.Contains("now has refcount 1025 (1 for the mapping + 1024 for the pin), maybe-DMA-pinned = true", text);
+        Assert.Contains("refcount back to 1, dirty = true", text);
+        Assert.Contains("pin_user_pages_fast(0xffff888000000000, 1) = -14", text);
+        Assert.Contains("the first byte read is 0x22", text);
+        Assert.Matches(@"Linux 4\.10  st\.c with get_user_pages_unlocked +->  13: bounce buffer.*pinned by user GUP: 0", text);
+        Assert.Matches(@"Linux 4\.10  st\.c with get_user_pages_fast +->  13: direct I/O on KERNEL pages.*pinned by user GUP: 1", text);
+        Assert.Matches(@"Linux 4\.15  st\.c with get_user_pages_fast +->  13: bounce buffer", text);
+        Assert.Matches(@"Linux current st\.c with pin_user_pages_fast +-> -22: refused", text);
     }
 
     [Fact]
