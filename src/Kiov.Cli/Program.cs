@@ -14,6 +14,7 @@ public static class Program
         var root = new RootCommand("kiov: a model of Linux's user-memory I/O layer, checked against the running kernel");
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
