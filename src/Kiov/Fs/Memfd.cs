@@ -64,7 +64,7 @@ public sealed class MemfdFile : KFile
                 page = Cache.FindGet(pos >> PageShift);
             }
             ulong want = Math.Min(nr, to.Count);
-            ulong copied = page.IsNull ? to.Zero(nr) : to.CopyToIter(_kernel.Memory.Pointer(page) + (int)(pos & (PageSize - 1)), nr);
+            ulong copied = page.IsNull ? to.Zero(nr) : to.CopyPageToIter(page, (ulong)(pos & (PageSize - 1)), nr);
             if (!page.IsNull) _kernel.Memory.Put(page);
             done += (long)copied;
             pos += (long)copied;
@@ -106,10 +106,13 @@ public sealed class MemfdFile : KFile
     /// <summary>
     /// <c>shmem_file_splice_read</c>: lends the pipe a reference to each page-cache page in turn (the
     /// zero page for a hole), one buffer per page, up to the end of the file and the pipe's free slots.
+    /// On kernels with ITER_PIPE (4.9 to 6.4) it is <c>generic_file_splice_read</c> instead: the file's
+    /// own read_iter runs on a PIPE iterator, whose copy_page_to_iter lends the same pages.
     /// The caller holds the pipe's lock and has checked for space. Returns the bytes spliced.
     /// </summary>
     public override long SpliceRead(ref long pos, Pipe pipe, ulong len)
     {
+        if (_kernel.Config.IterPipe) return SpliceReadThroughIterPipe(ref pos, pipe, len);
         long done = 0;
         lock (_sizeLock)
         {
@@ -133,6 +136,18 @@ public sealed class MemfdFile : KFile
             }
         }
         return done;
+    }
+
+    // generic_file_splice_read (4.9-6.4): read_iter into an ITER_PIPE iterator at the pipe's end; on
+    // an error, whatever was emitted is released and -EFAULT becomes -EAGAIN.
+    private long SpliceReadThroughIterPipe(ref long pos, Pipe pipe, ulong len)
+    {
+        var to = IovIter.PipeOf(false, _kernel.Space, pipe, len);
+        long at = pos;
+        long r = ReadIter(ref to, ref at, IocbFlags.None);
+        if (r > 0) { pos = at; return r; }
+        ((IPipeRing)pipe).Truncate(to.PipeStartHead);
+        return r == -Errno.EFAULT ? -Errno.EAGAIN : r;
     }
 
     /// <summary>

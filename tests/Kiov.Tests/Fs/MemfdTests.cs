@@ -96,10 +96,13 @@ public class MemfdTests
         Assert.Equal(-Errno.EOVERFLOW, Syscalls.Mmap(k.P, A, 8192, Prot.Read, Sh, fd, long.MaxValue - 4095));
     }
 
-    [Fact]
-    public void SpliceLendsThePageCachePage()
+    public static TheoryData<string> SpliceKernels => ["current", "5.10", "4.10"];
+
+    [Theory]
+    [MemberData(nameof(SpliceKernels))]
+    public void SpliceLendsThePageCachePage(string preset)
     {
-        using var k = new FsFixture();
+        using var k = new FsFixture(KernelConfig.Presets[preset]);
         k.Map(A, 4 * 4096);
         k.Poke(A, Enumerable.Range(0, 8192).Select(i => (byte)i).ToArray());
         int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
@@ -133,6 +136,27 @@ public class MemfdTests
         Assert.Equal(4500L, Syscalls.Preadv(k.P, fd, [new(A + 2 * 4096, 4500)], 50));
         Assert.Equal(k.Peek(A, 4500), k.Peek(A + 2 * 4096, 4500));
         Assert.Equal(500L, k.PipeOf(r).Bytes);
+    }
+
+    [Fact]
+    public void Preadv2AndPwritev2FlagsAndPositions()
+    {
+        using var k = new FsFixture();
+        k.Map(A, 4096);
+        k.Poke(A, "abcdef"u8);
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        Assert.Equal(3L, Syscalls.Pwritev2(k.P, fd, [new(A, 3)], -1, Syscalls.Rwf.None));      // -1: at and moving f_pos
+        Assert.Equal(3L, Syscalls.Lseek(k.P, fd, 0, 1));
+        Assert.Equal(3L, Syscalls.Pwritev2(k.P, fd, [new(A + 3, 3)], 100, Syscalls.Rwf.DSync)); // explicit: f_pos stays
+        Assert.Equal(3L, Syscalls.Lseek(k.P, fd, 0, 1));
+        Assert.Equal(-Errno.EOPNOTSUPP, Syscalls.Pwritev2(k.P, fd, [new(A, 3)], 0, (Syscalls.Rwf)0x1000));
+        Assert.Equal(0L, Syscalls.Pwritev2(k.P, fd, [new(A, 0)], 0, (Syscalls.Rwf)0x1000)); // nothing to do: flags unchecked
+        Assert.Equal(3L, Syscalls.Pwritev2(k.P, fd, [new(A + 3, 3)], 0, Syscalls.Rwf.Append)); // RWF_APPEND writes at the end
+        Assert.Equal(106L, Syscalls.Lseek(k.P, fd, 0, 2));
+        Assert.Equal(-Errno.EINVAL, Syscalls.Lseek(k.P, fd, -200, 1));
+        Assert.Equal(-Errno.EINVAL, Syscalls.Lseek(k.P, fd, 0, 7));
+        Assert.Equal(3L, Syscalls.Preadv2(k.P, fd, [new(A + 100, 3)], 103, Syscalls.Rwf.NoWait));
+        Assert.Equal("def"u8.ToArray(), k.Peek(A + 100, 3));
     }
 
     private static KFile GetFile(FsFixture k, int fd)
