@@ -164,7 +164,7 @@ public class GupFlagRuleTests
     public void AnonOnlyRefusesAFileMapping()
     {
         using var k = new KernelFixture();
-        using var file = new CacheFile(k.Memory, 1);
+        using var file = new TestFile(k.Memory, 1, openForWrite: false);
         Assert.Equal((long)A, k.Mm.Mmap(A, P, Prot.Read, MapFlags.Private | MapFlags.Fixed, file));
         var pages = new Page[1];
         Assert.Equal(-Errno.EFAULT, UserPages.GetUserPagesUnlocked(k.Mm, A, 1, Foll.Anon, pages));

@@ -13,7 +13,7 @@ public class GupSemanticsTests
     public void ForceWriteToAPrivateReadOnlyFileMappingBreaksCowAndNeverWritesTheFilePage()
     {
         using var k = new KernelFixture();
-        using var file = new CacheFile(k.Memory, 2);
+        using var file = new TestFile(k.Memory, 2, openForWrite: false);
         Page cached = file.Cache.FindOrCreate(0);
         k.Memory.Span(cached).Fill(0x11);
         Assert.Equal((long)A, k.Mm.Mmap(A, 2 * P, Prot.Read, MapFlags.Private | MapFlags.Fixed, file));
@@ -50,7 +50,7 @@ public class GupSemanticsTests
     public void ForceWriteToASharedReadOnlyMappingIsRefused()
     {
         using var k = new KernelFixture();
-        using var file = new CacheFile(k.Memory, 1);
+        using var file = new TestFile(k.Memory, 1, openForWrite: false);
         Assert.Equal((long)A, k.Mm.Mmap(A, P, Prot.Read, MapFlags.Shared | MapFlags.Fixed, file));
         var pages = new Page[1];
         Assert.Equal(-Errno.EFAULT, UserPages.GetUserPagesUnlocked(k.Mm, A, 1, Foll.Write | Foll.Force, pages));
