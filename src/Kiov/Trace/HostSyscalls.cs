@@ -18,7 +18,6 @@ public sealed unsafe class HostSyscalls : ISyscalls
     /// <summary>The bytes a <c>fill</c> or <c>hash</c> moves per <c>process_vm_*</c> call.</summary>
     public const int ChunkSize = 1 << 20;
 
-    private const int EINVAL = 22;
     private const int ClosedFd = -1;
 
     private readonly TraceFdTable<int> fds = new();
@@ -74,63 +73,40 @@ public sealed unsafe class HostSyscalls : ISyscalls
     public long Fill(ulong addr, ulong len, uint seed)
     {
         ulong unused = 0;
-        return SelfCopy(addr, len, write: true, seed, ref unused);
+        return SelfCopyOn(addr, len, write: true, seed, ref unused);
     }
 
     /// <inheritdoc/>
     public long Hash(ulong addr, ulong len, out ulong hash)
     {
         hash = Fnv1a64.Start;
-        return SelfCopy(addr, len, write: false, 0, ref hash);
+        return SelfCopyOn(addr, len, write: false, 0, ref hash);
     }
 
-    /// <summary>
-    /// <c>fill</c> and <c>hash</c>: what one call <c>process_vm_{writev,readv}(self, [[buf, len]],
-    /// [[addr, len]], 0)</c> returns, done in chunks of <see cref="ChunkSize"/> through a buffer of
-    /// ours. Why the loop gives exactly that one call's result:
-    /// <list type="bullet">
-    /// <item>len 0: the local iovec imports to an empty iterator and the call returns 0 before it
-    /// looks at the remote iovec, whatever addr is.</item>
-    /// <item>len negative as an <c>ssize_t</c> (≥ 2^63): importing the local iovec fails with
-    /// EINVAL before anything is copied.</item>
-    /// <item>Otherwise the local iovec (one segment, so <c>import_ubuf</c>) is clamped to
-    /// MAX_RW_COUNT (0x7ffff000): no more than that is ever copied, and the remote side stops when
-    /// the local iterator is used up.</item>
-    /// <item>The remote range is pinned in order; the first page that cannot be pinned ends the
-    /// copy at that page boundary. The call returns the bytes copied if any, else the error
-    /// (EFAULT). Chunks cover the same remote bytes in the same order, so the first chunk that
-    /// comes back short (or with an error) ends the loop at the same byte, and the total is
-    /// returned if it is not zero, else that chunk's error.</item>
-    /// </list>
-    /// The pattern index of each chunk is its offset from the start of the whole fill.
-    /// </summary>
-    private long SelfCopy(ulong addr, ulong len, bool write, uint seed, ref ulong hash)
+    private long SelfCopyOn(ulong addr, ulong len, bool write, uint seed, ref ulong hash)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        if ((long)len < 0)
-            return -EINVAL;
-        ulong total = Math.Min(len, IovLimits.MaxRwCount);
-        ulong done = 0;
-        while (done < total)
+        var buffer = new HostChunk(chunk, pid);
+        return SelfCopy.Run(ref buffer, addr, len, write, seed, ref hash);
+    }
+
+    // The runner's own native buffer, moved by real process_vm_{readv,writev} calls on itself.
+    private readonly struct HostChunk(byte* chunk, int pid) : ISelfCopyBuffer
+    {
+        public int ChunkSize => HostSyscalls.ChunkSize;
+
+        public void Generate(uint seed, ulong offset, int n) => FillPattern.Generate(seed, offset, new Span<byte>(chunk, n));
+
+        public long Copy(ulong remote, int n, bool write)
         {
-            int n = (int)Math.Min((ulong)ChunkSize, total - done);
-            var buffer = new Span<byte>(chunk, n);
-            if (write)
-                FillPattern.Generate(seed, done, buffer);
             IoVec local = new((ulong)chunk, (ulong)n);
-            IoVec remote = new(unchecked(addr + done), (ulong)n);
-            long ret = Result(write
-                ? HostLibc.ProcessVmWritev(pid, &local, 1, &remote, 1, 0)
-                : HostLibc.ProcessVmReadv(pid, &local, 1, &remote, 1, 0));
-            if (ret < 0)
-                return done > 0 ? (long)done : ret;
-            if (!write)
-                hash = Fnv1a64.Append(hash, buffer[..(int)ret]);
-            done += (ulong)ret;
-            if (ret < n)
-                break;
+            IoVec far = new(remote, (ulong)n);
+            return Result(write
+                ? HostLibc.ProcessVmWritev(pid, &local, 1, &far, 1, 0)
+                : HostLibc.ProcessVmReadv(pid, &local, 1, &far, 1, 0));
         }
-        return (long)done;
+
+        public ulong Hash(ulong hash, int n) => Fnv1a64.Append(hash, new ReadOnlySpan<byte>(chunk, n));
     }
 
     /// <inheritdoc/>

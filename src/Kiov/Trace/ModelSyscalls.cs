@@ -67,41 +67,47 @@ public sealed class ModelSyscalls : ISyscalls
     public long Fill(ulong addr, ulong len, uint seed)
     {
         ulong unused = 0;
-        return SelfCopy(addr, len, write: true, seed, ref unused);
+        return SelfCopyOn(addr, len, write: true, seed, ref unused);
     }
 
     /// <inheritdoc/>
     public long Hash(ulong addr, ulong len, out ulong hash)
     {
         hash = Fnv1a64.Start;
-        return SelfCopy(addr, len, write: false, 0, ref hash);
+        return SelfCopyOn(addr, len, write: false, 0, ref hash);
     }
 
-    // process_vm_{writev,readv}(self, [[buf, len]], [[addr, len]]): the local segment is imported as
-    // import_ubuf would (negative: EINVAL; clamped to MAX_RW_COUNT), then the core runs chunk by chunk.
-    private unsafe long SelfCopy(ulong addr, ulong len, bool write, uint seed, ref ulong hash)
+    private long SelfCopyOn(ulong addr, ulong len, bool write, uint seed, ref ulong hash)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if ((long)len < 0) return -Errno.EINVAL;
-        ulong total = Math.Min(len, IovLimits.MaxRwCount);
-        ulong done = 0;
-        while (done < total)
+        var buffer = new ModelChunk(this);
+        return SelfCopy.Run(ref buffer, addr, len, write, seed, ref hash);
+    }
+
+    // Kernel pages standing for the runner's buffer, moved by the model's process_vm_rw_core.
+    private readonly struct ModelChunk(ModelSyscalls owner) : ISelfCopyBuffer
+    {
+        public int ChunkSize => ChunkPages * PageSize;
+
+        public void Generate(uint seed, ulong offset, int n)
         {
-            int n = (int)Math.Min((ulong)ChunkPages * PageSize, total - done);
-            int pages = (n + PageSize - 1) / PageSize;
-            if (write)
-                for (int i = 0; i < pages; i++)
-                    FillPattern.Generate(seed, done + (ulong)i * PageSize, Kernel.Memory.Span(_chunk[i])[..Math.Min(PageSize, n - i * PageSize)]);
-            var local = IovIter.Bvec(write, Kernel.Space, _chunkVec, pages, (ulong)n);
-            long ret = Syscalls.ProcessVmRwCore(Process, ref local, [new IoVec(unchecked(addr + done), (ulong)n)], write);
-            if (ret < 0) return done > 0 ? (long)done : ret;
-            if (!write)
-                for (int i = 0; i * PageSize < ret; i++)
-                    hash = Fnv1a64.Append(hash, Kernel.Memory.Span(_chunk[i])[..(int)Math.Min(PageSize, ret - i * PageSize)]);
-            done += (ulong)ret;
-            if (ret < n) break;
+            for (int i = 0; i * PageSize < n; i++)
+                FillPattern.Generate(seed, offset + (ulong)i * PageSize, Page(i, n));
         }
-        return (long)done;
+
+        public long Copy(ulong remote, int n, bool write)
+        {
+            var local = IovIter.Bvec(write, owner.Kernel.Space, owner._chunkVec, (n + PageSize - 1) / PageSize, (ulong)n);
+            return Syscalls.ProcessVmRwCore(owner.Process, ref local, [new IoVec(remote, (ulong)n)], write);
+        }
+
+        public ulong Hash(ulong hash, int n)
+        {
+            for (int i = 0; i * PageSize < n; i++) hash = Fnv1a64.Append(hash, Page(i, n));
+            return hash;
+        }
+
+        private Span<byte> Page(int i, int n) => owner.Kernel.Memory.Span(owner._chunk[i])[..Math.Min(PageSize, n - i * PageSize)];
     }
 
     /// <inheritdoc/>
