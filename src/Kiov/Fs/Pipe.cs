@@ -174,6 +174,8 @@ public sealed unsafe class Pipe : IPipeRing
                     }
                     if (!IsFullLocked) continue;
                     if (nonBlock) return ret != 0 ? ret : -Errno.EAGAIN;
+                    // Wake the readers before sleeping: the ring this writer filled is what they wait for.
+                    Monitor.PulseAll(Lock);
                     Monitor.Wait(Lock);
                 }
             }
