@@ -67,7 +67,7 @@ public static partial class Syscalls
             if (cmd is not (FSetPipeSize or FGetPipeSize)) return -Errno.EINVAL;
             Pipe? pipe = f.PipeInfo;
             if (pipe == null) return -Errno.EBADF;
-            return cmd == FGetPipeSize ? (long)pipe.MaxUsage * Memory.PageGeometry.PageSize : pipe.SetSize(arg);
+            return cmd == FGetPipeSize ? (long)pipe.MaxUsage * Memory.PageGeometry.PageSize : pipe.SetSize((uint)arg);
         }
         finally { f.Put(); }
     }
