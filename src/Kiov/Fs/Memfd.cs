@@ -76,29 +76,41 @@ public sealed class MemfdFile : KFile
     /// <summary>
     /// <c>generic_perform_write</c> through <c>shmem_write_begin/end</c>: page by page from
     /// <paramref name="pos"/>, creating pages as needed; a copy that stops at a fault keeps the bytes
-    /// copied. Extends the size. Returns the bytes written, or -EFAULT if none, -EFBIG past the limit.
+    /// copied. Extends the size. Returns the bytes written, or -EFAULT if none. Nothing to write is 0;
+    /// at <see cref="MaxFileSize"/> it is -EFBIG, and short of it the write is cut to what fits
+    /// (<c>generic_write_checks</c>, which also moves an appending write to the end first).
     /// </summary>
-    public override unsafe long WriteIter(ref IovIter from, ref long pos, IocbFlags flags)
+    public override long WriteIter(ref IovIter from, ref long pos, IocbFlags flags)
     {
-        long done = 0;
+        if (from.Count == 0) return 0;
         lock (_writeLock)
         {
             if ((flags & IocbFlags.Append) != 0) pos = Size;
             if (pos >= MaxFileSize) return -Errno.EFBIG;
-            while (from.Count != 0)
-            {
-                int offset = (int)(pos & (PageSize - 1));
-                ulong bytes = Math.Min((ulong)(PageSize - offset), from.Count);
-                Page page = Cache.FindOrCreate(pos >> PageShift);
-                if (page.IsNull) return done != 0 ? done : -Errno.ENOMEM;
-                ulong copied = from.CopyFromIter(_kernel.Memory.Pointer(page) + offset, bytes);
-                _kernel.Memory.SetFlags(page, PageFlags.Dirty);
-                _kernel.Memory.Put(page);
-                done += (long)copied;
-                pos += (long)copied;
-                if (pos > _size) lock (_sizeLock) _size = pos;
-                if (copied < bytes) return done != 0 ? done : -Errno.EFAULT;
-            }
+            ulong room = (ulong)(MaxFileSize - pos), excess = from.Count > room ? from.Count - room : 0;
+            from.Truncate(room);
+            try { return PerformWrite(ref from, ref pos); }
+            finally { from.Reexpand(from.Count + excess); }
+        }
+    }
+
+    // generic_perform_write; the caller holds _writeLock.
+    private unsafe long PerformWrite(ref IovIter from, ref long pos)
+    {
+        long done = 0;
+        while (from.Count != 0)
+        {
+            int offset = (int)(pos & (PageSize - 1));
+            ulong bytes = Math.Min((ulong)(PageSize - offset), from.Count);
+            Page page = Cache.FindOrCreate(pos >> PageShift);
+            if (page.IsNull) return done != 0 ? done : -Errno.ENOMEM;
+            ulong copied = from.CopyFromIter(_kernel.Memory.Pointer(page) + offset, bytes);
+            _kernel.Memory.SetFlags(page, PageFlags.Dirty);
+            _kernel.Memory.Put(page);
+            done += (long)copied;
+            pos += (long)copied;
+            if (pos > _size) lock (_sizeLock) _size = pos;
+            if (copied < bytes) return done != 0 ? done : -Errno.EFAULT;
         }
         return done;
     }

@@ -86,8 +86,8 @@ public sealed unsafe class Pipe : IPipeRing
     public static (PipeFile read, PipeFile write) Create(PhysicalMemory memory, bool nonBlock)
     {
         var pipe = new Pipe(memory) { _readers = 1, _writers = 1 };
-        return (new PipeFile(pipe, FMode.Read | FMode.CanRead) { NonBlock = nonBlock },
-                new PipeFile(pipe, FMode.Write | FMode.CanWrite) { NonBlock = nonBlock });
+        return (new PipeFile(pipe, FMode.Read | FMode.CanRead | FMode.NoWait) { NonBlock = nonBlock },
+                new PipeFile(pipe, FMode.Write | FMode.CanWrite | FMode.NoWait) { NonBlock = nonBlock });
     }
 
     /// <summary>

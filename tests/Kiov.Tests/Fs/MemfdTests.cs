@@ -155,8 +155,71 @@ public class MemfdTests
         Assert.Equal(106L, Syscalls.Lseek(k.P, fd, 0, 2));
         Assert.Equal(-Errno.EINVAL, Syscalls.Lseek(k.P, fd, -200, 1));
         Assert.Equal(-Errno.EINVAL, Syscalls.Lseek(k.P, fd, 0, 7));
-        Assert.Equal(3L, Syscalls.Preadv2(k.P, fd, [new(A + 100, 3)], 103, Syscalls.Rwf.NoWait));
+        // shmem files lack FMODE_NOWAIT: RWF_NOWAIT is EOPNOTSUPP (host 6.18).
+        Assert.Equal(-Errno.EOPNOTSUPP, Syscalls.Preadv2(k.P, fd, [new(A + 100, 3)], 103, Syscalls.Rwf.NoWait));
+        Assert.Equal(3L, Syscalls.Preadv2(k.P, fd, [new(A + 100, 3)], 103, Syscalls.Rwf.HiPri));
         Assert.Equal("def"u8.ToArray(), k.Peek(A + 100, 3));
+    }
+
+    [Theory]
+    // kiocb_set_rw_flags, in its order. Values from the host (6.18), pwritev2 / preadv2 of 10 bytes
+    // on a memfd and on a non-blocking pipe holding data: unknown flags, then APPEND with NOAPPEND,
+    // then NOWAIT without FMODE_NOWAIT, then ATOMIC (never on a read; these files cannot), then
+    // DONTCACHE (neither file has FOP_DONTCACHE). 0x100 is RWF_NOSIGNAL, known since 6.17.
+    [InlineData(0x100, 10, 10, 10, 10)]
+    [InlineData(0x200, -95, -95, -95, -95)]
+    [InlineData(0x08, -95, -95, 10, 10)]
+    [InlineData(0x108, -95, -95, 10, 10)]
+    [InlineData(0x30, -22, -22, -22, -22)]
+    [InlineData(0x38, -22, -22, -22, -22)]
+    [InlineData(0x40, -95, -95, -95, -95)]
+    [InlineData(0x48, -95, -95, -95, -95)]
+    [InlineData(0x80, -95, -95, -95, -95)]
+    [InlineData(0xc0, -95, -95, -95, -95)]
+    [InlineData(0x01, 10, 10, 10, 10)]
+    [InlineData(0x02, 10, 10, 10, 10)]
+    public void RwfFlagsAreCheckedAsKiocbSetRwFlagsDoes(int flags, long memfdWrite, long memfdRead, long pipeWrite, long pipeRead)
+    {
+        using var k = new FsFixture();
+        k.Map(A, 4096);
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        Assert.Equal(0L, Syscalls.Ftruncate(k.P, fd, 100));
+        var (r, w) = k.Pipe();
+        Assert.Equal(100L, Syscalls.Write(k.P, w, A, 100));
+        var rwf = (Syscalls.Rwf)flags;
+        Assert.Equal(memfdWrite, Syscalls.Pwritev2(k.P, fd, [new(A, 10)], 0, rwf));
+        Assert.Equal(memfdRead, Syscalls.Preadv2(k.P, fd, [new(A, 10)], 0, rwf));
+        Assert.Equal(pipeWrite, Syscalls.Pwritev2(k.P, w, [new(A, 10)], -1, rwf));
+        Assert.Equal(pipeRead, Syscalls.Preadv2(k.P, r, [new(A, 10)], -1, rwf));
+    }
+
+    [Fact]
+    public void AppendingNearTheLargestFileWritesUpToItThenEfbig()
+    {
+        // generic_write_check_limits: EFBIG at MAX_LFS_FILESIZE, and the count is cut to what fits.
+        // Host (6.18): size 2^63-10, pwritev2(100 bytes, pos 0, RWF_APPEND) = 9 and the size is
+        // 2^63-1; again with pos -1 (f_pos 0): EFBIG, f_pos unchanged.
+        using var k = new FsFixture();
+        k.Map(A, 4096);
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        Assert.Equal(0L, Syscalls.Ftruncate(k.P, fd, long.MaxValue - 9));
+        Assert.Equal(9L, Syscalls.Pwritev2(k.P, fd, [new(A, 100)], 0, Syscalls.Rwf.Append));
+        Assert.Equal(long.MaxValue, ((MemfdFile)GetFile(k, fd)).Size);
+        Assert.Equal(-Errno.EFBIG, Syscalls.Pwritev2(k.P, fd, [new(A, 100)], -1, Syscalls.Rwf.Append));
+        Assert.Equal(0L, Syscalls.Lseek(k.P, fd, 0, 1));
+    }
+
+    [Fact]
+    public void AnEmptyWriteAtTheLargestOffsetIsZero()
+    {
+        // generic_write_checks_count returns 0 for nothing to write before any limit is looked at.
+        // Host (6.18): lseek to 2^63-1, write 0 bytes = 0, write 1 byte = EINVAL (rw_verify_area).
+        using var k = new FsFixture();
+        k.Map(A, 4096);
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        Assert.Equal(long.MaxValue, Syscalls.Lseek(k.P, fd, long.MaxValue, 0));
+        Assert.Equal(0L, Syscalls.Write(k.P, fd, A, 0));
+        Assert.Equal(-Errno.EINVAL, Syscalls.Write(k.P, fd, A, 1));
     }
 
     private static KFile GetFile(FsFixture k, int fd)
