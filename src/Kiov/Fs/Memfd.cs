@@ -225,16 +225,49 @@ public sealed class MemfdFile : KFile
         return 0;
     }
 
-    /// <summary><c>shmem_file_llseek</c> for SEEK_SET (0), SEEK_CUR (1) and SEEK_END (2): -EINVAL for
-    /// a negative result or another whence.</summary>
+    /// <summary><c>shmem_file_llseek</c>: SEEK_SET (0), SEEK_CUR (1) and SEEK_END (2), -EINVAL for a
+    /// negative result or another whence; SEEK_DATA (3) and SEEK_HOLE (4) through
+    /// <see cref="SeekHoleData"/>.</summary>
     public override long Llseek(long offset, int whence)
     {
+        if (whence is 3 or 4)
+        {
+            long found = SeekHoleData(offset, data: whence == 3);
+            if (found >= 0) Pos = found;
+            return found;
+        }
         long basePos = whence switch { 0 => 0, 1 => Pos, 2 => Size, _ => -1 };
         if (basePos < 0) return -Errno.EINVAL;
         long target = basePos + offset;
         if (target < 0 || (offset > 0 && target < basePos)) return -Errno.EINVAL;
         Pos = target;
         return target;
+    }
+
+    /// <summary>
+    /// <c>mapping_seek_hole_data</c> under <c>i_rwsem</c>: from <paramref name="offset"/> to the end of
+    /// the file, the first byte in a cached page (data) or in a missing one (a hole); the end of the
+    /// file counts as a hole. -ENXIO from a negative offset, at or past the end, or when no data follows.
+    /// </summary>
+    private long SeekHoleData(long offset, bool data)
+    {
+        if (offset < 0) return -Errno.ENXIO;
+        lock (_writeLock)
+        {
+            long end = Size;
+            if (end <= offset) return -Errno.ENXIO;
+            long index = offset >> PageShift, last = (end - 1) >> PageShift;
+            foreach (long cached in Cache.Indices())
+            {
+                if (cached < index) continue;
+                if (cached > last) break;
+                if (data) return Math.Max(offset, cached << PageShift);
+                if (cached != index) break; // a missing page before this one: the hole starts there
+                index++;
+            }
+            if (data) return -Errno.ENXIO;
+            return Math.Min(Math.Max(offset, index << PageShift), end);
+        }
     }
 
     /// <summary>Drops the page cache when the last reference goes (the inode is evicted).</summary>

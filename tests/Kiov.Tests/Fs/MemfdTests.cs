@@ -222,6 +222,72 @@ public class MemfdTests
         Assert.Equal(-Errno.EINVAL, Syscalls.Write(k.P, fd, A, 1));
     }
 
+    [Fact]
+    public void SeekDataAndSeekHoleFindCachedPages()
+    {
+        // shmem_file_llseek → mapping_seek_hole_data: a page in the cache is data, a missing one a
+        // hole, up to i_size; past it, or from a negative offset, ENXIO. Host (6.18): data at
+        // [0,100) and [12298,12308), size 5*4096+7.
+        using var k = new FsFixture();
+        k.Map(A, 4096);
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        Assert.Equal(100L, Syscalls.Pwrite(k.P, fd, A, 100, 0));
+        Assert.Equal(10L, Syscalls.Pwrite(k.P, fd, A, 10, 3 * 4096 + 10));
+        Assert.Equal(0L, Syscalls.Ftruncate(k.P, fd, 5 * 4096 + 7));
+        const int SeekData = 3, SeekHole = 4;
+        (long off, long data, long hole)[] host =
+        [
+            (-1, -6, -6), (0, 0, 4096), (50, 50, 4096), (4096, 12288, 4096), (5000, 12288, 5000),
+            (12288, 12288, 16384), (12308, 12308, 16384), (16384, -6, 16384), (20486, -6, 20486),
+            (20487, -6, -6), (20488, -6, -6), (1L << 62, -6, -6),
+        ];
+        foreach (var (off, data, hole) in host)
+        {
+            Assert.Equal(data, Syscalls.Lseek(k.P, fd, off, SeekData));
+            Assert.Equal(hole, Syscalls.Lseek(k.P, fd, off, SeekHole));
+        }
+        Assert.Equal(20486L, Syscalls.Lseek(k.P, fd, 0, 1)); // the last success moved f_pos
+        int empty = (int)Syscalls.MemfdCreate(k.P, "e", 0);
+        Assert.Equal(-Errno.ENXIO, Syscalls.Lseek(k.P, empty, 0, SeekData));
+        Assert.Equal(-Errno.ENXIO, Syscalls.Lseek(k.P, empty, 0, SeekHole));
+        // A file whose data runs to its end: the hole is at i_size.
+        Assert.Equal(0L, Syscalls.Ftruncate(k.P, empty, 100));
+        Assert.Equal(100L, Syscalls.Pwrite(k.P, empty, A, 100, 0));
+        Assert.Equal(100L, Syscalls.Lseek(k.P, empty, 0, SeekHole));
+    }
+
+    [Fact]
+    public void MemfdCreateRefusesExecWithNoexecSeal()
+    {
+        // sanitize_flags: MFD_EXEC with MFD_NOEXEC_SEAL is EINVAL (host 6.18: 0x18 → EINVAL, 0x10 and 0xb work).
+        using var k = new FsFixture();
+        Assert.Equal(-Errno.EINVAL, Syscalls.MemfdCreate(k.P, "n", 0x18));
+        Assert.True(Syscalls.MemfdCreate(k.P, "n", 0x10) >= 0);
+        Assert.True(Syscalls.MemfdCreate(k.P, "n", 0xb) >= 0);
+    }
+
+    [Fact]
+    public void SplicedPagesSurviveTruncationAndClose()
+    {
+        // The pipe holds its own reference on each page-cache page it was lent. Host (6.18): splice
+        // 8192 bytes of 'A', ftruncate to 100, close: the pipe gives 100 'A', 3996 zeros (the
+        // truncated tail of page 0 was zeroed), then page 1's 4096 'A' unchanged.
+        using var k = new FsFixture();
+        k.Map(A, 0x10000);
+        k.Poke(A, Enumerable.Repeat((byte)'A', 8192).ToArray());
+        int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
+        Assert.Equal(8192L, Syscalls.Write(k.P, fd, A, 8192));
+        var (r, w) = k.Pipe();
+        Assert.Equal(8192L, Syscalls.Splice(k.P, fd, 0, w, null, 8192, 0));
+        Assert.Equal(0L, Syscalls.Ftruncate(k.P, fd, 100));
+        Assert.Equal(0L, Syscalls.Close(k.P, fd));
+        Assert.Equal(8192L, Syscalls.Read(k.P, r, A + 0x8000, 9000));
+        var got = k.Peek(A + 0x8000, 8192);
+        Assert.True(got.AsSpan(0, 100).ToArray().All(b => b == 'A'));
+        Assert.True(got.AsSpan(100, 3996).ToArray().All(b => b == 0));
+        Assert.True(got.AsSpan(4096).ToArray().All(b => b == 'A'));
+    }
+
     private static KFile GetFile(FsFixture k, int fd)
     {
         var f = k.P.Files.Get(fd)!;
