@@ -9,6 +9,8 @@ public static class Errno
     public const int EINTR = 4;
     /// <summary>I/O error.</summary>
     public const int EIO = 5;
+    /// <summary>No such device or address (SEEK_DATA/SEEK_HOLE past the data).</summary>
+    public const int ENXIO = 6;
     /// <summary>Bad file descriptor.</summary>
     public const int EBADF = 9;
     /// <summary>Try again (would block).</summary>

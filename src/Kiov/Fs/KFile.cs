@@ -22,6 +22,9 @@ public enum FMode
     CanRead = 1 << 4,
     /// <summary><c>FMODE_CAN_WRITE</c>: the file has a write or write_iter operation.</summary>
     CanWrite = 1 << 5,
+    /// <summary><c>FMODE_NOWAIT</c>: the file honours IOCB_NOWAIT (pipes do; shmem files do not), so
+    /// RWF_NOWAIT is accepted.</summary>
+    NoWait = 1 << 6,
 }
 
 /// <summary>The operations a file implements (the non-null members of its <c>file_operations</c>).</summary>

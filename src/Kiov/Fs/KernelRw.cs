@@ -33,8 +33,9 @@ public static class KernelRw
         }
         long v = Syscalls.RwVerifyArea(count, pos, seekable);
         if (v != 0) return v;
-        // __kernel_read / __kernel_write.
-        if ((file.Mode & (write ? FMode.Write : FMode.Read)) == 0) return -Errno.EBADF;
+        // __kernel_read / __kernel_write: a file not open for the direction is the caller's bug, which
+        // the kernel WARNs about and refuses with EINVAL for a read, EBADF for a write.
+        if ((file.Mode & (write ? FMode.Write : FMode.Read)) == 0) return write ? -Errno.EBADF : -Errno.EINVAL;
         if ((file.Mode & (write ? FMode.CanWrite : FMode.CanRead)) == 0) return -Errno.EINVAL;
         if ((file.Ops & (write ? FileOps.WriteIter : FileOps.ReadIter)) == 0) return -Errno.EINVAL;
         if (count > IovLimits.MaxRwCount) count = IovLimits.MaxRwCount;

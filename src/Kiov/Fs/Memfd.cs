@@ -76,29 +76,41 @@ public sealed class MemfdFile : KFile
     /// <summary>
     /// <c>generic_perform_write</c> through <c>shmem_write_begin/end</c>: page by page from
     /// <paramref name="pos"/>, creating pages as needed; a copy that stops at a fault keeps the bytes
-    /// copied. Extends the size. Returns the bytes written, or -EFAULT if none, -EFBIG past the limit.
+    /// copied. Extends the size. Returns the bytes written, or -EFAULT if none. Nothing to write is 0;
+    /// at <see cref="MaxFileSize"/> it is -EFBIG, and short of it the write is cut to what fits
+    /// (<c>generic_write_checks</c>, which also moves an appending write to the end first).
     /// </summary>
-    public override unsafe long WriteIter(ref IovIter from, ref long pos, IocbFlags flags)
+    public override long WriteIter(ref IovIter from, ref long pos, IocbFlags flags)
     {
-        long done = 0;
+        if (from.Count == 0) return 0;
         lock (_writeLock)
         {
             if ((flags & IocbFlags.Append) != 0) pos = Size;
             if (pos >= MaxFileSize) return -Errno.EFBIG;
-            while (from.Count != 0)
-            {
-                int offset = (int)(pos & (PageSize - 1));
-                ulong bytes = Math.Min((ulong)(PageSize - offset), from.Count);
-                Page page = Cache.FindOrCreate(pos >> PageShift);
-                if (page.IsNull) return done != 0 ? done : -Errno.ENOMEM;
-                ulong copied = from.CopyFromIter(_kernel.Memory.Pointer(page) + offset, bytes);
-                _kernel.Memory.SetFlags(page, PageFlags.Dirty);
-                _kernel.Memory.Put(page);
-                done += (long)copied;
-                pos += (long)copied;
-                if (pos > _size) lock (_sizeLock) _size = pos;
-                if (copied < bytes) return done != 0 ? done : -Errno.EFAULT;
-            }
+            ulong room = (ulong)(MaxFileSize - pos), excess = from.Count > room ? from.Count - room : 0;
+            from.Truncate(room);
+            try { return PerformWrite(ref from, ref pos); }
+            finally { from.Reexpand(from.Count + excess); }
+        }
+    }
+
+    // generic_perform_write; the caller holds _writeLock.
+    private unsafe long PerformWrite(ref IovIter from, ref long pos)
+    {
+        long done = 0;
+        while (from.Count != 0)
+        {
+            int offset = (int)(pos & (PageSize - 1));
+            ulong bytes = Math.Min((ulong)(PageSize - offset), from.Count);
+            Page page = Cache.FindOrCreate(pos >> PageShift);
+            if (page.IsNull) return done != 0 ? done : -Errno.ENOMEM;
+            ulong copied = from.CopyFromIter(_kernel.Memory.Pointer(page) + offset, bytes);
+            _kernel.Memory.SetFlags(page, PageFlags.Dirty);
+            _kernel.Memory.Put(page);
+            done += (long)copied;
+            pos += (long)copied;
+            if (pos > _size) lock (_sizeLock) _size = pos;
+            if (copied < bytes) return done != 0 ? done : -Errno.EFAULT;
         }
         return done;
     }
@@ -213,16 +225,49 @@ public sealed class MemfdFile : KFile
         return 0;
     }
 
-    /// <summary><c>shmem_file_llseek</c> for SEEK_SET (0), SEEK_CUR (1) and SEEK_END (2): -EINVAL for
-    /// a negative result or another whence.</summary>
+    /// <summary><c>shmem_file_llseek</c>: SEEK_SET (0), SEEK_CUR (1) and SEEK_END (2), -EINVAL for a
+    /// negative result or another whence; SEEK_DATA (3) and SEEK_HOLE (4) through
+    /// <see cref="SeekHoleData"/>.</summary>
     public override long Llseek(long offset, int whence)
     {
+        if (whence is 3 or 4)
+        {
+            long found = SeekHoleData(offset, data: whence == 3);
+            if (found >= 0) Pos = found;
+            return found;
+        }
         long basePos = whence switch { 0 => 0, 1 => Pos, 2 => Size, _ => -1 };
         if (basePos < 0) return -Errno.EINVAL;
         long target = basePos + offset;
         if (target < 0 || (offset > 0 && target < basePos)) return -Errno.EINVAL;
         Pos = target;
         return target;
+    }
+
+    /// <summary>
+    /// <c>mapping_seek_hole_data</c> under <c>i_rwsem</c>: from <paramref name="offset"/> to the end of
+    /// the file, the first byte in a cached page (data) or in a missing one (a hole); the end of the
+    /// file counts as a hole. -ENXIO from a negative offset, at or past the end, or when no data follows.
+    /// </summary>
+    private long SeekHoleData(long offset, bool data)
+    {
+        if (offset < 0) return -Errno.ENXIO;
+        lock (_writeLock)
+        {
+            long end = Size;
+            if (end <= offset) return -Errno.ENXIO;
+            long index = offset >> PageShift, last = (end - 1) >> PageShift;
+            foreach (long cached in Cache.Indices())
+            {
+                if (cached < index) continue;
+                if (cached > last) break;
+                if (data) return Math.Max(offset, cached << PageShift);
+                if (cached != index) break; // a missing page before this one: the hole starts there
+                index++;
+            }
+            if (data) return -Errno.ENXIO;
+            return Math.Min(Math.Max(offset, index << PageShift), end);
+        }
     }
 
     /// <summary>Drops the page cache when the last reference goes (the inode is evicted).</summary>

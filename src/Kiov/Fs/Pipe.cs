@@ -24,7 +24,17 @@ public sealed unsafe class Pipe : IPipeRing
     private int _maxUsage = DefaultBuffers;                       // guarded by Lock
     private int _readers, _writers;                               // guarded by Lock
 
-    internal Pipe(PhysicalMemory memory) => Memory = memory;
+    private static long s_lastId;
+
+    internal Pipe(PhysicalMemory memory)
+    {
+        Memory = memory;
+        Id = Interlocked.Increment(ref s_lastId);
+    }
+
+    /// <summary>A number no other pipe has: the order in which <c>pipe_double_lock</c> takes two
+    /// pipes' locks (the kernel compares their addresses).</summary>
+    internal long Id { get; }
 
     /// <summary>Physical memory the buffers' pages come from.</summary>
     public PhysicalMemory Memory { get; }
@@ -76,8 +86,8 @@ public sealed unsafe class Pipe : IPipeRing
     public static (PipeFile read, PipeFile write) Create(PhysicalMemory memory, bool nonBlock)
     {
         var pipe = new Pipe(memory) { _readers = 1, _writers = 1 };
-        return (new PipeFile(pipe, FMode.Read | FMode.CanRead) { NonBlock = nonBlock },
-                new PipeFile(pipe, FMode.Write | FMode.CanWrite) { NonBlock = nonBlock });
+        return (new PipeFile(pipe, FMode.Read | FMode.CanRead | FMode.NoWait) { NonBlock = nonBlock },
+                new PipeFile(pipe, FMode.Write | FMode.CanWrite | FMode.NoWait) { NonBlock = nonBlock });
     }
 
     /// <summary>
@@ -174,6 +184,8 @@ public sealed unsafe class Pipe : IPipeRing
                     }
                     if (!IsFullLocked) continue;
                     if (nonBlock) return ret != 0 ? ret : -Errno.EAGAIN;
+                    // Wake the readers before sleeping: the ring this writer filled is what they wait for.
+                    Monitor.PulseAll(Lock);
                     Monitor.Wait(Lock);
                 }
             }
@@ -267,12 +279,13 @@ public sealed unsafe class Pipe : IPipeRing
     /// <summary>
     /// <c>pipe_set_size</c> (F_SETPIPE_SZ): rounds <paramref name="size"/> up to a power-of-two number
     /// of pages; -EINVAL for nothing, -EPERM above 1 MiB (unprivileged), -EBUSY when the buffers in use
-    /// do not fit. Returns the new size in bytes.
+    /// do not fit. Returns the new size in bytes. The size is an unsigned int, as <c>pipe_fcntl</c>
+    /// takes it: fcntl's upper 32 bits never arrive.
     /// </summary>
-    public long SetSize(ulong size)
+    public long SetSize(uint size)
     {
-        if (size > 1UL << 31) return -Errno.EINVAL;
-        ulong rounded = size < PageSize ? PageSize : System.Numerics.BitOperations.RoundUpToPowerOf2(size);
+        if (size > 1U << 31) return -Errno.EINVAL;
+        ulong rounded = size < PageSize ? PageSize : System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)size);
         int slots = (int)(rounded >> PageShift);
         lock (Lock)
         {

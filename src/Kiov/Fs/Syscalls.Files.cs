@@ -32,6 +32,7 @@ public static partial class Syscalls
     {
         const uint known = 0x0001 | 0x0002 | 0x0004 | 0x0008 | 0x0010; // CLOEXEC, ALLOW_SEALING, HUGETLB, NOEXEC_SEAL, EXEC
         if ((flags & ~known) != 0 || name.Length > 249) return -Errno.EINVAL;
+        if ((flags & 0x18) == 0x18) return -Errno.EINVAL; // MFD_EXEC with MFD_NOEXEC_SEAL (sanitize_flags)
         var file = new MemfdFile(p.Kernel, name);
         int fd = p.Files.Install(file);
         if (fd < 0) file.Put();
@@ -67,7 +68,7 @@ public static partial class Syscalls
             if (cmd is not (FSetPipeSize or FGetPipeSize)) return -Errno.EINVAL;
             Pipe? pipe = f.PipeInfo;
             if (pipe == null) return -Errno.EBADF;
-            return cmd == FGetPipeSize ? (long)pipe.MaxUsage * Memory.PageGeometry.PageSize : pipe.SetSize(arg);
+            return cmd == FGetPipeSize ? (long)pipe.MaxUsage * Memory.PageGeometry.PageSize : pipe.SetSize((uint)arg);
         }
         finally { f.Put(); }
     }

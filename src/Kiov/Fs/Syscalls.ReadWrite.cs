@@ -28,8 +28,14 @@ public static partial class Syscalls
         Append = 0x10,
         /// <summary><c>RWF_NOAPPEND</c>.</summary>
         NoAppend = 0x20,
+        /// <summary><c>RWF_ATOMIC</c>: untorn writes, for files that can (none here).</summary>
+        Atomic = 0x40,
+        /// <summary><c>RWF_DONTCACHE</c>: uncached buffered I/O, for file systems with FOP_DONTCACHE (none here).</summary>
+        DontCache = 0x80,
+        /// <summary><c>RWF_NOSIGNAL</c> (6.17): no SIGPIPE on a broken pipe.</summary>
+        NoSignal = 0x100,
         /// <summary>Every flag this kernel knows (<c>RWF_SUPPORTED</c>).</summary>
-        Supported = 0xff,
+        Supported = 0x1ff,
     }
 
     /// <summary><c>read(fd, buf, count)</c> (<c>ksys_read</c> → <c>vfs_read</c>).</summary>
@@ -182,7 +188,8 @@ public static partial class Syscalls
         FileOps ops = f.Ops;
         if ((ops & (write ? FileOps.WriteIter : FileOps.ReadIter)) != 0)
         {
-            if ((flags & ~Rwf.Supported) != 0) return -Errno.EOPNOTSUPP;
+            long bad = KiocbSetRwFlags(f, flags, write);
+            if (bad != 0) return bad;
             IocbFlags k = ((flags & Rwf.NoWait) != 0 ? IocbFlags.NoWait : 0) | ((flags & Rwf.Append) != 0 ? IocbFlags.Append : 0);
             return write ? f.WriteIter(ref iter, ref pos, k) : f.ReadIter(ref iter, ref pos, k);
         }
@@ -198,6 +205,19 @@ public static partial class Syscalls
             iter.Advance((ulong)nr);
         }
         return done;
+    }
+
+    // kiocb_set_rw_flags: which RWF_* flags this file accepts for this direction, in the kernel's order.
+    private static long KiocbSetRwFlags(KFile f, Rwf flags, bool write)
+    {
+        if ((flags & ~Rwf.Supported) != 0) return -Errno.EOPNOTSUPP;
+        if ((flags & (Rwf.Append | Rwf.NoAppend)) == (Rwf.Append | Rwf.NoAppend)) return -Errno.EINVAL;
+        if ((flags & Rwf.NoWait) != 0 && (f.Mode & FMode.NoWait) == 0) return -Errno.EOPNOTSUPP;
+        // RWF_ATOMIC needs a write to a file with FMODE_CAN_ATOMIC_WRITE, RWF_DONTCACHE a file system
+        // with FOP_DONTCACHE: no file of the model has either.
+        if ((flags & Rwf.Atomic) != 0) return -Errno.EOPNOTSUPP;
+        if ((flags & Rwf.DontCache) != 0) return -Errno.EOPNOTSUPP;
+        return 0;
     }
 
     // iov_iter_iovec: the current user segment, clipped to the count.

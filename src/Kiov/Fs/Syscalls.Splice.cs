@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Kiov.Iov;
 
 namespace Kiov.Fs;
@@ -82,61 +81,71 @@ public static partial class Syscalls
             if (v != 0) return v;
             if (len > Iov.IovLimits.MaxRwCount) len = Iov.IovLimits.MaxRwCount;
             if ((input.Ops & FileOps.SpliceRead) == 0) return -Errno.EINVAL;
-            return input.SpliceRead(ref pos, pipe, len);
+            long r = input.SpliceRead(ref pos, pipe, len);
+            if (r > 0) Monitor.PulseAll(pipe.Lock); // wakeup_pipe_readers, however the file filled the pipe
+            return r;
         }
     }
 
-    // splice_pipe_to_pipe: whole buffers move (their page reference with them); a partial one is
-    // shared, both buffers holding a reference. Waiting (ipipe_prep/opipe_prep) happens with one lock.
+    // splice_pipe_to_pipe: ipipe_prep waits for input and opipe_prep for room, each under its own
+    // pipe's lock; then, under both (in a fixed order), whole buffers move with their page reference
+    // and flags, and a partial one is shared, both buffers holding a reference, the new one not
+    // mergeable. A race that leaves nothing to do and nothing done goes back to waiting.
     private static long SplicePipeToPipe(Pipe ipipe, Pipe opipe, ulong len, bool nonBlock)
     {
-        bool ifirst = RuntimeHelpers.GetHashCode(ipipe) <= RuntimeHelpers.GetHashCode(opipe); // pipe_double_lock's fixed order
-        long ret = 0;
+        Pipe first = ipipe.Id < opipe.Id ? ipipe : opipe, second = first == ipipe ? opipe : ipipe;
         while (true)
         {
-            Pipe? waitFor = null;
-            lock (ifirst ? ipipe.Lock : opipe.Lock)
-            lock (ifirst ? opipe.Lock : ipipe.Lock)
+            lock (ipipe.Lock)
+            {
+                while (ipipe.IsEmptyLocked && ipipe.WritersLocked != 0)
+                {
+                    if (nonBlock) return -Errno.EAGAIN;
+                    Monitor.Wait(ipipe.Lock);
+                }
+            }
+            lock (opipe.Lock)
+            {
+                while (opipe.IsFullLocked)
+                {
+                    if (opipe.ReadersLocked == 0) return -Errno.EPIPE;
+                    if (nonBlock) return -Errno.EAGAIN;
+                    Monitor.Wait(opipe.Lock);
+                }
+            }
+            long ret = 0;
+            bool inputConsumed = false, retry = false;
+            lock (first.Lock)
+            lock (second.Lock)
             {
                 while (len != 0)
                 {
                     if (opipe.ReadersLocked == 0) { if (ret == 0) ret = -Errno.EPIPE; break; }
-                    if (ipipe.IsEmptyLocked)
-                    {
-                        if (ipipe.WritersLocked == 0 || ret != 0) break;
-                        if (nonBlock) { ret = -Errno.EAGAIN; break; }
-                        waitFor = ipipe;
-                        break;
-                    }
-                    if (opipe.IsFullLocked)
+                    if (ipipe.IsEmptyLocked && ipipe.WritersLocked == 0) break;
+                    if (ipipe.IsEmptyLocked || opipe.IsFullLocked)
                     {
                         if (ret != 0) break;
                         if (nonBlock) { ret = -Errno.EAGAIN; break; }
-                        waitFor = opipe;
+                        retry = true;
                         break;
                     }
                     ref PipeBuffer ibuf = ref ipipe.TailLocked;
-                    PipeBuffer moved = ibuf with { CanMerge = false };
+                    PipeBuffer moved = ibuf;
                     ipipe.Memory.Get(moved.Page);
-                    if (len >= ibuf.Len) ipipe.ReleaseTailLocked();
+                    if (len >= ibuf.Len) { ipipe.ReleaseTailLocked(); inputConsumed = true; }
                     else
                     {
-                        moved = moved with { Len = (uint)len };
+                        moved = moved with { Len = (uint)len, CanMerge = false };
                         ibuf = ibuf with { Offset = ibuf.Offset + (uint)len, Len = ibuf.Len - (uint)len };
                     }
                     opipe.AddLocked(moved);
                     ret += moved.Len;
                     len -= moved.Len;
                 }
-                Monitor.PulseAll(ipipe.Lock);
-                Monitor.PulseAll(opipe.Lock);
-                if (waitFor == null) return ret;
+                if (ret > 0) Monitor.PulseAll(opipe.Lock);
+                if (inputConsumed) Monitor.PulseAll(ipipe.Lock);
             }
-            lock (waitFor.Lock)
-            {
-                bool stillBlocked = waitFor == ipipe ? ipipe.IsEmptyLocked && ipipe.WritersLocked != 0 : opipe.IsFullLocked && opipe.ReadersLocked != 0;
-                if (stillBlocked) Monitor.Wait(waitFor.Lock);
-            }
+            if (!retry) return ret;
         }
     }
 }

@@ -45,6 +45,22 @@ public class KernelRwTests
     }
 
     [Fact]
+    public void KernelReadOfAWriteOnlyFileIsEinvalAndKernelWriteOfAReadOnlyOneEbadf()
+    {
+        // __kernel_read refuses a file without FMODE_READ with EINVAL (a WARN: the caller is wrong);
+        // __kernel_write_iter refuses one without FMODE_WRITE with EBADF.
+        using var k = new FsFixture();
+        Page buf = k.Kernel.Memory.Alloc(PageOwner.KernelBuffer);
+        ulong kaddr = PhysicalMemory.KernelAddress(buf);
+        var (r, w) = Pipe.Create(k.Kernel.Memory, nonBlock: true);
+        long pos = 0;
+        Assert.Equal(-Errno.EINVAL, KernelRw.KernelRead(k.P, w, kaddr, 10, ref pos));
+        Assert.Equal(-Errno.EBADF, KernelRw.KernelWrite(k.P, r, kaddr, 10, ref pos));
+        r.Put(); w.Put();
+        k.Kernel.Memory.Put(buf);
+    }
+
+    [Fact]
     public void SeedEraKernelWriteHandsTheKernelPointerToPlainWrite()
     {
         using var k = new FsFixture(KernelConfig.Linux2017);

@@ -126,4 +126,53 @@ public class PipeTests
         Assert.Equal(4096L, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0)); // rounds up to a page
         Assert.Equal(-Errno.EBADF, Syscalls.Fcntl(k.P, 99, Syscalls.FSetPipeSize, 0));
     }
+
+    [Fact]
+    public void SplicingAWholeBufferToAnotherPipeKeepsItMergeable()
+    {
+        // splice_pipe_to_pipe moves a whole buffer with its flags; only a split-off part loses
+        // PIPE_BUF_FLAG_CAN_MERGE. Host (6.18): B of one slot, splice the whole 10-byte buffer in,
+        // a 10-byte write to B merges (10); splice 5 of 10 and the same write gets EAGAIN.
+        foreach (var (len, expected) in new[] { (10UL, 10L), (5UL, -Errno.EAGAIN) })
+        {
+            using var k = new FsFixture();
+            k.Map(A, 4096);
+            var (ar, aw) = k.Pipe();
+            var (br, bw) = k.Pipe();
+            Assert.Equal(4096L, Syscalls.Fcntl(k.P, bw, Syscalls.FSetPipeSize, 4096));
+            Assert.Equal(10L, Syscalls.Write(k.P, aw, A, 10));
+            Assert.Equal((long)len, Syscalls.Splice(k.P, ar, null, bw, null, len, Syscalls.SpliceNonBlock));
+            Assert.Equal(expected, Syscalls.Write(k.P, bw, A, 10));
+        }
+    }
+
+    [Fact]
+    public void SplicePipeToPipeWaitsForInputBeforeLookingAtTheOutputsReaders()
+    {
+        // ipipe_prep runs before anything looks at opipe. Host (6.18): an empty input with a writer
+        // into an output without readers is EAGAIN (non-blocking); with no writer either, EPIPE.
+        using var k = new FsFixture();
+        var (ar, aw) = k.Pipe();
+        var (br, bw) = k.Pipe();
+        Assert.Equal(0L, Syscalls.Close(k.P, br));
+        Assert.Equal(-Errno.EAGAIN, Syscalls.Splice(k.P, ar, null, bw, null, 10, Syscalls.SpliceNonBlock));
+        Assert.Equal(-Errno.EAGAIN, Syscalls.Splice(k.P, ar, null, bw, null, 10, 0)); // the files are O_NONBLOCK
+        Assert.Equal(0L, Syscalls.Close(k.P, aw));
+        Assert.Equal(-Errno.EPIPE, Syscalls.Splice(k.P, ar, null, bw, null, 10, Syscalls.SpliceNonBlock));
+    }
+
+    [Fact]
+    public void SetPipeSizeTakesTheArgumentAsAnUnsignedInt()
+    {
+        // pipe_fcntl's argument is an unsigned int: the upper half of fcntl's long is dropped.
+        // Host (6.18): 0x1_0000_1000 -> 4096, 0x1_0000_0000 -> 4096 (0 rounds up to a page),
+        // 0x8000_0000 -> EPERM, 0x8000_0001 -> EINVAL, 0x1_0010_0001 -> EPERM.
+        using var k = new FsFixture();
+        var (r, w) = k.Pipe();
+        Assert.Equal(4096L, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0x1_0000_1000));
+        Assert.Equal(4096L, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0x1_0000_0000));
+        Assert.Equal(-Errno.EPERM, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0x8000_0000));
+        Assert.Equal(-Errno.EINVAL, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0x8000_0001));
+        Assert.Equal(-Errno.EPERM, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0x1_0010_0001));
+    }
 }
