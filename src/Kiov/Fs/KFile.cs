@@ -147,6 +147,9 @@ public abstract class KFile : IMappableFile
     /// <summary><c>vm_ops-&gt;fault</c>: the page at <paramref name="index"/> with a reference, or null (SIGBUS).</summary>
     public virtual Page Fault(long index) => throw Missing(nameof(Fault));
 
+    /// <summary>True while <paramref name="page"/> is still the file's page at <paramref name="index"/>.</summary>
+    public virtual bool IsCurrent(long index, Page page) => true;
+
     /// <summary>A mapping of the file was made: it holds a reference on the file (<c>get_file</c>).</summary>
     public virtual void OnMap(AddressSpace mm, Vma vma) => Get();
 

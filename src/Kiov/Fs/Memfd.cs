@@ -219,8 +219,10 @@ public sealed class MemfdFile : KFile
                 if (!last.IsNull) _kernel.Memory.Span(last)[tail..].Clear();
             }
             lock (_mappings) maps = [.. _mappings];
-            foreach (var (mm, vma) in maps) mm.ZapFilePagesFrom(vma, firstGone);
+            // Drop the pages first, then unmap: a fault that raced the size change and installed a
+            // page now finds it gone from the cache and takes it back out (IsCurrent).
             Cache.RemoveFrom(firstGone);
+            foreach (var (mm, vma) in maps) mm.ZapFilePagesFrom(vma, firstGone);
         }
         return 0;
     }
@@ -283,6 +285,9 @@ public sealed class MemfdFile : KFile
         lock (_sizeLock)
             return index >= (_size + PageSize - 1) >> PageShift ? Page.Null : Cache.FindOrCreate(index);
     }
+
+    /// <summary>True while <paramref name="page"/> is still cached at <paramref name="index"/>.</summary>
+    public override bool IsCurrent(long index, Page page) => Cache.Find(index) == page;
 
     /// <summary>Records the mapping in the reverse map used by truncation, and holds the file.</summary>
     public override void OnMap(AddressSpace mm, Vma vma)

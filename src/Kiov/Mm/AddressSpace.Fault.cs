@@ -96,7 +96,7 @@ public sealed unsafe partial class AddressSpace
     // do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault. 1 = raced, retry.
     private int FaultMissing(Vma vma, ulong addr, bool write, ulong* ptep, ulong old)
     {
-        Page page;
+        Page page, source = Page.Null;
         bool anon;
         if (vma.IsAnonymous)
         {
@@ -109,6 +109,7 @@ public sealed unsafe partial class AddressSpace
         {
             page = vma.File!.Fault(vma.PageIndex(addr));
             if (page.IsNull) return -Errno.EFAULT;
+            source = page;
             anon = false;
             if ((vma.Flags & VmFlags.PfnMap) != 0) return InsertPfn(vma, ptep, old, page);
             if (write && !vma.IsShared)
@@ -124,10 +125,22 @@ public sealed unsafe partial class AddressSpace
         ulong bits = Pte.Present | Pte.User | Pte.Accessed | (write ? Pte.Dirty : 0);
         if ((vma.Flags & VmFlags.Write) != 0 && (vma.IsShared || anon)) bits |= Pte.Write;
         Memory.AddMap(page);
-        if (Pte.CompareExchange(ptep, Pte.Make(page.Pfn, bits), old))
+        ulong installed = Pte.Make(page.Pfn, bits);
+        if (Pte.CompareExchange(ptep, installed, old))
         {
-            Interlocked.Increment(ref _faults);
-            return 0;
+            if (source.IsNull || vma.File!.IsCurrent(vma.PageIndex(addr), source))
+            {
+                Interlocked.Increment(ref _faults);
+                return 0;
+            }
+            // Truncation dropped the file's page after its size check let us have it: take the
+            // entry back out (unless its unmap already did) and let the fault run again.
+            if (!Pte.CompareExchange(ptep, 0, installed)) return 1;
+            Memory.RemoveMap(page);
+            var gather = new MmuGather(Memory, Kernel.Gate);
+            gather.PutPage(page);
+            gather.Finish();
+            return 1;
         }
         Memory.RemoveMap(page);
         Memory.Put(page);

@@ -101,6 +101,11 @@ public interface IMappableFile
     /// (<c>filemap_fault</c>), or <see cref="Page.Null"/> beyond the end of the file (SIGBUS).</summary>
     Page Fault(long index);
 
+    /// <summary>True while <paramref name="page"/> is still the file's page at <paramref name="index"/>
+    /// (what the kernel checks under the folio lock: <c>folio-&gt;mapping</c> unchanged). A fault that
+    /// installed a page truncation has since dropped takes it back out and retries.</summary>
+    bool IsCurrent(long index, Page page) => true;
+
     /// <summary>A mapping of the file was created, or split off another (<c>get_file</c> and
     /// <c>vma_interval_tree_insert</c>: the file's reverse map). Called under <paramref name="mm"/>'s
     /// mmap write lock, after <paramref name="vma"/> is in its tree.</summary>
