@@ -171,27 +171,13 @@ public partial struct IovIter
         offset0 = 0;
         bytes = 0;
         error = -Errno.EFAULT;
-        int k = 0, seg = _seg, end = _seg + _nrSegs;
+        int k = 0, seg = _seg;
         ulong skip = _iovOffset;
         while (bytes < limit && k < buffer.Length)
         {
-            ulong addr, avail;
-            if (_type == IterType.Ubuf)
-            {
-                if (k != 0) break;
-                addr = _ubuf + skip;
-                avail = _count;
-            }
-            else
-            {
-                if (seg >= end) break;
-                IoVec v = _iov![seg];
-                if (v.Len == skip) { seg++; skip = 0; continue; }
-                addr = v.Base + skip;
-                avail = v.Len - skip;
-            }
+            if (!NextUserPiece(ref seg, ref skip, k == 0, out ulong addr, out ulong avail)) break;
             int off = OffsetInPage(addr);
-            if (k != 0 && (off != 0 || OffsetInPage((ulong)offset0 + bytes) != 0)) break; // discontinuity
+            if (k != 0 && !ContinuesRun((ulong)offset0 + bytes, off)) break;
             ulong len = Math.Min(avail, limit - bytes);
             long want = PagesSpanned(addr, len);
             int room = buffer.Length - k;
@@ -219,6 +205,32 @@ public partial struct IovIter
         }
         return k;
     }
+
+    // The next non-empty user piece from (seg, skip): its address and the bytes left in its segment;
+    // false at the end. UBUF has one piece, the first.
+    private readonly bool NextUserPiece(ref int seg, ref ulong skip, bool first, out ulong addr, out ulong avail)
+    {
+        addr = avail = 0;
+        if (_type == IterType.Ubuf)
+        {
+            addr = _ubuf + skip;
+            avail = _count;
+            return first;
+        }
+        for (; seg < _seg + _nrSegs; seg++, skip = 0)
+        {
+            IoVec v = _iov![seg];
+            if (v.Len == skip) continue;
+            addr = v.Base + skip;
+            avail = v.Len - skip;
+            return true;
+        }
+        return false;
+    }
+
+    // Jeff Layton's coalescing rule: a piece continues a run only when the run (its first-page offset
+    // plus its bytes) ends at a page end and the piece starts at offset 0.
+    private static bool ContinuesRun(ulong runEnd, int pieceOffset) => pieceOffset == 0 && OffsetInPage(runEnd) == 0;
 
     // The kernel kinds: each batch is the longest run of physically consecutive bytes from the position
     // (at most BatchMaxPages pages), handed as the iterator's own pages. A PIPE reserves one buffer's room

@@ -59,29 +59,15 @@ public partial struct IovIter
         pagesGot = 0;
         error = 0;
         ulong total = 0;
-        int seg = _seg, end = _seg + _nrSegs;
+        int seg = _seg;
         ulong skip = _iovOffset;
         bool filling = !fill.IsEmpty;
         Foll foll = _dataSource ? Foll.None : Foll.Write;
         while (total < maxSize)
         {
-            ulong addr, avail;
-            if (_type == IterType.Ubuf)
-            {
-                if (total != 0) break;
-                addr = _ubuf + skip;
-                avail = _count;
-            }
-            else
-            {
-                if (seg >= end) break;
-                IoVec v = _iov![seg];
-                if (v.Len == skip) { seg++; skip = 0; continue; }
-                addr = v.Base + skip;
-                avail = v.Len - skip;
-            }
+            if (!NextUserPiece(ref seg, ref skip, total == 0, out ulong addr, out ulong avail)) break;
             int off = OffsetInPage(addr);
-            if (total != 0 && (off != 0 || OffsetInPage(start + total) != 0)) break;
+            if (total != 0 && !ContinuesRun(start + total, off)) break;
             if (total == 0) start = (ulong)off;
             ulong len = Math.Min(avail, maxSize - total);
             if (filling)
@@ -133,7 +119,7 @@ public partial struct IovIter
             BioVec b = _bvec![seg];
             if (b.Len == skip) continue;
             ulong at = b.Offset + skip;
-            if (total != 0 && (OffsetInPage(at) != 0 || OffsetInPage(start + total) != 0)) break;
+            if (total != 0 && !ContinuesRun(start + total, OffsetInPage(at))) break;
             if (total == 0) start = (ulong)OffsetInPage(at);
             ulong len = Math.Min(b.Len - skip, maxSize - total);
             total += len;
