@@ -93,8 +93,9 @@ public partial struct IovIter
                 if (got <= 0) return total != 0 ? total : got;
                 int n = (int)PagesSpanned(start, (ulong)got);
                 int kept = 0;
-                long took = CallConsumer(ref consumer, new PageBatch(buffer.AsSpan(0, n), (int)start, (ulong)got, BatchHold.Ref, ref kept));
-                for (int i = kept; i < n; i++) mem!.Put(buffer[i]);
+                long took;
+                try { took = CallConsumer(ref consumer, new PageBatch(buffer.AsSpan(0, n), (int)start, (ulong)got, BatchHold.Ref, ref kept)); }
+                finally { for (int i = kept; i < n; i++) mem!.Put(buffer[i]); }
                 if (!Settle(took, (ulong)got, ref total)) break;
             }
             return total;
@@ -153,10 +154,15 @@ public partial struct IovIter
             if (n == 0) return total != 0 ? total : error;
             Advance(bytes);
             int kept = 0;
-            long took = CallConsumer(ref consumer, new PageBatch(buffer[..n], offset0, bytes, pin ? BatchHold.Pin : BatchHold.Ref, ref kept));
-            Span<Page> rest = buffer[kept..n];
-            if (pin) UserPages.UnpinUserPages(kernel, rest);
-            else UserPages.PutPages(kernel.Memory, rest);
+            long took;
+            try { took = CallConsumer(ref consumer, new PageBatch(buffer[..n], offset0, bytes, pin ? BatchHold.Pin : BatchHold.Ref, ref kept)); }
+            finally
+            {
+                // Released even when the consumer throws, so a failing consumer leaks no pin.
+                Span<Page> rest = buffer[kept..n];
+                if (pin) UserPages.UnpinUserPages(kernel, rest);
+                else UserPages.PutPages(kernel.Memory, rest);
+            }
             if (!Settle(took, bytes, ref total)) break;
         }
         return total;
