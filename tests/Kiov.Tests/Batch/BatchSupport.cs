@@ -65,6 +65,8 @@ internal struct Recorder(PhysicalMemory memory) : IPageBatchConsumer
 internal static class BatchTestData
 {
     public const int PageSize = PageGeometry.PageSize;
+    public const ulong P = PageSize;
+    public const ulong A = KernelFixture.Arena;
 
     public static byte[] Pattern(int n, int seed) { var b = new byte[n]; new Random(seed).NextBytes(b); return b; }
 

@@ -12,9 +12,6 @@ namespace Kiov.Tests.Batch;
 /// move the same bytes through the same page vector.</summary>
 public class DirectIoTests
 {
-    private const ulong A = KernelFixture.Arena;
-    private const ulong P = PageSize;
-
     // Runs both methods on two identical iterators; checks the vectors, the positions and the bytes a
     // "device" reads from them (a write request), then releases both. Returns the bytes.
     private static byte[] WriteRequestBothWays(IovIter a, IovIter b, ulong maxSize, BatchHold primitiveHold)

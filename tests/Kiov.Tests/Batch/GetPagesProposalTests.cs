@@ -12,9 +12,6 @@ namespace Kiov.Tests.Batch;
 /// folded onto Al Viro's primitive, on every kind.</summary>
 public class GetPagesProposalTests
 {
-    private const ulong A = KernelFixture.Arena;
-    private const ulong P = PageSize;
-
     private static KernelConfig Seed => KernelConfig.Linux2017;
 
     private static void Put(PhysicalMemory mem, Page[]? pages, long bytes, ulong start)

@@ -13,9 +13,6 @@ namespace Kiov.Tests.Batch;
 /// GetPages2-based form, on every kind the seed thread names.</summary>
 public class PageBatchPrimitiveTests
 {
-    private const ulong A = KernelFixture.Arena;
-    private const ulong P = PageSize;
-
     // s0 ends at a page end and s1 starts at one: one batch. s2 is misaligned: its own batch. s3 starts
     // aligned but follows a piece ending mid-page: a new batch, which the empty s4 does not break and s5
     // (aligned) continues.
