@@ -25,9 +25,9 @@ public class BatchBench
     [ParamsAllValues]
     public BatchShape Shape { get; set; }
 
-    /// <summary>The method.</summary>
+    /// <summary>The method (not named Method: BenchmarkDotNet's own column has that name).</summary>
     [ParamsAllValues]
-    public BatchMethod Method { get; set; }
+    public BatchMethod Approach { get; set; }
 
     /// <summary>Builds the request's machine.</summary>
     [GlobalSetup]
@@ -39,7 +39,7 @@ public class BatchBench
 
     /// <summary>One whole request through the method (pages taken, then released).</summary>
     [Benchmark]
-    public int Move() => _work.Run(Method).Batches;
+    public int Move() => _work.Run(Approach).Batches;
 
     private sealed class Columns : ManualConfig
     {
@@ -61,7 +61,7 @@ public class BatchBench
     });
 
     private static (BatchShape Shape, BatchMethod Method) Case(BenchmarkCase c) =>
-        ((BatchShape)c.Parameters["Shape"], (BatchMethod)c.Parameters["Method"]);
+        ((BatchShape)c.Parameters["Shape"], (BatchMethod)c.Parameters["Approach"]);
 
     private abstract class Column(string name) : IColumn
     {

@@ -223,4 +223,13 @@ public static class BatchComparison
         }
         return rows;
     }
+
+    /// <summary>The rows as a fixed-width text table, one line per row after a header, for a terminal.</summary>
+    public static IReadOnlyList<string> Format(IReadOnlyList<BatchComparisonRow> rows)
+    {
+        var lines = new List<string> { $"{"shape",-21} {"method",-13} {"calls/MiB",10} {"batches/MiB",12} {"gup/MiB",9} {"alloc B/MiB",12}" };
+        foreach (BatchComparisonRow r in rows)
+            lines.Add(FormattableString.Invariant($"{r.Shape,-21} {r.Method,-13} {r.CallsPerMiB,10:F1} {r.BatchesPerMiB,12:F1} {r.GupCallsPerMiB,9:F1} {r.AllocatedBytesPerMiB,12:F0}"));
+        return lines;
+    }
 }
