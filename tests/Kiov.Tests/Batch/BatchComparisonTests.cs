@@ -1,14 +1,16 @@
 using Kiov.Iov;
+using Xunit.Abstractions;
 
 namespace Kiov.Tests.Batch;
 
 /// <summary>The counted half of the seed thread's comparison (what <c>kiov bench</c> prints).</summary>
-public class BatchComparisonTests
+public class BatchComparisonTests(ITestOutputHelper output)
 {
     [Fact]
     public void ThePrimitiveNeedsTheFewestCallsAndAllocatesNothingOnEveryShape()
     {
         var rows = BatchComparison.Rows();
+        foreach (string line in BatchComparison.Format(rows)) output.WriteLine(line);
         Assert.Equal(16, rows.Count);
         foreach (var shape in rows.GroupBy(r => r.Shape))
         {

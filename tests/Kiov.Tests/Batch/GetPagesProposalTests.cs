@@ -128,6 +128,63 @@ public class GetPagesProposalTests
         cache.RemoveFrom(0);
     }
 
+    [Fact]
+    public void TheBaselineTakesOneSegmentOrOneBvecPagePerCallOnEveryKindAndDoesNotAdvance()
+    {
+        using var k = new KernelFixture(Seed);
+        MapFilled(k, A, 3 * PageSize, 9);             // page 3 is a hole
+        var ubuf = IovIter.Ubuf(true, k.Mm, A + 10, 4 * P);
+        long r = ubuf.GetPagesAlloc(out Page[]? pages, ulong.MaxValue, out ulong start);
+        Assert.Equal((3 * P - 10, 10UL, 4 * P), ((ulong)r, start, ubuf.Count)); // short at the hole
+        Put(k.Memory, pages, r, start);
+        var iov = IovIter.Init(true, k.Mm, [new(A, P), new(A + P, P)], 2, 2 * P); // aligned: still one segment
+        r = iov.GetPagesAlloc(out pages, ulong.MaxValue, out start);
+        Assert.Equal(((long)P, 1), (r, pages!.Length));
+        Put(k.Memory, pages, r, start);
+        r = v3Of(iov, out pages, out start);
+        Assert.Equal((long)(2 * P), r);              // v3 on the same request: both segments
+        Put(k.Memory, pages, r, start);
+
+        Page[] s = ScatteredPages(k.Memory, 2, 10);
+        var kv = IovIter.Kvec(true, k.Kernel, [new(PhysicalMemory.KernelAddress(s[0]), 10)], 1, 10);
+        Assert.Equal(-Errno.EFAULT, kv.GetPagesAlloc(out _, 10, out _));
+        var bv = IovIter.Bvec(true, k.Kernel, [new(s[0], (uint)P, 0), new(s[1], (uint)P, 0)], 2, 2 * P);
+        r = bv.GetPagesAlloc(out pages, ulong.MaxValue, out start);
+        Assert.Equal(((long)P, 2 * P), (r, bv.Count));
+        Put(k.Memory, pages, r, start);
+
+        var cache = new PageCache(k.Memory);
+        foreach (long i in new long[] { 0, 1, 3 }) k.Memory.Put(cache.FindOrCreate(i));
+        var xa = IovIter.XarrayOf(true, k.Kernel, cache, 0, 4 * P);
+        r = xa.GetPagesAlloc(out pages, ulong.MaxValue, out start);
+        Assert.Equal(((long)(2 * P), 4 * P), (r, xa.Count)); // up to the hole at index 2
+        Put(k.Memory, pages, r, start);
+
+        using (var pipe = new TestPipe(k.Memory))
+        {
+            var it = IovIter.PipeOf(false, k.Kernel, pipe, 3 * P);
+            r = it.GetPagesAlloc(out pages, ulong.MaxValue, out start);
+            Assert.Equal(((long)(3 * P), 3U, 3 * P), (r, pipe.Head, it.Count)); // reserved, position unmoved
+            Put(k.Memory, pages, r, start);
+        }
+        cache.RemoveFrom(0);
+        foreach (var p in s) k.Memory.Put(p);
+
+        static long v3Of(IovIter it, out Page[]? pages, out ulong start) => it.GetPagesAllocV3(out pages, ulong.MaxValue, out start);
+    }
+
+    [Fact]
+    public void V3OnAUbufIsOneRunCutAtAShortPin()
+    {
+        using var k = new KernelFixture(Seed);
+        MapFilled(k, A, 2 * PageSize, 11);
+        MapFilled(k, A + 3 * P, PageSize, 12);
+        var it = IovIter.Ubuf(true, k.Mm, A + 20, 4 * P - 20);
+        long r = it.GetPagesAllocV3(out Page[]? pages, ulong.MaxValue, out ulong start);
+        Assert.Equal((2 * P - 20, 20UL, 4), ((ulong)r, start, pages!.Length));
+        Put(k.Memory, pages, r, start);
+    }
+
     // Calls GetPages2 and GetPages2ViaPrimitive step by step on two identical iterators until both stop,
     // comparing every result, offset, page and position.
     // Two pipes get different fresh pages, and a FOLIOQ walk may name the same position as the end of
