@@ -51,6 +51,11 @@ public sealed record KernelConfig
     /// <summary>True before 6.5: the slow GUP path grows a VM_GROWSDOWN stack (<c>find_extend_vma</c>).</summary>
     public bool GupGrowsStack { get; init; }
 
+    /// <summary>Model-only, no kernel has it: vmsplice queues the user's pages through Al Viro's proposed
+    /// batch primitive (<see cref="Iov.IovIter.ForEachPageBatch{TConsumer}"/>) instead of its loop over
+    /// <c>iov_iter_get_pages2</c>, with the same results; off by default.</summary>
+    public bool VmspliceBatchPrimitive { get; init; }
+
     /// <summary>The running kernel (6.18 on the reference machine).</summary>
     public static KernelConfig Current { get; } = new();
 

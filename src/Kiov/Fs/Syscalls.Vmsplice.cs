@@ -48,6 +48,7 @@ public static partial class Syscalls
     // page; when the pipe refuses one, the unqueued bytes are reverted and their references dropped.
     private static long VmspliceToPipe(Pipe pipe, ref IovIter from, bool nonBlock)
     {
+        if (from.Mm!.Kernel.Config.VmspliceBatchPrimitive) return VmspliceToPipeBatched(pipe, ref from, nonBlock);
         Page[] pages = ArrayPool<Page>.Shared.Rent(VmsplicePages);
         try
         {
