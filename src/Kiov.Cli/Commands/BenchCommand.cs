@@ -48,6 +48,10 @@ public static class BenchCommand
         output.WriteLine("model only (the host offers no user interface to these without debugfs):");
         foreach (var (name, perUnit, unit) in ModelOnly(quick))
             output.WriteLine($"{name,-44} {perUnit,10:F1} {unit}");
+        output.WriteLine();
+        output.WriteLine("the seed thread's proposals, per MiB (counted, not timed): calls into the API, page lists handed back, GUP calls, bytes allocated");
+        foreach (string line in BatchComparison.Format(BatchComparison.Rows()))
+            output.WriteLine(line);
         return ExitCodes.Ok;
     }
 
