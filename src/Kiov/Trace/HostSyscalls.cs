@@ -72,22 +72,17 @@ public sealed unsafe class HostSyscalls : ISyscalls
     /// <inheritdoc/>
     public long Fill(ulong addr, ulong len, uint seed)
     {
-        ulong unused = 0;
-        return SelfCopyOn(addr, len, write: true, seed, ref unused);
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var buffer = new HostChunk(chunk, pid);
+        return SelfCopy.Fill(ref buffer, addr, len, seed);
     }
 
     /// <inheritdoc/>
     public long Hash(ulong addr, ulong len, out ulong hash)
     {
-        hash = Fnv1a64.Start;
-        return SelfCopyOn(addr, len, write: false, 0, ref hash);
-    }
-
-    private long SelfCopyOn(ulong addr, ulong len, bool write, uint seed, ref ulong hash)
-    {
         ObjectDisposedException.ThrowIf(disposed, this);
         var buffer = new HostChunk(chunk, pid);
-        return SelfCopy.Run(ref buffer, addr, len, write, seed, ref hash);
+        return SelfCopy.Hash(ref buffer, addr, len, out hash);
     }
 
     // The runner's own native buffer, moved by real process_vm_{readv,writev} calls on itself.

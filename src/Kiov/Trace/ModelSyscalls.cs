@@ -66,22 +66,17 @@ public sealed class ModelSyscalls : ISyscalls
     /// <inheritdoc/>
     public long Fill(ulong addr, ulong len, uint seed)
     {
-        ulong unused = 0;
-        return SelfCopyOn(addr, len, write: true, seed, ref unused);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var buffer = new ModelChunk(this);
+        return SelfCopy.Fill(ref buffer, addr, len, seed);
     }
 
     /// <inheritdoc/>
     public long Hash(ulong addr, ulong len, out ulong hash)
     {
-        hash = Fnv1a64.Start;
-        return SelfCopyOn(addr, len, write: false, 0, ref hash);
-    }
-
-    private long SelfCopyOn(ulong addr, ulong len, bool write, uint seed, ref ulong hash)
-    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var buffer = new ModelChunk(this);
-        return SelfCopy.Run(ref buffer, addr, len, write, seed, ref hash);
+        return SelfCopy.Hash(ref buffer, addr, len, out hash);
     }
 
     // Kernel pages standing for the runner's buffer, moved by the model's process_vm_rw_core.

@@ -45,8 +45,21 @@ internal interface ISelfCopyBuffer
 /// </summary>
 internal static class SelfCopy
 {
-    /// <summary>Runs a <c>fill</c> (<paramref name="write"/>) or a <c>hash</c> through <paramref name="buffer"/>.</summary>
-    public static long Run<TBuffer>(ref TBuffer buffer, ulong addr, ulong len, bool write, uint seed, ref ulong hash)
+    /// <summary>The trace's <c>fill</c> through <paramref name="buffer"/>.</summary>
+    public static long Fill<TBuffer>(ref TBuffer buffer, ulong addr, ulong len, uint seed) where TBuffer : ISelfCopyBuffer
+    {
+        ulong unused = 0;
+        return Run(ref buffer, addr, len, write: true, seed, ref unused);
+    }
+
+    /// <summary>The trace's <c>hash</c> through <paramref name="buffer"/>: the bytes read, with their FNV-1a 64.</summary>
+    public static long Hash<TBuffer>(ref TBuffer buffer, ulong addr, ulong len, out ulong hash) where TBuffer : ISelfCopyBuffer
+    {
+        hash = Fnv1a64.Start;
+        return Run(ref buffer, addr, len, write: false, 0, ref hash);
+    }
+
+    private static long Run<TBuffer>(ref TBuffer buffer, ulong addr, ulong len, bool write, uint seed, ref ulong hash)
         where TBuffer : ISelfCopyBuffer
     {
         if ((long)len < 0) return -Errno.EINVAL;
