@@ -13,11 +13,12 @@ public static class Program
     {
         var root = new RootCommand("kiov: a model of Linux's user-memory I/O layer, checked against the running kernel");
         root.Subcommands.Add(ReplayCommand.Create());
+        root.Subcommands.Add(FuzzCommand.Create());
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors)
-                Console.Error.WriteLine($"kiov: {error.Message}");
+            // One line: the first problem is the one to fix first.
+            Console.Error.WriteLine($"kiov: {parse.Errors[0].Message}");
             return ExitCodes.BadInput;
         }
         return parse.Invoke();
