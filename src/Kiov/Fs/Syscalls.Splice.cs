@@ -86,14 +86,19 @@ public static partial class Syscalls
     }
 
     // splice_pipe_to_pipe: whole buffers move (their page reference with them); a partial one is
-    // shared, both buffers holding a reference. Waiting (ipipe_prep/opipe_prep) happens with one lock.
+    // shared, both buffers holding a reference. Each try starts with ipipe_prep then opipe_prep, each
+    // under its own pipe's lock, which is where waiting happens: so an empty input pipe that has
+    // writers is EAGAIN (non-blocking) even when the output pipe has no readers left.
     private static long SplicePipeToPipe(Pipe ipipe, Pipe opipe, ulong len, bool nonBlock)
     {
         bool ifirst = RuntimeHelpers.GetHashCode(ipipe) <= RuntimeHelpers.GetHashCode(opipe); // pipe_double_lock's fixed order
         long ret = 0;
         while (true)
         {
-            Pipe? waitFor = null;
+            long prep = IpipePrep(ipipe, nonBlock);
+            if (prep == 0) prep = OpipePrep(opipe, nonBlock);
+            if (prep != 0) return prep;
+            bool retry = false;
             lock (ifirst ? ipipe.Lock : opipe.Lock)
             lock (ifirst ? opipe.Lock : ipipe.Lock)
             {
@@ -104,14 +109,14 @@ public static partial class Syscalls
                     {
                         if (ipipe.WritersLocked == 0 || ret != 0) break;
                         if (nonBlock) { ret = -Errno.EAGAIN; break; }
-                        waitFor = ipipe;
+                        retry = true;
                         break;
                     }
                     if (opipe.IsFullLocked)
                     {
                         if (ret != 0) break;
                         if (nonBlock) { ret = -Errno.EAGAIN; break; }
-                        waitFor = opipe;
+                        retry = true;
                         break;
                     }
                     ref PipeBuffer ibuf = ref ipipe.TailLocked;
@@ -131,13 +136,38 @@ public static partial class Syscalls
                 }
                 Monitor.PulseAll(ipipe.Lock);
                 Monitor.PulseAll(opipe.Lock);
-                if (waitFor == null) return ret;
+                if (!retry) return ret;
             }
-            lock (waitFor.Lock)
+        }
+    }
+
+    // ipipe_prep: wait for data in the input pipe; an empty pipe without writers is not an error.
+    private static long IpipePrep(Pipe pipe, bool nonBlock)
+    {
+        lock (pipe.Lock)
+        {
+            while (pipe.IsEmptyLocked)
             {
-                bool stillBlocked = waitFor == ipipe ? ipipe.IsEmptyLocked && ipipe.WritersLocked != 0 : opipe.IsFullLocked && opipe.ReadersLocked != 0;
-                if (stillBlocked) Monitor.Wait(waitFor.Lock);
+                if (pipe.WritersLocked == 0) return 0;
+                if (nonBlock) return -Errno.EAGAIN;
+                Monitor.Wait(pipe.Lock);
             }
+            return 0;
+        }
+    }
+
+    // opipe_prep: wait for room in the output pipe; a full pipe without readers is EPIPE.
+    private static long OpipePrep(Pipe pipe, bool nonBlock)
+    {
+        lock (pipe.Lock)
+        {
+            while (pipe.IsFullLocked)
+            {
+                if (pipe.ReadersLocked == 0) return -Errno.EPIPE;
+                if (nonBlock) return -Errno.EAGAIN;
+                Monitor.Wait(pipe.Lock);
+            }
+            return 0;
         }
     }
 }
