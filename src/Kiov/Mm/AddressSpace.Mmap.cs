@@ -67,6 +67,11 @@ public sealed unsafe partial class AddressSpace
                         goto case MapFlags.Private;
                     case MapFlags.Private:
                         if (!file.OpenForRead) return -Errno.EACCES;
+                        if (file.NoExec)
+                        {
+                            if ((vmFlags & VmFlags.Exec) != 0) return -Errno.EPERM;
+                            vmFlags &= ~VmFlags.MayExec;
+                        }
                         if (!file.HasMmap) return -Errno.ENODEV;
                         if ((vmFlags & VmFlags.GrowsDown) != 0) return -Errno.EINVAL;
                         break;

@@ -94,6 +94,10 @@ public interface IMappableFile
     /// <summary>True when the file can be mapped at all (<c>file->f_op->mmap</c>); else mmap gives ENODEV.</summary>
     bool HasMmap { get; }
 
+    /// <summary>True when the file lies on a noexec mount or a pseudo filesystem (<c>path_noexec</c>):
+    /// an executable mapping of it is EPERM, checked before <see cref="HasMmap"/>.</summary>
+    bool NoExec => false;
+
     /// <summary>Extra flags the file's mmap adds (<c>VM_IO | VM_PFNMAP</c> for a device).</summary>
     VmFlags MmapFlags { get; }
 
