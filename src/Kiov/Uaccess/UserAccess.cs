@@ -102,6 +102,19 @@ public static unsafe class UserAccess
         }
     }
 
+    // copy_user_generic: `rep movsb` (FSRM) or a forward word loop, so when the destination starts
+    // inside the source (process_vm_readv from a page to a later spot of the same page) the bytes
+    // already written are read again, as a forward byte copy does; Buffer.MemoryCopy is memmove,
+    // which would copy the old bytes.
+    private static void ForwardCopy(byte* src, byte* dst, ulong n)
+    {
+        if (dst > src && dst < src + n)
+        {
+            for (ulong i = 0; i < n; i++) dst[i] = src[i];
+        }
+        else Buffer.MemoryCopy(src, dst, n, n);
+    }
+
     // Copies through present, permitted pages from 'addr' on, at most PagesPerGateEntry pages per
     // entry into the gate, and returns the bytes copied before the first page that needs a fault.
     private static ulong CopyPresent(AddressSpace mm, ulong addr, byte* kbuf, ulong len, Op op)
@@ -143,8 +156,8 @@ public static unsafe class UserAccess
                     byte* k = kbuf == null ? null : kbuf + done;
                     switch (op)
                     {
-                        case Op.ToUser: Buffer.MemoryCopy(k, p, chunk, chunk); break;
-                        case Op.FromUser: Buffer.MemoryCopy(p, k, chunk, chunk); break;
+                        case Op.ToUser: ForwardCopy(k, p, chunk); break;
+                        case Op.FromUser: ForwardCopy(p, k, chunk); break;
                         default: new Span<byte>(p, (int)chunk).Clear(); break;
                     }
                     done += chunk;
