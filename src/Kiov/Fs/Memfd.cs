@@ -217,11 +217,13 @@ public sealed class MemfdFile : KFile
     public override bool HasMmap => true;
 
     /// <summary><c>shmem_fault</c>: the page at <paramref name="index"/>, created if it is a hole,
-    /// or null past the end of the file (SIGBUS).</summary>
+    /// or null past the end of the file (SIGBUS): <c>index &lt;&lt; PAGE_SHIFT &gt;= i_size</c>, as
+    /// shmem_get_folio_gfp compares, which cannot overflow as rounding i_size up to pages would
+    /// for a size near MAX_LFS_FILESIZE.</summary>
     public override Page Fault(long index)
     {
         lock (_sizeLock)
-            return index >= (_size + PageSize - 1) >> PageShift ? Page.Null : Cache.FindOrCreate(index);
+            return index << PageShift >= _size ? Page.Null : Cache.FindOrCreate(index);
     }
 
     /// <summary>Records the mapping in the reverse map used by truncation, and holds the file.</summary>
