@@ -76,11 +76,16 @@ public sealed class MemfdFile : KFile
     /// <summary>
     /// <c>generic_perform_write</c> through <c>shmem_write_begin/end</c>: page by page from
     /// <paramref name="pos"/>, creating pages as needed; a copy that stops at a fault keeps the bytes
-    /// copied. Extends the size. Returns the bytes written, or -EFAULT if none, -EFBIG past the limit.
+    /// copied. shmem_write_end extends the size to pos + copied even when nothing was copied, and only
+    /// then (since 6.x there is no fault-in before write_begin) does a copy that moved nothing fault the
+    /// source in and try again: so a source that maps this very file past its old end becomes readable
+    /// through the size the failed copy set. Returns the bytes written, or -EFAULT if none, -EFBIG
+    /// past the limit.
     /// </summary>
     public override unsafe long WriteIter(ref IovIter from, ref long pos, IocbFlags flags)
     {
         long done = 0;
+        bool faultedIn = false;
         lock (_writeLock)
         {
             if ((flags & IocbFlags.Append) != 0) pos = Size;
@@ -97,7 +102,15 @@ public sealed class MemfdFile : KFile
                 done += (long)copied;
                 pos += (long)copied;
                 if (pos > _size) lock (_sizeLock) _size = pos;
-                if (copied < bytes) return done != 0 ? done : -Errno.EFAULT;
+                if (copied == 0)
+                {
+                    // fault_in_iov_iter_readable, then the loop tries again; a second empty copy
+                    // means the fault-in failed.
+                    if (faultedIn) return done != 0 ? done : -Errno.EFAULT;
+                    faultedIn = true;
+                    continue;
+                }
+                faultedIn = false;
             }
         }
         return done;
