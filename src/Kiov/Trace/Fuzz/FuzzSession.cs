@@ -113,9 +113,10 @@ public sealed class FuzzSession(FuzzOptions options, Func<IReadOnlyList<string>,
         {
             if (!h.Completed)
                 return new Verdict(h.Lines.Count, null, Shrinkable: false);
-            if (!m.Completed)
+            int? line = TraceOutcome.FirstDifference(m, h);
+            if (!m.Completed && (line is null || line >= m.Lines.Count))
                 return new Verdict(m.Lines.Count, Kind(m.Failure!), Shrinkable: true);
-            return TraceOutcome.FirstDifference(m, h) is { } line ? new Verdict(line, null, Shrinkable: true) : null;
+            return line is { } l ? new Verdict(l, null, Shrinkable: true) : null;
         }
 
         // A crash is shrunk as the same kind of crash; a divergence as any divergence between two
