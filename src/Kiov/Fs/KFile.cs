@@ -142,6 +142,10 @@ public abstract class KFile : IMappableFile
     /// SB_I_NOEXEC, so mmap(PROT_EXEC) of a pipe is EPERM before its missing mmap makes it ENODEV.</summary>
     public bool NoExec => PipeInfo != null;
 
+    /// <summary><c>file_mmap_size_max</c>: a pipe is neither regular, block device nor socket, so
+    /// its limit is ULONG_MAX and a huge offset passes file_mmap_ok (EACCES or ENODEV come next).</summary>
+    public ulong MmapSizeMax => PipeInfo != null ? ulong.MaxValue : long.MaxValue;
+
     /// <summary>Flags the file's <c>-&gt;mmap</c> adds to a mapping (<c>VM_IO | VM_PFNMAP</c> for a device).</summary>
     public virtual VmFlags MmapFlags => VmFlags.None;
 
