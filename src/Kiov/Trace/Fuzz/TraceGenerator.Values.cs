@@ -38,7 +38,7 @@ public sealed partial class TraceGenerator
         if (roll < 8)
             return _rng.Pick(BadAddresses);
         if (roll < 11)
-            return ArenaTracker.WindowEnd + _rng.Below(64UL) * ArenaTracker.PageSize + _rng.Below(2UL) * _rng.Below(4096UL);
+            return ArenaTracker.WindowEnd + _rng.Below(64UL) * ArenaTracker.PageSize + Grain(_rng.Below(2UL) * _rng.Below(4096UL));
         int page;
         if (roll < 70)
             page = _arena.PickPage(_rng, write ? Writable : Readable);
@@ -54,7 +54,7 @@ public sealed partial class TraceGenerator
             2 => _rng.Below(4096UL),
             _ => 4096 - 1 - _rng.Below(64UL),
         };
-        return ArenaTracker.AddressOf(page) + offset;
+        return ArenaTracker.AddressOf(page) + Grain(offset);
     }
 
     /// <summary>A length for a user-memory access: mostly small or up to a few pages, sometimes
@@ -63,13 +63,13 @@ public sealed partial class TraceGenerator
     {
         int roll = _rng.Below(100);
         if (roll < 35)
-            return _rng.Pick(SmallLengths);
+            return Grain(_rng.Pick(SmallLengths));
         if (roll < 60)
-            return 1 + _rng.Below(8192UL);
+            return Grain(1 + _rng.Below(8192UL));
         if (roll < 75)
-            return (1 + _rng.Below(16UL)) * ArenaTracker.PageSize - _rng.Below(2UL) * _rng.Below(100UL);
+            return (1 + _rng.Below(16UL)) * ArenaTracker.PageSize - Grain(_rng.Below(2UL) * _rng.Below(100UL));
         if (roll < 85)
-            return _rng.Pick(PipeLengths);
+            return Grain(_rng.Pick(PipeLengths));
         return _rng.Pick(AbsurdLengths);
     }
 
@@ -89,7 +89,7 @@ public sealed partial class TraceGenerator
         bool tiny = count > 64;
         for (int i = 0; i < count; i++)
         {
-            iov[i] = new IoVec(UserAddr(write), tiny && !_rng.Chance(2) ? _rng.Below(4UL) : UserLen());
+            iov[i] = new IoVec(UserAddr(write), tiny && !_rng.Chance(2) ? _rng.Below(4UL) * _grain : UserLen());
         }
         return iov;
     }
@@ -99,9 +99,9 @@ public sealed partial class TraceGenerator
     {
         int roll = _rng.Below(100);
         if (roll < 50)
-            return (long)_rng.Below(8UL) * 4096 + (_rng.Chance(50) ? 0 : (long)_rng.Below(4096UL));
+            return (long)_rng.Below(8UL) * 4096 + (_rng.Chance(50) ? 0 : (long)Grain(_rng.Below(4096UL)));
         if (roll < 85)
-            return (long)_rng.Below(70000UL);
+            return (long)Grain(_rng.Below(70000UL));
         return _rng.Pick(new[] { -1L, -4096L, long.MaxValue, long.MaxValue - 4095, 1L << 40, 1L << 62, long.MinValue });
     }
 
@@ -127,6 +127,9 @@ public sealed partial class TraceGenerator
         int pages = 1 + _rng.Below(Math.Min(maxPages, ArenaTracker.WindowPages - first));
         return (first, pages);
     }
+
+    /// <summary><paramref name="value"/> rounded down to the trace's grain.</summary>
+    private ulong Grain(ulong value) => value - value % _grain;
 
     private int RandomProt() => _rng.Below(8) switch
     {
