@@ -125,11 +125,13 @@ public static partial class Syscalls
                     }
                     ref PipeBuffer ibuf = ref ipipe.TailLocked;
                     PipeBuffer moved = ibuf;
-                    moved.CanMerge = false;
                     ipipe.Memory.Get(moved.Page);
+                    // A whole buffer moves with its flags, CAN_MERGE included, so a later write to
+                    // the output pipe can still fill it; a split one shares its page and may not merge.
                     if (len >= ibuf.Len) ipipe.ReleaseTailLocked();
                     else
                     {
+                        moved.CanMerge = false;
                         moved.Len = (uint)len;
                         ibuf.Offset += (uint)len;
                         ibuf.Len -= (uint)len;
