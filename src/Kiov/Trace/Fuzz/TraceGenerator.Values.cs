@@ -58,19 +58,20 @@ public sealed partial class TraceGenerator
     }
 
     /// <summary>A length for a user-memory access: mostly small or up to a few pages, sometimes
-    /// one that fills a pipe, sometimes absurd.</summary>
-    private ulong UserLen()
+    /// one that fills a pipe, and <paramref name="absurdPercent"/>% of the time absurd (iovec
+    /// segments use fewer, since one absurd segment makes the whole list EINVAL).</summary>
+    private ulong UserLen(int absurdPercent = 15)
     {
+        if (_rng.Chance(absurdPercent))
+            return _rng.Pick(AbsurdLengths);
         int roll = _rng.Below(100);
-        if (roll < 35)
+        if (roll < 40)
             return Grain(_rng.Pick(SmallLengths));
-        if (roll < 60)
+        if (roll < 70)
             return Grain(1 + _rng.Below(8192UL));
-        if (roll < 75)
+        if (roll < 88)
             return (1 + _rng.Below(16UL)) * ArenaTracker.PageSize - Grain(_rng.Below(2UL) * _rng.Below(100UL));
-        if (roll < 85)
-            return Grain(_rng.Pick(PipeLengths));
-        return _rng.Pick(AbsurdLengths);
+        return Grain(_rng.Pick(PipeLengths));
     }
 
     /// <summary>An iovec list: usually one to four segments, sometimes none, sometimes many, and
@@ -89,7 +90,7 @@ public sealed partial class TraceGenerator
         bool tiny = count > 64;
         for (int i = 0; i < count; i++)
         {
-            iov[i] = new IoVec(UserAddr(write), tiny && !_rng.Chance(2) ? _rng.Below(4UL) * _grain : UserLen());
+            iov[i] = new IoVec(UserAddr(write), tiny && !_rng.Chance(2) ? _rng.Below(4UL) * _grain : UserLen(absurdPercent: 4));
         }
         return iov;
     }

@@ -55,6 +55,7 @@ public sealed partial class TraceGenerator
     public static List<string> Generate(ulong seed, int ops)
     {
         var g = new TraceGenerator(seed);
+        g.Prologue();
         while (g._lines.Count < ops)
             g.Step();
         g._lines.RemoveRange(ops, g._lines.Count - ops);
@@ -62,6 +63,20 @@ public sealed partial class TraceGenerator
     }
 
     private void Emit(string line) => _lines.Add(line);
+
+    // Something to work with from the first line: a read-write anonymous mapping, and most of the
+    // time a memfd and a pipe (random ops find nothing mapped or open otherwise for a long while).
+    private void Prologue()
+    {
+        int pages = 16 + _rng.Below(48);
+        int first = _rng.Below(ArenaTracker.WindowPages - pages);
+        _arena.Map(first, pages, TraceAbi.ProtRead | TraceAbi.ProtWrite);
+        Emit($"{{\"op\":\"mmap\",\"addr\":{Addr(ArenaTracker.AddressOf(first))},\"len\":{Len((ulong)pages * ArenaTracker.PageSize)},\"prot\":\"rw\",\"flags\":[\"private\",\"anonymous\",\"fixed\"]}}");
+        if (_rng.Chance(75))
+            Memfd();
+        if (_rng.Chance(75))
+            Pipe();
+    }
 
     private void Step()
     {
@@ -82,8 +97,8 @@ public sealed partial class TraceGenerator
             case < 63: Rw("write", Fd(FdKind.PipeWrite, FdKind.Memfd), write: true); break;
             case < 67: Vector("readv", Fd(FdKind.PipeRead, FdKind.Memfd), write: false, offset: false); break;
             case < 72: Vector("writev", Fd(FdKind.PipeWrite, FdKind.Memfd), write: true, offset: false); break;
-            case < 75: Vector("preadv", Fd(FdKind.Memfd, FdKind.PipeRead), write: false, offset: true); break;
-            case < 78: Vector("pwritev", Fd(FdKind.Memfd, FdKind.PipeWrite), write: true, offset: true); break;
+            case < 75: Vector("preadv", Fd(FdKind.Memfd), write: false, offset: true); break;
+            case < 78: Vector("pwritev", Fd(FdKind.Memfd), write: true, offset: true); break;
             case < 84: Vmsplice(); break;
             case < 91: Splice(); break;
             case < 95 when !AliasFree: ProcessVm("process_vm_readv", localWrite: true); break;
