@@ -15,11 +15,12 @@ public static class Program
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(FuzzCommand.Create());
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors)
-                Console.Error.WriteLine($"kiov: {error.Message}");
+            // One line: the first problem is the one to fix first.
+            Console.Error.WriteLine($"kiov: {parse.Errors[0].Message}");
             return ExitCodes.BadInput;
         }
         return parse.Invoke();

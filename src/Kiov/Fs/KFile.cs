@@ -141,6 +141,14 @@ public abstract class KFile : IMappableFile
     /// <summary>True when the file has an <c>-&gt;mmap</c> operation.</summary>
     public virtual bool HasMmap => false;
 
+    /// <summary><c>path_noexec</c>: pipes live on pipefs, a pseudo filesystem whose superblock is
+    /// SB_I_NOEXEC, so mmap(PROT_EXEC) of a pipe is EPERM before its missing mmap makes it ENODEV.</summary>
+    public bool NoExec => PipeInfo != null;
+
+    /// <summary><c>file_mmap_size_max</c>: a pipe is neither regular, block device nor socket, so
+    /// its limit is ULONG_MAX and a huge offset passes file_mmap_ok (EACCES or ENODEV come next).</summary>
+    public ulong MmapSizeMax => PipeInfo != null ? ulong.MaxValue : long.MaxValue;
+
     /// <summary>Flags the file's <c>-&gt;mmap</c> adds to a mapping (<c>VM_IO | VM_PFNMAP</c> for a device).</summary>
     public virtual VmFlags MmapFlags => VmFlags.None;
 

@@ -76,9 +76,12 @@ public sealed class MemfdFile : KFile
     /// <summary>
     /// <c>generic_perform_write</c> through <c>shmem_write_begin/end</c>: page by page from
     /// <paramref name="pos"/>, creating pages as needed; a copy that stops at a fault keeps the bytes
-    /// copied. Extends the size. Returns the bytes written, or -EFAULT if none. Nothing to write is 0;
-    /// at <see cref="MaxFileSize"/> it is -EFBIG, and short of it the write is cut to what fits
-    /// (<c>generic_write_checks</c>, which also moves an appending write to the end first).
+    /// copied. shmem_write_end extends the size to pos + copied even when nothing was copied, and only
+    /// then (since 6.x there is no fault-in before write_begin) does a copy that moved nothing fault the
+    /// source in and try again: so a source that maps this very file past its old end becomes readable
+    /// through the size the failed copy set. Returns the bytes written, or -EFAULT if none. Nothing to
+    /// write is 0; at <see cref="MaxFileSize"/> it is -EFBIG, and short of it the write is cut to what
+    /// fits (<c>generic_write_checks</c>, which also moves an appending write to the end first).
     /// </summary>
     public override long WriteIter(ref IovIter from, ref long pos, IocbFlags flags)
     {
@@ -98,6 +101,7 @@ public sealed class MemfdFile : KFile
     private unsafe long PerformWrite(ref IovIter from, ref long pos)
     {
         long done = 0;
+        bool faultedIn = false;
         while (from.Count != 0)
         {
             int offset = (int)(pos & (PageSize - 1));
@@ -110,7 +114,15 @@ public sealed class MemfdFile : KFile
             done += (long)copied;
             pos += (long)copied;
             if (pos > _size) lock (_sizeLock) _size = pos;
-            if (copied < bytes) return done != 0 ? done : -Errno.EFAULT;
+            if (copied == 0)
+            {
+                // fault_in_iov_iter_readable, then the loop tries again; a second empty copy
+                // means the fault-in failed.
+                if (faultedIn) return done != 0 ? done : -Errno.EFAULT;
+                faultedIn = true;
+                continue;
+            }
+            faultedIn = false;
         }
         return done;
     }
@@ -279,11 +291,13 @@ public sealed class MemfdFile : KFile
     public override bool HasMmap => true;
 
     /// <summary><c>shmem_fault</c>: the page at <paramref name="index"/>, created if it is a hole,
-    /// or null past the end of the file (SIGBUS).</summary>
+    /// or null past the end of the file (SIGBUS): <c>index &lt;&lt; PAGE_SHIFT &gt;= i_size</c>, as
+    /// shmem_get_folio_gfp compares, which cannot overflow as rounding i_size up to pages would
+    /// for a size near MAX_LFS_FILESIZE.</summary>
     public override Page Fault(long index)
     {
         lock (_sizeLock)
-            return index >= (_size + PageSize - 1) >> PageShift ? Page.Null : Cache.FindOrCreate(index);
+            return index << PageShift >= _size ? Page.Null : Cache.FindOrCreate(index);
     }
 
     /// <summary>True while <paramref name="page"/> is still cached at <paramref name="index"/>.</summary>

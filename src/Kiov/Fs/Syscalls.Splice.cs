@@ -61,6 +61,10 @@ public static partial class Syscalls
             long pos;
             if (offIn is long o) { if ((input.Mode & FMode.PRead) == 0) return -Errno.EINVAL; pos = o; }
             else pos = input.Pos;
+            // do_splice checks the whole request (rw_verify_area) before splice_file_to_pipe waits for
+            // room: a negative offset is EINVAL even when the pipe has no readers (EPIPE).
+            long verify = RwVerifyArea(len, pos, true);
+            if (verify != 0) return verify;
             long r = SpliceFileToPipe(input, opipe, ref pos, len, nonBlock || output.NonBlock);
             if (offIn == null && r > 0) input.Pos = pos;
             return r;

@@ -47,16 +47,12 @@ public sealed unsafe partial class AddressSpace
                 addr = GetUnmappedArea(addr, size);
                 if (addr == 0) return -Errno.ENOMEM;
             }
-            // file_mmap_ok: the mapping must end below MAX_LFS_FILESIZE (LLONG_MAX).
-            if (file != null && pgoff > (long)(((ulong)long.MaxValue - size) >> PageShift)) return -Errno.EOVERFLOW;
+            if (file != null && !FileMmapOk(file, pgoff, size)) return -Errno.EOVERFLOW;
             VmFlags vmFlags = ProtToVmFlags(prot) | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
             if ((flags & MapFlags.GrowsDown) != 0) vmFlags |= VmFlags.GrowsDown;
             if (file != null)
             {
-                // do_mmap's checks of the file, in its order; file_mmap_ok first (MAX_LFS_FILESIZE).
-                const ulong maxBytes = long.MaxValue;
-                if ((ulong)pgoff > maxBytes >> PageShift || size > maxBytes || (ulong)pgoff > (maxBytes - size) >> PageShift)
-                    return -Errno.EOVERFLOW;
+                // do_mmap's checks of the file, in its order (file_mmap_ok came above).
                 switch (type)
                 {
                     case MapFlags.Shared:
@@ -67,6 +63,11 @@ public sealed unsafe partial class AddressSpace
                         goto case MapFlags.Private;
                     case MapFlags.Private:
                         if (!file.OpenForRead) return -Errno.EACCES;
+                        if (file.NoExec)
+                        {
+                            if ((vmFlags & VmFlags.Exec) != 0) return -Errno.EPERM;
+                            vmFlags &= ~VmFlags.MayExec;
+                        }
                         if (!file.HasMmap) return -Errno.ENODEV;
                         if ((vmFlags & VmFlags.GrowsDown) != 0) return -Errno.EINVAL;
                         break;
@@ -111,6 +112,15 @@ public sealed unsafe partial class AddressSpace
                     if (HandleMmFault(v, a, write) != 0) break;
             a = stop;
         }
+    }
+
+    // file_mmap_ok: the mapping [pgoff, pgoff + size) must lie within file_mmap_size_max.
+    private static bool FileMmapOk(IMappableFile file, long pgoff, ulong size)
+    {
+        ulong max = file.MmapSizeMax;
+        if (max != 0 && size > max) return false;
+        max -= size;
+        return (ulong)pgoff <= max >> PageShift;
     }
 
     /// <summary>The access flags that <paramref name="prot"/> asks for (<c>calc_vm_prot_bits</c>).</summary>

@@ -94,6 +94,14 @@ public interface IMappableFile
     /// <summary>True when the file can be mapped at all (<c>file->f_op->mmap</c>); else mmap gives ENODEV.</summary>
     bool HasMmap { get; }
 
+    /// <summary>True when the file lies on a noexec mount or a pseudo filesystem (<c>path_noexec</c>):
+    /// an executable mapping of it is EPERM, checked before <see cref="HasMmap"/>.</summary>
+    bool NoExec => false;
+
+    /// <summary><c>file_mmap_size_max</c>: how far into the file a mapping may reach. MAX_LFS_FILESIZE
+    /// (LLONG_MAX) for regular files, ULONG_MAX for anything else (a pipe), 0 for no limit.</summary>
+    ulong MmapSizeMax => long.MaxValue;
+
     /// <summary>Extra flags the file's mmap adds (<c>VM_IO | VM_PFNMAP</c> for a device).</summary>
     VmFlags MmapFlags { get; }
 

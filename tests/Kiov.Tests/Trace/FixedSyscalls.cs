@@ -11,6 +11,9 @@ internal sealed class FixedSyscalls(long ret) : ISyscalls
 
     public bool Disposed { get; private set; }
 
+    /// <summary>What <c>memfd</c> returns instead of <see cref="Ret"/>, to make two stand-ins differ at a known op.</summary>
+    public long? MemfdRet { get; init; }
+
     public long Mmap(ulong addr, ulong len, int prot, int flags, int fd, long offset) => Ret;
     public long Munmap(ulong addr, ulong len) => Ret;
     public long Mprotect(ulong addr, ulong len, int prot) => Ret;
@@ -26,7 +29,7 @@ internal sealed class FixedSyscalls(long ret) : ISyscalls
         (readFd, writeFd) = (3, 4);
         return Ret;
     }
-    public long Memfd() => Ret;
+    public long Memfd() => MemfdRet ?? Ret;
     public long Ftruncate(int fd, long len) => Ret;
     public long Close(int fd) => Ret;
     public long Read(int fd, ulong addr, ulong len) => Ret;
