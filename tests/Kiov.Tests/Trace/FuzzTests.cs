@@ -110,12 +110,12 @@ public class FuzzTests
         string dir = Path.Combine(Path.GetTempPath(), $"kiov-fuzz-test-{Guid.NewGuid():N}");
         try
         {
-            var summary = new FuzzSession(new FuzzOptions(3, 300, 6, dir, 2), crashing, Agreeing, TextWriter.Null).Run();
-            Assert.Equal("0 passed, 6 failed", summary.ToString());
+            var summary = new FuzzSession(new FuzzOptions(4, 300, 10, dir, 2), crashing, Agreeing, TextWriter.Null).Run();
+            Assert.Equal("0 passed, 10 failed", summary.ToString());
             var kinds = new HashSet<string>();
-            for (int run = 0; run < 6; run++)
+            for (int run = 0; run < 10; run++)
             {
-                string path = Path.Combine(dir, $"divergence-3-{run}");
+                string path = Path.Combine(dir, $"divergence-4-{run}");
                 string trace = File.ReadAllText(path + ".jsonl"), model = File.ReadAllText(path + ".model.jsonl");
                 if (trace == "{\"op\":\"memfd\"}\n")
                 {
