@@ -19,8 +19,10 @@ public static class Program
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            // One line: the first problem is the one to fix first.
-            Console.Error.WriteLine($"kiov: {parse.Errors[0].Message}");
+            // One line: a word kiov does not know says more than "required command was not
+            // provided", which System.CommandLine reports first for `kiov frob`; else the first.
+            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            Console.Error.WriteLine($"kiov: {error.Message}");
             return ExitCodes.BadInput;
         }
         return parse.Invoke();
