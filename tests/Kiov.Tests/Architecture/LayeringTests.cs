@@ -1,0 +1,32 @@
+using System.Text.RegularExpressions;
+using Kiov.Tests.Trace;
+
+namespace Kiov.Tests.Architecture;
+
+/// <summary>DESIGN.md's layers: each folder of src/Kiov uses only the layers below it.</summary>
+public partial class LayeringTests
+{
+    private static readonly string[] Order = ["Memory", "Mm", "Uaccess", "Gup", "Iov", "Fs", "Drivers", "Trace"];
+
+    [GeneratedRegex(@"\bKiov\.(Memory|Mm|Uaccess|Gup|Iov|Fs|Drivers|Trace)\b")]
+    private static partial Regex LayerReference();
+
+    public static TheoryData<string> Layers => [.. Order];
+
+    [Theory]
+    [MemberData(nameof(Layers))]
+    public void ALayerUsesOnlyTheLayersBelowIt(string layer)
+    {
+        string dir = Path.Combine(TestPaths.RepoRoot, "src", "Kiov", layer);
+        Assert.True(Directory.Exists(dir), dir);
+        var allowed = Order.TakeWhile(l => l != layer).Append(layer).ToHashSet();
+        var violations =
+            from file in Directory.EnumerateFiles(dir, "*.cs", SearchOption.AllDirectories)
+            from line in File.ReadLines(file)
+            where !line.TrimStart().StartsWith("///", StringComparison.Ordinal) && !line.TrimStart().StartsWith("//", StringComparison.Ordinal)
+            from Match m in LayerReference().Matches(line)
+            where !allowed.Contains(m.Groups[1].Value)
+            select $"{Path.GetFileName(file)}: {line.Trim()}";
+        Assert.Empty(violations);
+    }
+}
