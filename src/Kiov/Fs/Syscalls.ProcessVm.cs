@@ -54,8 +54,9 @@ public static partial class Syscalls
             if ((long)r.Len > 0)
                 maxPages = Math.Max(maxPages, (r.Base + r.Len) / PageSize - r.Base / PageSize + 1);
         if (maxPages == 0) return 0;
-        Page[]? rented = maxPages > PvmStackPages ? ArrayPool<Page>.Shared.Rent((int)Math.Min(maxPages, PvmMaxPages)) : null;
-        Span<Page> pages = rented ?? stackalloc Page[PvmStackPages];
+        int batch = (int)Math.Min(maxPages, PvmMaxPages);
+        Page[]? rented = batch > PvmStackPages ? ArrayPool<Page>.Shared.Rent(batch) : null;
+        Span<Page> pages = rented != null ? rented.AsSpan(0, batch) : stackalloc Page[PvmStackPages];
         try
         {
             long rc = 0;

@@ -169,13 +169,42 @@ public sealed unsafe partial class AddressSpace
             if (!writable) return -Errno.EFAULT;
             return Pte.CompareExchange(ptep, old | Pte.Write | Pte.Dirty | Pte.Accessed, old) ? 0 : 1;
         }
-        if ((Memory.Flags(page) & PageFlags.Anon) != 0)
+        // The entry was read without the page-table lock, and madvise(DONTNEED) zaps under the same
+        // read lock: hold the page (taken inside the gate, the entry re-checked) before looking at it,
+        // as the kernel's do_wp_page does under the PTE lock.
+        if (!TryGetMapped(ptep, old, page)) return 1;
+        try
         {
-            // wp_page_reuse: the anonymous page belongs to this mapping alone (the model has no fork).
-            ulong reuse = old | Pte.Dirty | Pte.Accessed | (writable ? Pte.Write : 0);
-            return Pte.CompareExchange(ptep, reuse, old) ? 0 : 1;
+            if ((Memory.Flags(page) & PageFlags.Anon) != 0)
+            {
+                // wp_page_reuse: the anonymous page belongs to this mapping alone (the model has no fork).
+                ulong reuse = old | Pte.Dirty | Pte.Accessed | (writable ? Pte.Write : 0);
+                return Pte.CompareExchange(ptep, reuse, old) ? 0 : 1;
+            }
+            return CopyOnWrite(ptep, old, page, writable);
         }
-        // wp_page_copy: a private write to a file page copies it; the file's page is never written.
+        finally { Memory.Put(page); }
+    }
+
+    // A reference on the page 'old' maps, if 'ptep' still holds 'old'; inside the gate, so the page
+    // cannot be freed between the look and the reference.
+    private bool TryGetMapped(ulong* ptep, ulong old, Page page)
+    {
+        int token = Kernel.Gate.Enter();
+        try
+        {
+            if (Pte.Read(ptep) != old || !Memory.TryGetUnlessZero(page)) return false;
+            if (Pte.Read(ptep) == old) return true;
+            Memory.Put(page);
+            return false;
+        }
+        finally { Kernel.Gate.Exit(token); }
+    }
+
+    // wp_page_copy: a private write to a file page copies it; the file's page is never written.
+    // The caller holds a reference on 'page'.
+    private int CopyOnWrite(ulong* ptep, ulong old, Page page, bool writable)
+    {
         Page copy = CopyPage(page);
         if (copy.IsNull) return -Errno.ENOMEM;
         Memory.AddMap(copy);

@@ -19,10 +19,16 @@ public class HotPathAllocationTests
             Syscalls.Pwritev(k.P, fd, src, 0) + Syscalls.Preadv(k.P, fd, dst, 0) +
             Syscalls.Vmsplice(k.P, w, src, 0) + Syscalls.Readv(k.P, r, dst);
         Assert.Equal(6 * 64096L, Round());
-        long before = GC.GetAllocatedBytesForCurrentThread(), moved = 0;
-        for (int i = 0; i < 20; i++) moved += Round();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(20 * 6 * 64096L, moved);
+        // The least of three batches: a batch that meets a garbage collection may find ArrayPool's
+        // per-thread cache trimmed and rent a fresh array once; a path that allocates does so every time.
+        long allocated = long.MaxValue, moved = 0;
+        for (int batch = 0; batch < 3; batch++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++) moved += Round();
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(60 * 6 * 64096L, moved);
         Assert.Equal(0L, allocated);
     }
 }
