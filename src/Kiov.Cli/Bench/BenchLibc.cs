@@ -56,6 +56,21 @@ internal static unsafe partial class BenchLibc
     [LibraryImport(Libc, EntryPoint = "process_vm_readv", SetLastError = true)]
     public static partial nint ProcessVmReadv(int pid, IoVec* local, nuint liovcnt, IoVec* remote, nuint riovcnt, nuint flags);
 
+    [LibraryImport(Libc, EntryPoint = "clock_gettime", SetLastError = true)]
+    private static partial int ClockGettime(int clock, long* timespec);
+
+    /// <summary>The calling thread's CPU time, user and system, in seconds
+    /// (<c>clock_gettime(CLOCK_THREAD_CPUTIME_ID)</c>): time the thread spent preempted by other
+    /// processes does not count, time in the kernel on its behalf does.</summary>
+    public static double ThreadCpuSeconds()
+    {
+        const int ClockThreadCpuTimeId = 3;
+        long* ts = stackalloc long[2];
+        if (ClockGettime(ClockThreadCpuTimeId, ts) != 0)
+            throw new InvalidOperationException($"clock_gettime failed: errno {Marshal.GetLastPInvokeError()}");
+        return ts[0] + ts[1] * 1e-9;
+    }
+
     [LibraryImport(Libc, EntryPoint = "getpid")]
     public static partial int Getpid();
 

@@ -25,6 +25,7 @@ internal static class BenchPlot
     {
         CheckPath(path);
         var multiplot = new Multiplot();
+        multiplot.Subplots.RemoveAt(0); // the empty plot a new Multiplot starts with
         foreach (var workload in r.Throughput.Select(t => t.Workload).Distinct())
             multiplot.Subplots.Add(ThroughputPanel(workload, [.. r.Throughput.Where(t => t.Workload == workload)], r.HostKernel));
         if (r.Pages.Count > 0) multiplot.Subplots.Add(PagesPanel(r.Pages));
@@ -53,15 +54,18 @@ internal static class BenchPlot
     {
         var plot = new Plot();
         double[] xs = [.. cells.Select(c => Math.Log2(c.SegmentBytes))];
-        AddLine(plot, xs, [.. cells.Select(c => c.Model.GBps)], "model (Kiov)", Colors.Blue, LinePattern.Solid);
-        AddLine(plot, xs, [.. cells.Select(c => c.Host.GBps)], $"host (Linux {hostKernel})", Colors.OrangeRed, LinePattern.Solid);
-        AddLine(plot, xs, [.. cells.Select(c => c.Memcpy.GBps)], "memcpy (ceiling)", Colors.Gray, LinePattern.Dashed);
+        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Model.GBps))], "model (Kiov)", Colors.Blue, LinePattern.Solid);
+        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Host.GBps))], $"host (Linux {hostKernel})", Colors.OrangeRed, LinePattern.Solid);
+        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Memcpy.GBps))], "memcpy (ceiling)", Colors.Gray, LinePattern.Dashed);
         plot.Title(workload);
         plot.XLabel("segment size (one segment a call)");
-        plot.YLabel("GB/s");
+        plot.YLabel("GB/s (log scale)");
         plot.Axes.Bottom.TickGenerator = SizeTicks(cells.Select(c => (long)c.SegmentBytes), BenchRunner.SizeText);
-        plot.Axes.SetLimitsY(0, cells.Max(c => Math.Max(c.Memcpy.GBps, Math.Max(c.Model.GBps, c.Host.GBps))) * 1.1);
-        plot.ShowLegend(Alignment.UpperLeft);
+        double low = cells.Min(c => Math.Min(c.Memcpy.GBps, Math.Min(c.Model.GBps, c.Host.GBps)));
+        double high = cells.Max(c => Math.Max(c.Memcpy.GBps, Math.Max(c.Model.GBps, c.Host.GBps)));
+        plot.Axes.Left.TickGenerator = RateTicks(low, high);
+        plot.Axes.SetLimitsY(Math.Log10(low) - 0.1, Math.Log10(high) + 0.1);
+        plot.ShowLegend(Alignment.LowerRight);
         return plot;
     }
 
@@ -92,6 +96,19 @@ internal static class BenchPlot
         line.LinePattern = pattern;
         line.LineWidth = 2;
         line.MarkerSize = 7;
+    }
+
+    // 1-2-5 steps on a log10 axis.
+    private static ScottPlot.TickGenerators.NumericManual RateTicks(double low, double high)
+    {
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        for (double decade = Math.Pow(10, Math.Floor(Math.Log10(low))); decade <= high; decade *= 10)
+            foreach (double step in new[] { 1.0, 2.0, 5.0 })
+            {
+                double v = decade * step;
+                if (v >= low / 1.3 && v <= high * 1.3) ticks.AddMajor(Math.Log10(v), v.ToString("0.###"));
+            }
+        return ticks;
     }
 
     private static ScottPlot.TickGenerators.NumericManual SizeTicks(IEnumerable<long> values, Func<long, string> text)

@@ -112,11 +112,13 @@ internal static class BenchSampler
     private static bool MedianSettled(List<double> t) =>
         t.Count >= 6 && Math.Abs(Median(t) - Median(t.GetRange(0, t.Count - 3))) <= 0.01 * Median(t);
 
+    // The batch's time is the thread's CPU time (user and system): on a machine shared with other
+    // work, time spent preempted is not the code's, while the host kernel's time in the calls is.
     private static double TimeBatch(IBenchRound side, long rounds)
     {
-        long t0 = Stopwatch.GetTimestamp();
+        double t0 = BenchLibc.ThreadCpuSeconds();
         for (long r = 0; r < rounds; r++) side.Run();
-        return Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        return BenchLibc.ThreadCpuSeconds() - t0;
     }
 
     private static double Median(List<double> t) => Quantile([.. t.Order()], 0.5);

@@ -11,7 +11,8 @@ internal static class BenchTable
     {
         o.WriteLine($"kiov bench{(r.Quick ? " --quick (short warm-up: rough figures)" : "")}: model = Kiov's kernel in this process; " +
                     $"host = Linux {r.HostKernel}, the same calls as real system calls on this process's own buffers; {r.Cores} cores");
-        o.WriteLine("each call moves one segment; every side warmed until the JIT is quiet and batch times agree, then timed in alternation until the median settles");
+        o.WriteLine("each call moves one segment; every side warmed until the JIT is quiet and batch times agree, then timed in alternation until the median settles;");
+        o.WriteLine("time is this thread's CPU time (user + system), so the load of other processes does not count and the host kernel's work does");
         o.WriteLine();
         o.WriteLine($"{"workload",-26} {"segment",8} {"model GB/s",11} {"host GB/s",10} {"model/host",11} {"memcpy GB/s",12} {"model/memcpy",13} {"spread",7}");
         foreach (var t in r.Throughput)

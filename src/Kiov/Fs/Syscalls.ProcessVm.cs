@@ -96,13 +96,20 @@ public static partial class Syscalls
         return rc;
     }
 
-    // process_vm_rw_pages: a short copy with local bytes still wanted is -EFAULT.
+    // process_vm_rw_pages: a short copy with local bytes still wanted is -EFAULT. Pages that follow
+    // each other in memory too are copied as one run (as a large folio would be): the
+    // bytes, their order and where a fault stops the copy are those of the page-by-page copy.
     private static unsafe long ProcessVmRwPages(PhysicalMemory mem, ReadOnlySpan<Page> pages, ulong offset, ulong len, ref IovIter local, bool write)
     {
         for (int i = 0; len != 0 && local.Count != 0; i++)
         {
             ulong copy = Math.Min((ulong)PageSize - offset, len);
             byte* p = mem.Pointer(pages[i]) + offset;
+            while (copy < len && i + 1 < pages.Length && mem.Pointer(pages[i + 1]) == p + copy)
+            {
+                i++;
+                copy += Math.Min((ulong)PageSize, len - copy);
+            }
             ulong copied = write ? local.CopyFromIter(p, copy) : local.CopyToIter(p, copy);
             len -= copied;
             if (copied < copy && local.Count != 0) return -Errno.EFAULT;
