@@ -24,29 +24,43 @@ internal static class BenchPlot
     public static void Save(BenchResults r, string path)
     {
         CheckPath(path);
-        var multiplot = new Multiplot();
-        multiplot.Subplots.RemoveAt(0); // the empty plot a new Multiplot starts with
+        var panels = new List<Plot>();
         foreach (var workload in r.Throughput.Select(t => t.Workload).Distinct())
-            multiplot.Subplots.Add(ThroughputPanel(workload, [.. r.Throughput.Where(t => t.Workload == workload)], r.HostKernel));
-        if (r.Pages.Count > 0) multiplot.Subplots.Add(PagesPanel(r.Pages));
-        int columns = 2, rows = (multiplot.Subplots.Count + 1) / 2;
-        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, columns);
-        int width = columns * PanelWidth, height = rows * PanelHeight;
-        var rect = new PixelRect(0, width, height, 0);
-        using var file = File.Create(path);
+            panels.Add(ThroughputPanel(workload, [.. r.Throughput.Where(t => t.Workload == workload)], r.HostKernel));
+        if (r.Pages.Count > 0) panels.Add(PagesPanel(r.Pages));
+        int columns = Math.Min(2, panels.Count), rows = (panels.Count + columns - 1) / Math.Max(columns, 1);
+        int width = Math.Max(columns, 1) * PanelWidth, height = Math.Max(rows, 1) * PanelHeight;
         if (Path.GetExtension(path).Equals(".svg", StringComparison.OrdinalIgnoreCase))
         {
-            using (var canvas = SKSvgCanvas.Create(new SKRect(0, 0, width, height), file))
-                multiplot.Render(canvas, rect);
+            var svg = new MemoryStream();
+            using (var canvas = SKSvgCanvas.Create(new SKRect(0, 0, width, height), svg))
+                Draw(canvas, panels, columns);
+            // Each panel first clears the page with a transparent colour, which Skia's SVG writer
+            // puts down as a <rect> with no fill attribute: black in SVG. The clear has no effect on
+            // a bitmap, so it is dropped here too.
+            string text = System.Text.Encoding.UTF8.GetString(svg.ToArray());
+            text = System.Text.RegularExpressions.Regex.Replace(text, @"\s*<rect width=""[0-9.]+"" height=""[0-9.]+""/>", "");
+            File.WriteAllText(path, text);
         }
         else
         {
+            using var file = File.Create(path);
             using var surface = SKSurface.Create(new SKImageInfo(width, height));
-            surface.Canvas.Clear(SKColors.White);
-            multiplot.Render(surface.Canvas, rect);
+            Draw(surface.Canvas, panels, columns);
             using var image = surface.Snapshot();
             using var data = image.Encode(SKEncodedImageFormat.Png, 100);
             data.SaveTo(file);
+        }
+    }
+
+    // The panels on a white page, left to right and top to bottom.
+    private static void Draw(SKCanvas canvas, List<Plot> panels, int columns)
+    {
+        canvas.Clear(SKColors.White);
+        for (int i = 0; i < panels.Count; i++)
+        {
+            float left = i % columns * PanelWidth, top = i / columns * PanelHeight;
+            panels[i].Render(canvas, new PixelRect(left, left + PanelWidth, top + PanelHeight, top));
         }
     }
 
@@ -54,9 +68,9 @@ internal static class BenchPlot
     {
         var plot = new Plot();
         double[] xs = [.. cells.Select(c => Math.Log2(c.SegmentBytes))];
-        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Model.GBps))], "model (Kiov)", Colors.Blue, LinePattern.Solid);
-        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Host.GBps))], $"host (Linux {hostKernel})", Colors.OrangeRed, LinePattern.Solid);
-        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Memcpy.GBps))], "memcpy (ceiling)", Colors.Gray, LinePattern.Dashed);
+        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Model.GBps))], "model (Kiov)", Colors.Blue);
+        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Host.GBps))], $"host (Linux {hostKernel})", Colors.OrangeRed);
+        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Memcpy.GBps))], "memcpy (ceiling)", Colors.Gray);
         plot.Title(workload);
         plot.XLabel("segment size (one segment a call)");
         plot.YLabel("GB/s (log scale)");
@@ -78,7 +92,7 @@ internal static class BenchPlot
         {
             PagesResult[] cells = [.. group];
             AddLine(plot, [.. cells.Select(c => Math.Log2(c.PagesPerCall))], [.. cells.Select(c => c.NsPerPage)],
-                group.Key + " (model)", colors[i++ % colors.Length], LinePattern.Solid);
+                group.Key + " (model)", colors[i++ % colors.Length]);
         }
         plot.Title("page calls (model only)");
         plot.XLabel("pages a call");
@@ -89,11 +103,11 @@ internal static class BenchPlot
         return plot;
     }
 
-    private static void AddLine(Plot plot, double[] xs, double[] ys, string label, Color color, LinePattern pattern)
+    // Solid lines only: Skia's SVG writer cannot draw a dash pattern (and says so on stderr).
+    private static void AddLine(Plot plot, double[] xs, double[] ys, string label, Color color)
     {
         var line = plot.Add.Scatter(xs, ys, color);
         line.LegendText = label;
-        line.LinePattern = pattern;
         line.LineWidth = 2;
         line.MarkerSize = 7;
     }
