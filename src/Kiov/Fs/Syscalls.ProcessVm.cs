@@ -27,7 +27,8 @@ public static partial class Syscalls
     private static long ProcessVmRw(Process p, Process target, ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote, ulong flags, bool write)
     {
         if (flags != 0) return -Errno.EINVAL;
-        IoVec[] iov = ArrayPool<IoVec>.Shared.Rent(Math.Max(local.Length, IovLimits.FastIov));
+        // One local segment becomes a UBUF iterator and needs no kernel copy of the array.
+        IoVec[] iov = local.Length > 1 ? ArrayPool<IoVec>.Shared.Rent(Math.Max(local.Length, IovLimits.FastIov)) : [];
         try
         {
             long rc = Import.ImportIovec(write, p.Mm, local, ref iov, out IovIter iter);
@@ -37,7 +38,7 @@ public static partial class Syscalls
             foreach (var r in remote) if ((long)r.Len < 0) return -Errno.EINVAL;
             return ProcessVmRwCore(target, ref iter, remote, write);
         }
-        finally { ArrayPool<IoVec>.Shared.Return(iov); }
+        finally { if (iov.Length != 0) ArrayPool<IoVec>.Shared.Return(iov); }
     }
 
     /// <summary>
