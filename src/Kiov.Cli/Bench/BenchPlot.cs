@@ -68,15 +68,15 @@ internal static class BenchPlot
     {
         var plot = new Plot();
         double[] xs = [.. cells.Select(c => Math.Log2(c.SegmentBytes))];
-        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Model.GBps))], "model (Kiov)", Colors.Blue);
-        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Host.GBps))], $"host (Linux {hostKernel})", Colors.OrangeRed);
-        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Memcpy.GBps))], "memcpy (ceiling)", Colors.Gray);
+        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Model.GBPerSecond))], "model (Kiov)", Colors.Blue);
+        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Host.GBPerSecond))], $"host (Linux {hostKernel})", Colors.OrangeRed);
+        AddLine(plot, xs, [.. cells.Select(c => Math.Log10(c.Memcpy.GBPerSecond))], "memcpy (ceiling)", Colors.Gray);
         plot.Title(workload);
         plot.XLabel("segment size (one segment a call)");
         plot.YLabel("GB/s (log scale)");
         plot.Axes.Bottom.TickGenerator = SizeTicks(cells.Select(c => (long)c.SegmentBytes), BenchRunner.SizeText);
-        double low = cells.Min(c => Math.Min(c.Memcpy.GBps, Math.Min(c.Model.GBps, c.Host.GBps)));
-        double high = cells.Max(c => Math.Max(c.Memcpy.GBps, Math.Max(c.Model.GBps, c.Host.GBps)));
+        double low = cells.Min(c => Math.Min(c.Memcpy.GBPerSecond, Math.Min(c.Model.GBPerSecond, c.Host.GBPerSecond)));
+        double high = cells.Max(c => Math.Max(c.Memcpy.GBPerSecond, Math.Max(c.Model.GBPerSecond, c.Host.GBPerSecond)));
         plot.Axes.Left.TickGenerator = RateTicks(low, high);
         plot.Axes.SetLimitsY(Math.Log10(low) - 0.1, Math.Log10(high) + 0.1);
         plot.ShowLegend(Alignment.LowerRight);

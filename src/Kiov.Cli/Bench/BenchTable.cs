@@ -19,8 +19,8 @@ internal static class BenchTable
         {
             double spread = Math.Max(t.Model.Spread, Math.Max(t.Host.Spread, t.Memcpy.Spread));
             bool steady = t.Model.Steady && t.Host.Steady && t.Memcpy.Steady;
-            o.WriteLine($"{t.Workload,-26} {BenchRunner.SizeText(t.SegmentBytes),8} {t.Model.GBps,11:F2} {t.Host.GBps,10:F2} {t.ModelOverHost,10:F2}x " +
-                        $"{t.Memcpy.GBps,12:F2} {t.ModelOverMemcpy,13:F2} {"±" + (spread * 100).ToString("F0") + "%",7}{(steady ? "" : " (not steady)")}");
+            o.WriteLine($"{t.Workload,-26} {BenchRunner.SizeText(t.SegmentBytes),8} {t.Model.GBPerSecond,11:F2} {t.Host.GBPerSecond,10:F2} {t.ModelOverHost,10:F2}x " +
+                        $"{t.Memcpy.GBPerSecond,12:F2} {t.ModelOverMemcpy,13:F2} {"±" + (spread * 100).ToString("F0") + "%",7}{(steady ? "" : " (not steady)")}");
         }
         o.WriteLine();
         o.WriteLine("GB/s: bytes of the segment delivered per second (10^9 bytes), median of the batches");

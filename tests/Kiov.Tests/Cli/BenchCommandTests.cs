@@ -46,11 +46,11 @@ public class BenchCommandTests
             Assert.Equal(Workloads.Length * Sizes.Length, cells.Length);
             foreach (JsonElement c in cells)
             {
-                double model = c.GetProperty("model").GetProperty("gBps").GetDouble();
-                double host = c.GetProperty("host").GetProperty("gBps").GetDouble();
+                double model = c.GetProperty("model").GetProperty("gbPerSecond").GetDouble();
+                double host = c.GetProperty("host").GetProperty("gbPerSecond").GetDouble();
                 Assert.True(model > 0 && host > 0);
                 Assert.Equal(model / host, c.GetProperty("modelOverHost").GetDouble(), 6);
-                Assert.True(c.GetProperty("memcpy").GetProperty("gBps").GetDouble() > 0);
+                Assert.True(c.GetProperty("memcpy").GetProperty("gbPerSecond").GetDouble() > 0);
             }
             Assert.Equal(6, root.GetProperty("pages").GetArrayLength());
             string text = File.ReadAllText(svg);
