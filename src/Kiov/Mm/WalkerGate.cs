@@ -37,7 +37,8 @@ public sealed class WalkerGate
     }
 
     [ThreadStatic] private static Slot? t_slot;   // this thread's slot in the gate it used last
-    private Slot[] _slots = [];                   // copy-on-write under _syncLock; read with Volatile
+    private Slot[] _slots = [];                   // copy-on-write under _slotsLock; read with Volatile
+    private readonly object _slotsLock = new();   // never held while waiting: a walker may register inside the gate
     private int _epoch;                           // Volatile; changed under _syncLock
     private readonly object _syncLock = new();
     private long _grace;
@@ -74,10 +75,12 @@ public sealed class WalkerGate
     private Slot Register()
     {
         int id = Environment.CurrentManagedThreadId;
-        lock (_syncLock)
+        lock (_slotsLock)
         {
             // Found again by thread id (the ThreadStatic remembers one gate only). A dead thread's
             // id may come back on a new thread: its slot is balanced, so the new thread may take it.
+            // A slot published after a Synchronize took its snapshot belongs to a walker that will
+            // read the new epoch after its count, and so is not one that Synchronize must wait for.
             foreach (Slot mine in _slots)
                 if (mine.ThreadId == id) return t_slot = mine;
             var s = new Slot(this, id);
