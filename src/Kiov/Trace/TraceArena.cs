@@ -16,6 +16,10 @@ public static class TraceArena
     /// <summary>The first address after the arena.</summary>
     public const ulong End = Start + Size;
 
+    /// <summary>The size of the guard page a host runner maps right after the arena (TRACE.md
+    /// version 2: an empty memfd, shared and PROT_NONE).</summary>
+    public const ulong GuardSize = 0x1000;
+
     /// <summary>Whether [<paramref name="addr"/>, <paramref name="addr"/> + <paramref name="len"/>)
     /// lies inside the arena. An empty range counts when <paramref name="addr"/> is in
     /// [<see cref="Start"/>, <see cref="End"/>], so that <c>mmap</c> of length 0 reaches the
