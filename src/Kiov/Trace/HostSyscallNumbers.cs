@@ -24,6 +24,12 @@ internal static class HostSyscallNumbers
     public const long Madvise = 28;
     public const long Dup = 32;
     public const long Getpid = 39;
+    public const long Sendto = 44;
+    public const long Recvfrom = 45;
+    public const long Recvmsg = 47;
+    public const long Socketpair = 53;
+    public const long Setsockopt = 54;
+    public const long Wait4 = 61;
     public const long Kill = 62;
     public const long Fcntl = 72;
     public const long Ftruncate = 77;
@@ -44,6 +50,22 @@ internal static class HostSyscallNumbers
     public const long Mlock2 = 325;
     public const long Preadv2 = 327;
     public const long Pwritev2 = 328;
+    public const long CloseRange = 436;
+
+    /// <summary>The name of system call <paramref name="nr"/>, for messages.</summary>
+    public static string Name(long nr) => nr switch
+    {
+        Read => "read", Write => "write", Close => "close", Lseek => "lseek", Mmap => "mmap",
+        Mprotect => "mprotect", Munmap => "munmap", Readv => "readv", Writev => "writev",
+        Mremap => "mremap", Msync => "msync", Mincore => "mincore", Madvise => "madvise",
+        Dup => "dup", Getpid => "getpid", Kill => "kill", Wait4 => "wait4", Fcntl => "fcntl",
+        Ftruncate => "ftruncate", Mlock => "mlock", Munlock => "munlock", Openat => "openat",
+        Splice => "splice", Tee => "tee", Vmsplice => "vmsplice", Dup3 => "dup3", Pipe2 => "pipe2",
+        Preadv => "preadv", Pwritev => "pwritev", ProcessVmReadv => "process_vm_readv",
+        ProcessVmWritev => "process_vm_writev", MemfdCreate => "memfd_create", Mlock2 => "mlock2",
+        Preadv2 => "preadv2", Pwritev2 => "pwritev2",
+        _ => $"system call {nr}",
+    };
 
     /// <summary><c>O_NONBLOCK</c>.</summary>
     public const int ONonblock = 0x800;

@@ -24,12 +24,11 @@ public sealed class HostSyscalls : ISyscalls
     private readonly long pid;
     private bool disposed;
 
-    /// <summary>Starts a host-side process with its arena reserved (TRACE.md) and writes to a
-    /// pipe without readers returning EPIPE instead of killing it.</summary>
-    /// <exception cref="InvalidOperationException">The arena cannot be reserved: something
-    /// (another <see cref="HostSyscalls"/>?) already maps part of it.</exception>
+    /// <summary>Starts a host-side process (kiov-exec) with its arena reserved (TRACE.md), in
+    /// which writes to a pipe without readers return EPIPE instead of killing it.</summary>
+    /// <exception cref="HostExecutorException">kiov-exec was not built or cannot start.</exception>
     public HostSyscalls()
-        : this(new InProcessHostKernel())
+        : this(new ExecutorHostKernel())
     {
     }
 
