@@ -38,27 +38,33 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
     private readonly long* answer;
     private string? lost;
 
+    /// <summary>The environment variable that, for tests of a crash, makes every executor kill
+    /// itself (SIGKILL) on receiving that many requests.</summary>
+    public const string FaultAfterVariable = "KIOV_EXEC_FAULT_AFTER";
+
     /// <summary>Starts an executor: it reserves the arena and its guard page (TRACE.md).</summary>
     /// <param name="faultAfter">For tests: the executor kills itself (SIGKILL) on receiving this
-    /// many requests; 0 never.</param>
+    /// many requests; 0 never; null takes <see cref="FaultAfterVariable"/> from the environment.</param>
+    /// <param name="executable">For tests: the executor to start instead of the one beside this assembly.</param>
     /// <exception cref="HostExecutorException">kiov-exec was not built, cannot start or cannot
     /// reserve the arena.</exception>
-    public ExecutorHostKernel(int faultAfter = 0)
+    public ExecutorHostKernel(int? faultAfter = null, string? executable = null)
     {
         EnsureSupported();
-        string path = Path.Combine(AppContext.BaseDirectory, FileName);
+        string path = executable ?? Path.Combine(AppContext.BaseDirectory, FileName);
         if (!File.Exists(path))
             throw new HostExecutorException(
                 $"the host back end is unavailable: {path} was not built (no C compiler, cc, was found when kiov was built)");
+        faultAfter ??= int.TryParse(Environment.GetEnvironmentVariable(FaultAfterVariable), out int n) ? n : 0;
         int* pair = stackalloc int[2];
-        long made = HostLibcSyscall(Socketpair, AfUnix, SockStream | SockCloexec, 0, (long)pair);
+        long made = HostLibc.Call(Socketpair, AfUnix, SockStream | SockCloexec, 0, (long)pair);
         if (made < 0)
             throw new HostExecutorException($"cannot make the channel to {FileName}: errno {-made}");
         channel = pair[0];
         outgoing = AllocateBuffers(0, out answer);
         try
         {
-            process = Spawn(path, pair[1], faultAfter);
+            process = Spawn(path, pair[1], faultAfter.Value);
             Pid = process.Id;
             SetAnswerTimeout();
             Receive(answer, 4 * sizeof(long), Request.Syscall, -1);
@@ -104,7 +110,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         {
             try
             {
-                long cleared = HostLibcSyscall(Fcntl, childEnd, FSetfd, 0);
+                long cleared = HostLibc.Call(Fcntl, childEnd, FSetfd, 0);
                 if (cleared < 0)
                     throw new HostExecutorException($"cannot pass the channel to {FileName}: errno {-cleared}");
                 var info = new ProcessStartInfo(path) { UseShellExecute = false };
@@ -122,7 +128,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
             }
             finally
             {
-                HostLibcSyscall(Close, childEnd);
+                HostLibc.Call(Close, childEnd);
             }
         }
     }
@@ -132,7 +138,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         long* timeval = stackalloc long[2];
         timeval[0] = (long)AnswerTimeout.TotalSeconds;
         timeval[1] = 0;
-        HostLibcSyscall(Setsockopt, channel, SolSocket, SoRcvtimeo, (long)timeval, 2 * sizeof(long));
+        HostLibc.Call(Setsockopt, channel, SolSocket, SoRcvtimeo, (long)timeval, 2 * sizeof(long));
     }
 
     /// <summary>The executor's process id on the host.</summary>
@@ -265,7 +271,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         int sent = 0;
         while (sent < pending)
         {
-            long n = HostLibcSyscall(Sendto, channel, (long)(outgoing + sent), pending - sent, MsgNoSignal);
+            long n = HostLibc.Call(Sendto, channel, (long)(outgoing + sent), pending - sent, MsgNoSignal);
             if (n == -4) // EINTR
                 continue;
             if (n <= 0)
@@ -283,7 +289,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         int got = 0;
         while (got < length)
         {
-            long n = HostLibcSyscall(Recvfrom, channel, (long)((byte*)buffer + got), length - got);
+            long n = HostLibc.Call(Recvfrom, channel, (long)((byte*)buffer + got), length - got);
             if (n == -4) // EINTR
                 continue;
             if (n == -11) // EAGAIN: SO_RCVTIMEO ran out
@@ -303,7 +309,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         MsgHdr msg = new() { Iov = &iov, IovLen = 1, Control = control, ControlLen = 24 };
         long n;
         do
-            n = HostLibcSyscall(Recvmsg, channel, (long)&msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
+            n = HostLibc.Call(Recvmsg, channel, (long)&msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
         while (n == -4);
         if (n <= 0)
             throw Fail(request, 0, n == -11 ? $"did not answer within {AnswerTimeout.TotalSeconds} s" : null);
@@ -357,7 +363,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
     private void Kill()
     {
         if (process is null)
-            HostLibcSyscall(HostSyscallNumbers.Kill, Pid, 9);
+            HostLibc.Call(HostSyscallNumbers.Kill, Pid, 9);
         else
         {
             try
@@ -371,19 +377,13 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         }
     }
 
-    private static long HostLibcSyscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0)
-    {
-        long ret = HostLibc.Syscall(nr, a0, a1, a2, a3, a4, a5);
-        return ret == -1 ? -Marshal.GetLastPInvokeError() : ret;
-    }
-
     /// <summary>Closes the channel, so the executor exits, and waits for it (killing it if it
     /// does not exit at once); frees the buffers.</summary>
     public void Dispose()
     {
         if (channel < 0)
             return;
-        HostLibcSyscall(Close, channel);
+        HostLibc.Call(Close, channel);
         channel = -1;
         if (process is not null)
         {
