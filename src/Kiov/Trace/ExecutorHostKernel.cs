@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using static Kiov.Trace.HostSyscallNumbers;
 
@@ -30,7 +29,9 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
 
     private static readonly Lock SpawnLock = new();
 
-    private readonly Process? process;
+    private readonly bool ownChild; // started here (so reaped here), not forked by another executor
+    private bool reaped;
+    private int waitStatus;
     private int channel;
     private readonly byte* outgoing;
     private int capacity;
@@ -64,8 +65,8 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         outgoing = AllocateBuffers(0, out answer);
         try
         {
-            process = Spawn(path, pair[1], faultAfter.Value);
-            Pid = process.Id;
+            Pid = Spawn(path, pair[1], faultAfter.Value);
+            ownChild = true;
             SetAnswerTimeout();
             Receive(answer, 4 * sizeof(long), Request.Syscall, -1);
             if (answer[0] != Magic)
@@ -102,34 +103,36 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         return (byte*)NativeMemory.AlignedAlloc((nuint)capacity, 64);
     }
 
-    private static Process Spawn(string path, int childEnd, int faultAfter)
+    // posix_spawn of the executor with the child's end of the channel as its fd 3. dup2 in the
+    // child is the only way that end crosses exec: it stays close-on-exec here, so no other
+    // program started meanwhile can inherit it (and keep the channel open after the executor died).
+    private static int Spawn(string path, int childEnd, int faultAfter)
     {
-        // The child's end must survive exec, and only into this one child: other executors
-        // started at the same time would hold it open and hide this one's death.
-        lock (SpawnLock)
+        try
         {
+            string[] args = faultAfter > 0
+                ? [path, "3", faultAfter.ToString(System.Globalization.CultureInfo.InvariantCulture)]
+                : [path, "3"];
+            byte* actions = stackalloc byte[256]; // posix_spawn_file_actions_t is 80 bytes in glibc
+            int error = HostLibc.PosixSpawnFileActionsInit(actions);
+            if (error != 0)
+                throw new HostExecutorException($"cannot start {path}: posix_spawn_file_actions_init: errno {error}");
             try
             {
-                long cleared = HostLibc.Call(Fcntl, childEnd, FSetfd, 0);
-                if (cleared < 0)
-                    throw new HostExecutorException($"cannot pass the channel to {FileName}: errno {-cleared}");
-                var info = new ProcessStartInfo(path) { UseShellExecute = false };
-                info.ArgumentList.Add(childEnd.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                if (faultAfter > 0)
-                    info.ArgumentList.Add(faultAfter.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                try
-                {
-                    return Process.Start(info) ?? throw new HostExecutorException($"cannot start {path}");
-                }
-                catch (System.ComponentModel.Win32Exception e)
-                {
-                    throw new HostExecutorException($"cannot start {path}: {e.Message}");
-                }
+                int pid = 0;
+                error = HostLibc.PosixSpawnFileActionsAddDup2(actions, childEnd, 3);
+                if (error == 0)
+                    error = HostLibc.Spawn(path, args, actions, out pid);
+                return error == 0 ? pid : throw new HostExecutorException($"cannot start {path}: errno {error}");
             }
             finally
             {
-                HostLibc.Call(Close, childEnd);
+                HostLibc.PosixSpawnFileActionsDestroy(actions);
             }
+        }
+        finally
+        {
+            HostLibc.Call(Close, childEnd);
         }
     }
 
@@ -344,10 +347,10 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
                 how = why;
                 Kill();
             }
-            else if (process is not null && process.WaitForExit(TimeSpan.FromSeconds(10)))
+            else if (Reap())
             {
-                int code = process.ExitCode;
-                how = code > 128 ? $"died (killed by signal {code - 128})" : $"died (exit status {code})";
+                int signal = waitStatus & 0x7f;
+                how = signal != 0 ? $"died (killed by signal {signal})" : $"died (exit status {(waitStatus >> 8) & 0xff})";
             }
             string doing = request switch
             {
@@ -362,37 +365,38 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
 
     private void Kill()
     {
-        if (process is null)
+        if (!reaped)
             HostLibc.Call(HostSyscallNumbers.Kill, Pid, 9);
-        else
-        {
-            try
-            {
-                process.Kill();
-            }
-            catch (InvalidOperationException)
-            {
-                // It has exited already.
-            }
-        }
     }
 
-    /// <summary>Closes the channel, so the executor exits, and waits for it (killing it if it
-    /// does not exit at once); frees the buffers.</summary>
+    // Waits for the executor this object started to end; false for a forked one, whose parent
+    // executor reaps it.
+    private bool Reap()
+    {
+        if (!ownChild || reaped)
+            return reaped;
+        int status = 0;
+        long ret;
+        do
+            ret = HostLibc.Call(Wait4, Pid, (long)&status, 0, 0);
+        while (ret == -4);
+        reaped = true;
+        waitStatus = status;
+        return ret == Pid;
+    }
+
+    /// <summary>Closes the channel and ends the executor (SIGKILL: it holds nothing that needs
+    /// an orderly end) and, if this object started it, waits for it; frees the buffers.</summary>
     public void Dispose()
     {
         if (channel < 0)
             return;
         HostLibc.Call(Close, channel);
         channel = -1;
-        if (process is not null)
+        if (ownChild)
         {
-            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
-            {
-                Kill();
-                process.WaitForExit();
-            }
-            process.Dispose();
+            Kill();
+            Reap();
         }
         NativeMemory.AlignedFree(outgoing);
         NativeMemory.AlignedFree(answer);

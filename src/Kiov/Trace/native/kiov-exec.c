@@ -6,7 +6,8 @@
  * hostile trace can at worst kill this process, never corrupt kiov. kiov sees the death as EOF
  * on the channel and reports it.
  *
- * Usage: kiov-exec FD [FAULT_AFTER]. FD is one end of a unix stream socketpair, the channel.
+ * Usage: kiov-exec FD [FAULT_AFTER]. FD is one end of a unix stream socketpair, the channel
+ * (kiov passes it as fd 3).
  * FAULT_AFTER, for tests only, makes the process kill itself (SIGKILL: no core file) on receiving
  * that many requests, as a crash in the middle of a trace would.
  *
@@ -341,7 +342,11 @@ int main(int argc, char **argv)
             close(null);
     }
     close_trace_fds();
+    /* A write to a pipe without readers gives EPIPE, not death; no signal stays blocked from kiov's thread. */
     signal(SIGPIPE, SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     /* The arena first, so that the buffers cannot land in it. */
     long long status = reserve_arena();
     scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
