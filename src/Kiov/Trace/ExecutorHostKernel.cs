@@ -25,7 +25,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
     private const int AfUnix = 1, SockStream = 1, SockCloexec = 0x80000, MsgNoSignal = 0x4000;
     private const int SolSocket = 1, SoRcvtimeo = 20, ScmRights = 1, FSetfd = 2;
 
-    private enum Request : long { Syscall = 1, WriteScratch, ReadScratch, Fill, Hash, Reset, Fork, Exit }
+    private enum Request : long { Syscall = 1, WriteScratch, ReadScratch, Fill, Hash, Reset, Fork, Exit, Threads }
 
     private static readonly Lock SpawnLock = new();
 
@@ -239,6 +239,60 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
     {
         Header(Request.Exit, 0);
         RoundTrip(Request.Exit, 0);
+    }
+
+    /// <summary>The most threads and the most calls one <see cref="RunThreads"/> may take.</summary>
+    public const int MaxThreads = 64, MaxThreadCalls = 65536;
+
+    /// <summary>Runs lists of calls on threads of the executor, one thread per list, all released
+    /// together from a barrier; each list runs in order. The calls' memory beside the trace's must
+    /// sit in disjoint parts of the scratch buffer, one per thread.</summary>
+    /// <param name="callsPerThread">How many of <paramref name="calls"/> each thread runs, in order.</param>
+    /// <param name="calls">Every thread's calls, the first thread's first.</param>
+    /// <param name="results">Where each call's result goes, in the order of <paramref name="calls"/>.</param>
+    /// <param name="timeout">How long the threads may take. Past it, the calls still running
+    /// cannot be taken back: the executor reports and exits, and this kernel is lost.</param>
+    /// <returns>0, or -ETIMEDOUT (some thread had not finished; its calls not yet run read
+    /// -ETIMEDOUT), or -errno if the threads could not start.</returns>
+    public long RunThreads(ReadOnlySpan<int> callsPerThread, ReadOnlySpan<ThreadedCall> calls, Span<ThreadedResult> results, TimeSpan timeout)
+    {
+        int sum = 0;
+        foreach (int n in callsPerThread)
+            sum += n >= 0 ? n : throw new ArgumentOutOfRangeException(nameof(callsPerThread), "a thread cannot run a negative number of calls");
+        if (callsPerThread.Length is < 1 or > MaxThreads || sum != calls.Length || calls.Length > MaxThreadCalls || results.Length < calls.Length)
+            throw new ArgumentException($"1 to {MaxThreads} threads, their counts adding up to the calls (at most {MaxThreadCalls}), and a result for each");
+        long* h = Header(Request.Threads, 0);
+        h[1] = callsPerThread.Length;
+        h[2] = calls.Length;
+        h[3] = (long)Math.Ceiling(timeout.TotalMilliseconds);
+        Span<long> counts = stackalloc long[callsPerThread.Length];
+        for (int i = 0; i < counts.Length; i++)
+            counts[i] = callsPerThread[i];
+        Append(MemoryMarshal.AsBytes(counts), Request.Threads);
+        Append(MemoryMarshal.AsBytes(calls), Request.Threads);
+        long status = RoundTrip(Request.Threads, 0);
+        fixed (ThreadedResult* r = results)
+            Receive(r, calls.Length * sizeof(ThreadedResult), Request.Threads, 0);
+        if (status == -110) // ETIMEDOUT: the executor exits after this answer
+        {
+            lost = $"the host-side process {FileName} (pid {Pid}) was given up: threads did not finish within {timeout.TotalSeconds} s";
+            Kill();
+        }
+        return status;
+    }
+
+    // Bytes after the request being built, sent in pieces if they do not fit.
+    private void Append(ReadOnlySpan<byte> bytes, Request request)
+    {
+        while (!bytes.IsEmpty)
+        {
+            if (pending == capacity)
+                Flush(request, 0);
+            int n = Math.Min(bytes.Length, capacity - pending);
+            bytes[..n].CopyTo(new Span<byte>(outgoing + pending, n));
+            pending += n;
+            bytes = bytes[n..];
+        }
     }
 
     private void CheckScratch(int offset, int length)
