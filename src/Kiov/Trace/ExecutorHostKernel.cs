@@ -261,6 +261,8 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
             sum += n >= 0 ? n : throw new ArgumentOutOfRangeException(nameof(callsPerThread), "a thread cannot run a negative number of calls");
         if (callsPerThread.Length is < 1 or > MaxThreads || sum != calls.Length || calls.Length > MaxThreadCalls || results.Length < calls.Length)
             throw new ArgumentException($"1 to {MaxThreads} threads, their counts adding up to the calls (at most {MaxThreadCalls}), and a result for each");
+        if (timeout <= TimeSpan.Zero || timeout >= AnswerTimeout)
+            throw new ArgumentOutOfRangeException(nameof(timeout), $"the threads' timeout must be positive and shorter than {AnswerTimeout.TotalSeconds} s");
         long* h = Header(Request.Threads, 0);
         h[1] = callsPerThread.Length;
         h[2] = calls.Length;
