@@ -130,7 +130,7 @@ public static unsafe class UserAccess
                     if ((a >> 21) == tableRegion) pte = table + PageTables.Index(a, 0);
                     else
                     {
-                        pte = PageTables.Lookup(mem, mm.Pgd, a, out huge);
+                        pte = PageTables.Lookup(mem, mm.Kernel.RootFor(mm.Pgd, a), a, out huge);
                         if (pte == null) { blocked = true; break; }
                         if (!huge) { table = pte - PageTables.Index(a, 0); tableRegion = a >> 21; }
                     }
