@@ -156,3 +156,25 @@ public class BlockDeviceTests
         Syscalls.Close(k.P, fd);
     }
 }
+
+/// <summary>The counted comparison of bio_iov_iter_get_pages before and after the primitive.</summary>
+public class DirectIoComparisonTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Fact]
+    public void ThePrimitiveNeedsOneCallPerBioAndEveryWayWritesTheRightBytes()
+    {
+        var rows = DirectIoComparison.Rows();
+        foreach (string line in DirectIoComparison.Format(rows)) output.WriteLine(line);
+        Assert.All(rows, r => Assert.True(r.DataRight, $"{r.Shape} {r.Method}"));
+        foreach (var shape in rows.GroupBy(r => r.Shape))
+        {
+            var m = shape.ToDictionary(r => r.Method);
+            Assert.Equal(m[BioGetPages.Primitive].BiosPerMiB, m[BioGetPages.Primitive].CallsPerMiB);
+            Assert.True(m[BioGetPages.Primitive].CallsPerMiB <= m[BioGetPages.ExtractPages].CallsPerMiB);
+            Assert.Equal(m[BioGetPages.GetPages2017].BiosPerMiB, m[BioGetPages.GetPages2017].CallsPerMiB); // one get_pages per bio
+        }
+        var aligned = rows.Where(r => r.Shape == DioShape.AlignedIovecs256).ToDictionary(r => r.Method);
+        Assert.Equal((256.0, 1.0, 1.0), (aligned[BioGetPages.GetPages2017].BiosPerMiB, aligned[BioGetPages.ExtractPages].BiosPerMiB, aligned[BioGetPages.Primitive].BiosPerMiB));
+        Assert.Equal((256.0, 1.0), (aligned[BioGetPages.ExtractPages].CallsPerMiB, aligned[BioGetPages.Primitive].CallsPerMiB));
+    }
+}

@@ -50,7 +50,10 @@ public enum BatchMethod
 /// <param name="WrongBytes">Bytes the returned pages claim that are not where the iterator's data is
 /// (a page array that does not describe the run its count claims).</param>
 /// <param name="NullPages">NULL entries among the pages the count claims (the caller's put_page would oops).</param>
-public readonly record struct BatchPass(int Calls, int Batches, long GupCalls, ulong Bytes, ulong WrongBytes = 0, int NullPages = 0);
+/// <param name="KernelArrayBytes">What the kernel would allocate for page-pointer arrays (8 bytes a
+/// pointer): every array get_pages_alloc hands back, or the primitive's one buffer when it is too big
+/// for the stack (more than 16 pages).</param>
+public readonly record struct BatchPass(int Calls, int Batches, long GupCalls, ulong Bytes, ulong WrongBytes = 0, int NullPages = 0, long KernelArrayBytes = 0);
 
 /// <summary>One row of the comparison table, per MiB of request.</summary>
 /// <param name="Shape">The request.</param>
@@ -203,6 +206,7 @@ public sealed class BatchWorkload : IDisposable
         long gup = _kernel.Counters.GupCalls;
         int calls = 0, batches = 0, nulls = 0;
         ulong bytes = 0, wrong = 0;
+        long arrays = 0;
         switch (method)
         {
             case BatchMethod.Baseline2017:
@@ -221,6 +225,7 @@ public sealed class BatchWorkload : IDisposable
                     calls++;
                     if (r <= 0) break;
                     batches++;
+                    arrays += 8L * pages!.Length;
                     var (w, n) = Check(bytes, pages!, start, (ulong)r);
                     wrong += w;
                     nulls += n;
@@ -234,6 +239,7 @@ public sealed class BatchWorkload : IDisposable
             {
                 var counter = new CountingConsumer();
                 long r = it.ForEachPageBatchOnGetPages2017(ulong.MaxValue, ref counter);
+                arrays = 8L * Math.Min(Pages, IovIter.BatchMaxPages);
                 calls = 1;
                 batches = counter.Batches;
                 if (r > 0) bytes = (ulong)r;
@@ -243,6 +249,8 @@ public sealed class BatchWorkload : IDisposable
             {
                 var counter = new CountingConsumer();
                 long r = it.ForEachPageBatch(ulong.MaxValue, ref counter);
+                int buffer = Math.Min(Pages, IovIter.BatchMaxPages);
+                arrays = _iov != null && buffer > IovIter.BatchStackPages ? 8L * buffer : 0;
                 calls = 1;
                 batches = counter.Batches;
                 if (r > 0) bytes = (ulong)r;
@@ -256,12 +264,13 @@ public sealed class BatchWorkload : IDisposable
                     calls++;
                     if (r <= 0) break;
                     batches++;
+                    arrays += 8L * pages!.Length;
                     if (it.ExtractWillPin) UserPages.UnpinUserPages(_kernel, pages.AsSpan(0, (int)PagesSpanned(offset0, (ulong)r)));
                     bytes += (ulong)r;
                 }
                 break;
         }
-        return new BatchPass(calls, batches, _kernel.Counters.GupCalls - gup, bytes, wrong, nulls);
+        return new BatchPass(calls, batches, _kernel.Counters.GupCalls - gup, bytes, wrong, nulls, arrays);
     }
 
     private struct CountingConsumer : IPageBatchConsumer
