@@ -47,6 +47,7 @@ public static partial class DemoCommand
         }
 
         clean &= RunPresets(output);
+        RunProposal(output);
         return clean;
     }
 

@@ -47,6 +47,10 @@ public class DemoCommandTests
         Assert.Matches(@"page \d+ is FREE, the record still in use", text);
         Assert.Contains("and the record's uid is now 0", text);
         Assert.Contains("now reads \"from the tape\", the kernel buffer is still all zero", text);
+        Assert.Matches(@"2017 iov_iter_get_pages_alloc \(\+ advance\) +256 +1 +256 +256 +2048  yes", text);
+        Assert.Matches(@"Jeff Layton's v3 as posted \(\+ advance\) +1 +256 +1 +1 +2048  yes; NOT on a misaligned iovec", text);
+        Assert.Matches(@"v3 with its two bugs fixed \(\+ advance\) +1 +256 +1 +1 +2048  yes\r?\n", text);
+        Assert.Matches(@"Al's primitive standing alone, 5\.6\+ pins +1 +256 +1 +1 +2048  yes", text);
     }
 
     [Fact]
