@@ -44,7 +44,8 @@ public static unsafe partial class UserPages
                 break;
             case GupFastEntry.AccessOkEfault: // 5.10 internal_get_user_pages_fast
                 if (end <= start) { counters.AddRefused(); return 0; }
-                if (!UserAccess.AccessOk(config, start, len)) { counters.AddRefused(); return -Errno.EFAULT; }
+                // get_user_pages_fast_only / pin_user_pages_fast_only turn the -EFAULT into 0 (5.10).
+                if (!UserAccess.AccessOk(config, start, len)) { counters.AddRefused(); return fastOnly ? 0 : -Errno.EFAULT; }
                 if (FastPermitted(config, start, end)) got = FastWalk(mm, start, end, flags, pages);
                 break;
             case GupFastEntry.AccessOkReturnsZero: // 4.15 get_user_pages_fast (5b65c4677a57)

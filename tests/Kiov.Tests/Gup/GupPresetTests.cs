@@ -164,4 +164,18 @@ public class GupPresetTests
         Assert.Equal(-Errno.EFAULT, FastUnder(k, false, PhysicalMemory.KernelAddress(buffer), 1, 0, pages));
         k.Memory.Put(buffer);
     }
+
+    /// <summary>5.10 get_user_pages_fast_only: "not allowed to return negative values", so the core's
+    /// -EFAULT becomes 0; the newest mm/gup.c returns gup_fast_fallback's -EFAULT as it is.</summary>
+    [Theory]
+    [InlineData("5.10", 0)]
+    [InlineData("current", -Errno.EFAULT)]
+    public void FastOnlyOnAKernelAddress(string preset, long expected)
+    {
+        using var k = new KernelFixture(KernelConfig.Presets[preset]);
+        Page buffer = KernelBuffer(k);
+        var pages = new Page[1];
+        Assert.Equal(expected, FastUnder(k, false, PhysicalMemory.KernelAddress(buffer), 1, 0, pages, fastOnly: true));
+        k.Memory.Put(buffer);
+    }
 }
