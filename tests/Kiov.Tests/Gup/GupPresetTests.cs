@@ -178,4 +178,24 @@ public class GupPresetTests
         Assert.Equal(expected, FastUnder(k, false, PhysicalMemory.KernelAddress(buffer), 1, 0, pages, fastOnly: true));
         k.Memory.Put(buffer);
     }
+
+    /// <summary>The direct map follows the architecture: x86-64 and 32-bit ARM copy the kernel's entries
+    /// into every process's table (pgd_alloc), arm64 keeps them in TTBR1's root only; copy_from_user
+    /// under KERNEL_DS reaches the kernel buffer through whichever root the MMU would use.</summary>
+    [Theory]
+    [InlineData("4.10", true)]
+    [InlineData("4.10-arm-lpae", true)]
+    [InlineData("4.10-arm64", false)]
+    public void TheKernelHalfIsInTheUserTableOnlyWhereTheArchitecturePutsIt(string preset, bool shared)
+    {
+        using var k = new KernelFixture(KernelConfig.Presets[preset]);
+        Page buffer = KernelBuffer(k);
+        ulong kaddr = PhysicalMemory.KernelAddress(buffer);
+        Assert.Equal(shared, (k.Mm.ReadPte(kaddr) & Pte.Present) != 0);
+        var read = new byte[16];
+        using (UserAccess.SetKernelDs(k.Kernel.Config))
+            Assert.Equal(0UL, UserAccess.CopyFromUser(k.Mm, read, kaddr));
+        Assert.All(read, b => Assert.Equal(0x5e, b));
+        k.Memory.Put(buffer);
+    }
 }
