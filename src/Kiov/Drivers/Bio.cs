@@ -159,6 +159,9 @@ public sealed class Bio
     /// <summary>Calls into the page-getting API made to fill this bio.</summary>
     public int ApiCalls { get; private set; }
 
+    /// <summary>Pages the bio holds a pin or reference on (a page split across two bvecs counts twice).</summary>
+    public int PagesHeld => _held.Count;
+
     /// <summary><c>bio_release_pages</c> at completion: for a read into user memory each page is marked
     /// dirty first (<paramref name="markDirty"/>), then unpinned (BIO_PAGE_PINNED) or put.</summary>
     public void ReleasePages(bool markDirty)

@@ -47,6 +47,8 @@ public sealed class BlockDevice
     public long ApiCalls { get; private set; }
     /// <summary>Page pieces (bvecs) they carried.</summary>
     public long Segments { get; private set; }
+    /// <summary>Pages they held a pin or reference on.</summary>
+    public long PagesHeld { get; private set; }
 
     /// <summary>The disk's bytes (a test's view of the medium).</summary>
     public Span<byte> Store => _store;
@@ -78,6 +80,7 @@ public sealed class BlockDevice
                 if (r < 0) return done != 0 ? done : r;
                 Bios++;
                 Segments += bio.VecCount;
+                PagesHeld += bio.PagesHeld;
                 Dma(bio, pos + done, write);
                 bio.ReleasePages(markDirty: !write);
                 done += (long)bio.Size;

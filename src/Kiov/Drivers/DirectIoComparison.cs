@@ -21,10 +21,11 @@ public enum DioShape
 /// <param name="Method">How bios got their pages.</param>
 /// <param name="CallsPerMiB">Calls into the page-getting API per MiB.</param>
 /// <param name="BiosPerMiB">Bios submitted per MiB.</param>
+/// <param name="PagesPerCall">Pages pinned or referenced per call into the page API.</param>
 /// <param name="GupCallsPerMiB">GUP calls underneath per MiB.</param>
 /// <param name="AllocatedBytesPerMiB">Managed bytes allocated per MiB (the least of three passes after a warm-up).</param>
 /// <param name="DataRight">The disk holds exactly the request's bytes afterwards.</param>
-public readonly record struct DioComparisonRow(DioShape Shape, BioGetPages Method, double CallsPerMiB, double BiosPerMiB, double GupCallsPerMiB, double AllocatedBytesPerMiB, bool DataRight);
+public readonly record struct DioComparisonRow(DioShape Shape, BioGetPages Method, double CallsPerMiB, double BiosPerMiB, double PagesPerCall, double GupCallsPerMiB, double AllocatedBytesPerMiB, bool DataRight);
 
 /// <summary>
 /// bio_iov_iter_get_pages before and after conversion to Al Viro's primitive, on the block layer's own
@@ -70,7 +71,7 @@ public static class DirectIoComparison
             int fd = p.Files.Install(dev.Open(FMode.Read | FMode.Write, direct: true));
             ulong bytes = iov.Aggregate(0UL, (t, v) => t + v.Len);
             Syscalls.Pwritev(p, fd, iov, 0); // warm-up
-            long calls0 = dev.ApiCalls, bios0 = dev.Bios, gup0 = kernel.Space.Counters.GupCalls;
+            long calls0 = dev.ApiCalls, bios0 = dev.Bios, pages0 = dev.PagesHeld, gup0 = kernel.Space.Counters.GupCalls;
             long allocated = long.MaxValue;
             for (int pass = 0; pass < 3; pass++)
             {
@@ -88,6 +89,7 @@ public static class DirectIoComparison
             }
             Syscalls.Close(p, fd);
             return new DioComparisonRow(shape, method, (dev.ApiCalls - calls0) * perMiB, (dev.Bios - bios0) * perMiB,
+                (dev.PagesHeld - pages0) / (double)(dev.ApiCalls - calls0),
                 (kernel.Space.Counters.GupCalls - gup0) * perMiB, allocated * perMiB * 3, right);
         }
         finally { p.Dispose(); }
@@ -96,11 +98,11 @@ public static class DirectIoComparison
     /// <summary>The rows as a fixed-width text table.</summary>
     public static IReadOnlyList<string> Format(IReadOnlyList<DioComparisonRow> rows)
     {
-        var lines = new List<string> { $"{"O_DIRECT request",-17} {"bio_iov_iter_get_pages",-22} {"calls/MiB",10} {"bios/MiB",9} {"gup/MiB",9} {"alloc B/MiB",12}  data" };
+        var lines = new List<string> { $"{"O_DIRECT request",-17} {"bio_iov_iter_get_pages",-22} {"calls/MiB",10} {"bios/MiB",9} {"pages/call",10} {"gup/MiB",9} {"alloc B/MiB",12}  data" };
         foreach (DioComparisonRow r in rows)
         {
             string method = r.Method switch { BioGetPages.GetPages2017 => "4.10 get_pages/bio", BioGetPages.ExtractPages => "6.x extract loop", _ => "the primitive" };
-            lines.Add(FormattableString.Invariant($"{r.Shape,-17} {method,-22} {r.CallsPerMiB,10:F1} {r.BiosPerMiB,9:F1} {r.GupCallsPerMiB,9:F1} {r.AllocatedBytesPerMiB,12:F0}  {(r.DataRight ? "ok" : "WRONG")}"));
+            lines.Add(FormattableString.Invariant($"{r.Shape,-17} {method,-22} {r.CallsPerMiB,10:F1} {r.BiosPerMiB,9:F1} {r.PagesPerCall,10:F1} {r.GupCallsPerMiB,9:F1} {r.AllocatedBytesPerMiB,12:F0}  {(r.DataRight ? "ok" : "WRONG")}"));
         }
         return lines;
     }
