@@ -33,7 +33,10 @@ public enum Architecture
     /// <c>access_ok</c>, void under KERNEL_DS) nor a user bit. <c>gup_huge_pmd</c> then adds all the
     /// references to the block's first page (<c>page_cache_add_speculative(head, refs)</c>) and hands
     /// back the pages inside it, whose later <c>put_page</c> drops references they never got.
-    /// The model keeps its 64-bit addresses; the layout and the walk are ARM LPAE's.
+    /// The model keeps its 64-bit addresses; the layout and the walk are ARM LPAE's. Read from the
+    /// source, not run on hardware: the section is taken for a huge PMD only with
+    /// CONFIG_TRANSPARENT_HUGEPAGE (or HUGETLB_PAGE's identical <c>pmd_huge</c>), and it takes a driver
+    /// whose direct I/O uses the fast GUP (4.10's st.c used get_user_pages_unlocked).
     /// </summary>
     ArmLpae,
 }
