@@ -15,8 +15,8 @@ namespace Kiov.Trace;
 /// </summary>
 public sealed class ModelSyscalls : ISyscalls
 {
-    /// <summary>Physical memory of the model's machine: the arena can be filled whole, with room to spare.</summary>
-    public const long MemoryBytes = 1280L << 20;
+    /// <summary>Physical memory of the model's machine: 64 GiB, reserved as address space and committed only as frames are first used, so a trace can fill the arena and more files besides.</summary>
+    public const long MemoryBytes = 64L << 30;
 
     private const int ChunkPages = 256;
     private readonly TraceFdTable<int> _fds = new();

@@ -121,7 +121,7 @@ public class TraceReaderTests
     [InlineData("{\"op\":\"readv\",\"fd\":3,\"iov\":[[1]]}", "field \"iov\" element 0 must be a pair")]
     [InlineData("{\"op\":\"readv\",\"fd\":3,\"iov\":[[1,2],[3,\"x\"]]}", "field \"iov[1] len\" must be an integer")]
     [InlineData("{\"op\":\"splice\",\"fd_in\":3,\"fd_out\":4,\"off_out\":null,\"len\":1}", "missing field \"off_in\"")]
-    [InlineData("{\"op\":\"mprotect\",\"addr\":0,\"len\":1,\"prot\":\"rq\"}", "unknown prot letter 'q'")]
+    [InlineData("{\"op\":\"mprotect\",\"addr\":0,\"len\":1,\"prot\":\"rq\"}", "unknown prot letter \"q\"")]
     [InlineData("{\"op\":\"mprotect\",\"addr\":0,\"len\":1,\"prot\":7}", "field \"prot\" must be a string")]
     [InlineData("{\"op\":\"madvise\",\"addr\":0,\"len\":1,\"advice\":\"free\"}", "unknown advice \"free\"")]
     [InlineData("{\"op\":\"mmap\",\"addr\":\"0x100000000000\",\"len\":1,\"prot\":\"r\",\"flags\":[\"private\",\"anonymous\",\"fixed\",\"populate\"]}", "unknown mmap flag \"populate\"")]
