@@ -33,7 +33,7 @@ public static class Program
     public static Command CreateRoot()
     {
         var root = new Command("kiov", "kiov: a model of Linux's user-memory I/O layer, checked against the running kernel");
-        var help = new HelpOption();
+        var help = new HelpOption { Recursive = true };
         help.Action = new HelpWithExitStatuses((HelpAction)help.Action!);
         root.Options.Add(help);
         root.Options.Add(new VersionOption());
@@ -49,9 +49,11 @@ public static class Program
         ParseResult parse = CreateRoot().Parse(args);
         if (parse.Errors.Count > 0)
         {
-            // One line: a word kiov does not know says more than "required command was not
-            // provided", which System.CommandLine reports first for `kiov frob`; else the first.
-            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            // One line: an unknown option, then a word kiov does not know, say more than "required
+            // command was not provided", which System.CommandLine reports first for `kiov frob`.
+            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("unknown option", StringComparison.Ordinal))
+                ?? parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal))
+                ?? parse.Errors[0];
             throw new ToolInputException(error.Message);
         }
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
@@ -60,6 +62,8 @@ public static class Program
     /// <summary>The usual help, then the table of exit statuses.</summary>
     private sealed class HelpWithExitStatuses(HelpAction usual) : SynchronousCommandLineAction
     {
+        public override bool ClearsParseErrors => true;
+
         public override int Invoke(ParseResult parseResult)
         {
             int status = usual.Invoke(parseResult);

@@ -28,6 +28,11 @@ public static class ReplayCommand
         var host = new Option<bool>("--host") { Description = "Run on the running Linux kernel" };
         var diff = new Option<bool>("--diff") { Description = "Run on both; print the first line where they differ (exit 1), or exit 0" };
         var file = new Argument<string>("file") { Description = "The trace (JSON Lines, TRACE.md), or - for standard input" };
+        file.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && r.Tokens[0].Value is { Length: > 1 } word && word[0] == '-')
+                r.AddError(TraceInput.UnknownOption(word));
+        });
         var command = new Command("replay", "Run a trace and print one result line per operation");
         command.Options.Add(model);
         command.Options.Add(host);
@@ -147,6 +152,8 @@ public static class ReplayCommand
         }
 
         public string Describe() =>
-            $"the model ran out of its {_memory!.Size >> 30} GiB of physical memory";
+            _memory!.Size % (1L << 30) == 0
+                ? $"the model ran out of its {_memory.Size >> 30} GiB of physical memory"
+                : $"the model ran out of its {_memory.Size >> 20} MiB of physical memory";
     }
 }

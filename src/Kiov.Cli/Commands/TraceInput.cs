@@ -42,7 +42,7 @@ public sealed class TraceInput : IDisposable
         if (name == "-")
             return new TraceInput(name, stdin(), beforeWaiting);
         if (name.Length > 1 && name[0] == '-')
-            throw new ToolInputException($"unknown option {TraceException.Quote(name)} (a file whose name starts with - can be given as ./{name})");
+            throw new ToolInputException(UnknownOption(name));
         if (Directory.Exists(name))
             throw new ToolInputException($"{TraceException.Quote(name)} is a directory, not a trace file");
         try
@@ -66,6 +66,11 @@ public sealed class TraceInput : IDisposable
             throw new ToolInputException($"{TraceException.Quote(name)}: cannot read: {e.Message}");
         }
     }
+
+    /// <summary>The message for a word that looks like an option but is none.</summary>
+    /// <param name="word">The word, starting with <c>-</c>.</param>
+    public static string UnknownOption(string word) =>
+        $"unknown option {TraceException.Quote(word)} (a file whose name starts with - can be given as ./{word})";
 
     /// <summary>Reads lines up to the next operation and parses it.</summary>
     /// <returns>The operation, or null at the end of the trace.</returns>
