@@ -166,4 +166,11 @@ public class ExitAndMessageTests
         var r = Run("replay -", trace);
         Assert.Equal((0, "{\"ret\":-9}\n{\"ret\":-9}\n", ""), (r.Exit, r.Stdout, r.Stderr));
     }
+
+    [Fact]
+    public void Bench_names_the_kernel_as_uname_r_does()
+    {
+        string release = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        Assert.Equal(release, Kiov.Cli.KernelRelease.Current);
+    }
 }
