@@ -15,8 +15,10 @@ public static class Program
     public static int Main(string[] args)
     {
         TextWriter stdout = StandardStreams.OpenOutput();
-        TextWriter stderr = Console.Error;
+        // A standard error the shell closed now holds a descriptor of the runtime's own: say nothing into it.
+        TextWriter stderr = StandardStreams.WasClosed(2) ? TextWriter.Null : Console.Error;
         Console.SetOut(stdout);
+        Console.SetError(stderr);
         int status = ExitCodes.Guard(stderr, () =>
         {
             int result = Run(args, stdout, stderr);

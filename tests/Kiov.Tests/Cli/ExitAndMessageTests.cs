@@ -54,6 +54,14 @@ public class ExitAndMessageTests
     }
 
     [Fact]
+    public void A_closed_standard_error_keeps_the_exit_status_and_writes_into_no_descriptor_of_the_runtime()
+    {
+        // Written into the runtime's own pipe that took descriptor 2, the message used to abort kiov (exit 134).
+        var r = Run("replay /nonexistent/t.jsonl 2>&-");
+        Assert.Equal((2, "", ""), (r.Exit, r.Stdout, r.Stderr));
+    }
+
+    [Fact]
     public void A_line_that_never_ends_fails_fast_as_a_trace_error()
     {
         var r = Run("replay /dev/zero");

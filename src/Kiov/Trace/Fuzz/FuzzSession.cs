@@ -217,8 +217,15 @@ public sealed class FuzzSession(FuzzOptions options, Func<IReadOnlyList<string>,
     {
         lock (_progressLock)
         {
-            progress.WriteLine(line);
-            progress.Flush();
+            try
+            {
+                progress.WriteLine(line);
+                progress.Flush();
+            }
+            catch (IOException)
+            {
+                // Progress is best effort: a full or closed standard error must not end the session.
+            }
         }
     }
 
