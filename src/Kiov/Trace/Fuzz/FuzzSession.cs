@@ -71,8 +71,9 @@ public sealed class FuzzSession(FuzzOptions options, Func<IReadOnlyList<string>,
     private CancellationToken _cancel;
     private int _done;
     private int _failed;
+    private int _modelLimited;
 
-    private enum RunResult { Passed, Failed, NotCounted }
+    private enum RunResult { Passed, Failed, NotCounted, ModelLimit }
 
     /// <summary>Runs this shard's runs, <see cref="FuzzOptions.Jobs"/> at a time, until they are
     /// done, the time budget is spent or <paramref name="cancel"/> is cancelled.</summary>
@@ -97,14 +98,16 @@ public sealed class FuzzSession(FuzzOptions options, Func<IReadOnlyList<string>,
                     return;
                 }
                 RunResult result = RunOne(options.RunIndex(k), out _);
-                if (result == RunResult.NotCounted)
+                if (result == RunResult.ModelLimit)
+                    Interlocked.Increment(ref _modelLimited);
+                if (result is RunResult.NotCounted or RunResult.ModelLimit)
                     return;
                 if (result == RunResult.Failed)
                     Interlocked.Increment(ref _failed);
                 Interlocked.Increment(ref _done);
             });
         }
-        if (Volatile.Read(ref _done) < planned)
+        if (Volatile.Read(ref _done) + _modelLimited < planned)
             stoppedBy = cancel.IsCancellationRequested ? "interrupted" : "duration";
         Progress(planned);
         lock (_divergences)
@@ -127,7 +130,7 @@ public sealed class FuzzSession(FuzzOptions options, Func<IReadOnlyList<string>,
         double opsPerSecond = (double)done * options.Ops / seconds;
         string left;
         TimeSpan? budgetLeft = options.Duration is { } d ? d - _clock.Elapsed : null;
-        if (done >= planned)
+        if (done + Volatile.Read(ref _modelLimited) >= planned)
             left = "done";
         else if (done == 0)
             left = budgetLeft is { } b ? $"at most {Time(b)} left" : "time left unknown";
@@ -169,6 +172,11 @@ public sealed class FuzzSession(FuzzOptions options, Func<IReadOnlyList<string>,
             return RunResult.NotCounted; // a replay cut short by Ctrl-C says nothing
         if (Verdict.Of(m, h) is not { } failure)
             return RunResult.Passed;
+        if (m.OutOfMemoryAt is { } limit && failure.Line >= limit)
+        {
+            Say($"fuzz: run {run}: the model ran out of physical memory at line {limit + 1}: its limit, not a divergence; not counted");
+            return RunResult.ModelLimit;
+        }
         string name = string.Create(CultureInfo.InvariantCulture, $"divergence-{options.Seed}-{run}");
         Say($"fuzz: run {run} fails ({failure.Describe(m, h)}); shrinking");
         IReadOnlyList<string> small = trace;
