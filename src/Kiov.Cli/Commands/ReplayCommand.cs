@@ -85,20 +85,33 @@ public static class ReplayCommand
             if (mode == Mode.Diff)
                 return Diff(trace, Backends.CreateModel, Backends.Host, stdout, stderr);
             using ISyscalls sys = mode == Mode.Host ? Backends.Host() : Backends.CreateModel();
-            var limit = new ModelLimit(sys);
-            while (trace.Next() is { } op)
-            {
-                stdout.Write(op.Run(sys).ToJson());
-                stdout.Write('\n');
-                if (limit.JustReached(op.Line))
-                {
-                    stdout.Flush();
-                    ExitCodes.Say(stderr, $"{trace.Name}:{op.Line}: {limit.Describe()}: from here on it may answer -ENOMEM (-12) where a machine with more memory would not");
-                }
-            }
-            stdout.Flush();
-            return ExitCodes.Ok;
+            return Replay(trace, sys, stdout, stderr);
         });
+
+    /// <summary>Runs every line on one back end as it is read, printing its result line. If the
+    /// model runs out of physical memory, that is said once on <paramref name="stderr"/>, at the
+    /// line where it happened.</summary>
+    /// <param name="trace">The trace.</param>
+    /// <param name="sys">The back end.</param>
+    /// <param name="stdout">Where result lines go.</param>
+    /// <param name="stderr">Where the model's limit is reported.</param>
+    /// <returns><see cref="ExitCodes.Ok"/>.</returns>
+    public static int Replay(TraceInput trace, ISyscalls sys, TextWriter stdout, TextWriter stderr)
+    {
+        var limit = new ModelLimit(sys);
+        while (trace.Next() is { } op)
+        {
+            stdout.Write(op.Run(sys).ToJson());
+            stdout.Write('\n');
+            if (limit.JustReached(op.Line))
+            {
+                stdout.Flush();
+                ExitCodes.Say(stderr, $"{trace.Name}:{op.Line}: {limit.Describe()}: from here on it may answer -ENOMEM (-12) where a machine with more memory would not");
+            }
+        }
+        stdout.Flush();
+        return ExitCodes.Ok;
+    }
 
     /// <summary>Runs every line on the model and the host in step, as it is read, and reports
     /// the first line whose results differ: <c>FILE:LINE: the line</c>, then both results (exit 1).

@@ -38,11 +38,8 @@ public class StreamingTests
         AssertOneLineError(r, 2, "-:3: unknown op \"frob\"");
     }
 
-    [Fact]
-    public void When_the_model_runs_out_of_memory_diff_says_it_is_the_models_limit_not_a_divergence()
-    {
-        // 64 MiB of model memory; the trace puts 16 MiB in the arena and 64 MiB in a memfd.
-        const string trace =
+    // 64 MiB of model memory; the trace puts 16 MiB in the arena and 64 MiB in a memfd.
+    private const string Exhausting =
             "{\"op\":\"mmap\",\"addr\":\"0x100000000000\",\"len\":16777216,\"prot\":\"rw\",\"flags\":[\"private\",\"anonymous\",\"fixed\"]}\n" +
             "{\"op\":\"fill\",\"addr\":\"0x100000000000\",\"len\":16777216,\"seed\":1}\n" +
             "{\"op\":\"memfd\"}\n" +
@@ -50,9 +47,27 @@ public class StreamingTests
             "{\"op\":\"write\",\"fd\":3,\"addr\":\"0x100000000000\",\"len\":16777216}\n" +
             "{\"op\":\"write\",\"fd\":3,\"addr\":\"0x100000000000\",\"len\":16777216}\n" +
             "{\"op\":\"write\",\"fd\":3,\"addr\":\"0x100000000000\",\"len\":16777216}\n";
+
+    private static TraceInput Input(string text) => new("t.jsonl", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)));
+
+    [Fact]
+    public void When_the_model_runs_out_of_memory_replay_says_so_once_at_that_line()
+    {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        using var input = new TraceInput("t.jsonl", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(trace)));
+        using var input = Input(Exhausting);
+        using (var model = new ModelSyscalls(memoryBytes: 64L << 20))
+            Assert.Equal(ExitCodes.Ok, ReplayCommand.Replay(input, model, stdout, stderr));
+        Assert.Equal(7, stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Matches(@"^kiov: t\.jsonl:[4-7]: the model ran out of its 64 MiB of physical memory: from here on it may answer -ENOMEM \(-12\) where a machine with more memory would not\n$", stderr.ToString());
+    }
+
+    [Fact]
+    public void When_the_model_runs_out_of_memory_diff_says_it_is_the_models_limit_not_a_divergence()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        using var input = Input(Exhausting);
         int exit = ReplayCommand.Diff(input, () => new ModelSyscalls(memoryBytes: 64L << 20), () => new HostSyscalls(), stdout, stderr);
         Assert.Equal(ExitCodes.Unavailable, exit);
         Assert.Matches(@"^t\.jsonl:[4-7]: \{""op"":""write"".*\n  model: \{""ret"":[0-9-]+\}\n  host:  \{""ret"":16777216\}\n$", stdout.ToString());
