@@ -31,7 +31,7 @@ internal static class BenchRunner
                 Timing t = BenchSampler.Measure([round], s)[0];
                 pages.Add(new PagesResult(w.Name, perCall, t.Median * 1e9 / ModelPagesRound.PagesPerRound, t.Spread, t.Steady, t.AllocatedPerRound));
             }
-        return new BenchResults(HostKernelRelease(), Environment.ProcessorCount, quick, throughput, pages);
+        return new BenchResults(KernelRelease.Current, Environment.ProcessorCount, quick, throughput, pages);
     }
 
     private static bool Selected(string name, string? filter) =>
@@ -42,12 +42,4 @@ internal static class BenchRunner
         bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? $"{bytes >> 20} MiB"
         : bytes >= 1 << 10 && bytes % (1 << 10) == 0 ? $"{bytes >> 10} KiB"
         : $"{bytes} B";
-
-    // What `uname -r` prints.
-    private static string HostKernelRelease()
-    {
-        try { return File.ReadAllText("/proc/sys/kernel/osrelease").Trim(); }
-        catch (IOException) { return Environment.OSVersion.Version.ToString(); }
-        catch (UnauthorizedAccessException) { return Environment.OSVersion.Version.ToString(); }
-    }
 }

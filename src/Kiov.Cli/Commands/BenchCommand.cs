@@ -48,6 +48,10 @@ public static class BenchCommand
         output.WriteLine("the seed thread's proposals, per MiB (counted, not timed): calls into the API, page lists handed back, GUP calls, bytes allocated");
         foreach (string line in BatchComparison.Format(BatchComparison.Rows()))
             output.WriteLine(line);
+        output.WriteLine();
+        output.WriteLine("a real direct-I/O consumer, O_DIRECT pwritev to a block device: bio_iov_iter_get_pages before and after the primitive, per MiB");
+        foreach (string line in Kiov.Drivers.DirectIoComparison.Format(Kiov.Drivers.DirectIoComparison.Rows()))
+            output.WriteLine(line);
         return ExitCodes.Ok;
     }
 }

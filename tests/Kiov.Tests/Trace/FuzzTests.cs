@@ -190,13 +190,17 @@ public class FuzzTests
     }
 
     [Fact]
-    public void A_host_child_replays_a_trace_in_a_process_of_its_own()
+    public void A_host_executor_pool_replays_traces_each_from_a_fresh_start()
     {
-        var outcome = HostChild.Replay(["{\"op\":\"pipe\"}", "{\"op\":\"close\",\"fd\":9}"]);
-        Assert.True(outcome.Completed, outcome.Failure);
-        Assert.Equal(["{\"ret\":0,\"fds\":[3,4]}", "{\"ret\":-9}"], outcome.Lines);
-        var bad = HostChild.Replay(["{\"op\":\"pipe\",}"]);
-        Assert.StartsWith("host replay exited 2: kiov: -:1: not valid JSON", bad.Failure);
+        using var pool = new HostExecutorPool();
+        for (int i = 0; i < 2; i++)
+        {
+            var outcome = pool.Replay(["{\"op\":\"pipe\"}", "{\"op\":\"close\",\"fd\":9}"]);
+            Assert.True(outcome.Completed, outcome.Failure);
+            Assert.Equal(["{\"ret\":0,\"fds\":[3,4]}", "{\"ret\":-9}"], outcome.Lines);
+        }
+        var bad = pool.Replay(["{\"op\":\"pipe\",}"]);
+        Assert.StartsWith("trace error: line 1: not valid JSON", bad.Failure);
     }
 
     [Fact]
@@ -214,5 +218,24 @@ public class FuzzTests
         {
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Fact]
+    public void The_models_outcome_says_where_its_physical_memory_ran_out()
+    {
+        string[] trace =
+        [
+            "{\"op\":\"mmap\",\"addr\":\"0x100000000000\",\"len\":16777216,\"prot\":\"rw\",\"flags\":[\"private\",\"anonymous\",\"fixed\"]}",
+            "{\"op\":\"fill\",\"addr\":\"0x100000000000\",\"len\":16777216,\"seed\":1}",
+            "{\"op\":\"munmap\",\"addr\":\"0x100000000000\",\"len\":16777216}",
+        ];
+        var small = TraceOutcome.InProcess(trace, () => new ModelSyscalls(memoryBytes: 8L << 20));
+        Assert.True(small.Completed, small.Failure);
+        Assert.Equal(1, small.OutOfMemoryAt);
+        Assert.NotEqual("{\"ret\":16777216}", small.Lines[1]);
+        var big = TraceOutcome.InProcess(trace, () => new ModelSyscalls(memoryBytes: 64L << 20));
+        Assert.True(big.Completed, big.Failure);
+        Assert.Null(big.OutOfMemoryAt);
+        Assert.Equal("{\"ret\":16777216}", big.Lines[1]);
     }
 }

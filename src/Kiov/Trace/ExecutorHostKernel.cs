@@ -1,0 +1,460 @@
+using System.Runtime.InteropServices;
+using static Kiov.Trace.HostSyscallNumbers;
+
+namespace Kiov.Trace;
+
+/// <summary>
+/// The host kernel reached through kiov-exec (native/kiov-exec.c, built beside this assembly), a
+/// process of its own that reserves the trace arena and makes every system call there, so no
+/// trace can reach kiov's memory. The two talk over a unix socketpair in the protocol that
+/// kiov-exec.c describes: a request of 8 words, a reply of 2, one round trip per system call
+/// (a scratch write rides along with the call after it). Nothing is allocated per call.
+/// If the executor dies or stops answering, every call throws a <see cref="HostExecutorException"/>
+/// naming what it was doing; no process is left behind on <see cref="Dispose"/>.
+/// </summary>
+internal sealed unsafe class ExecutorHostKernel : IHostKernel
+{
+    /// <summary>The executor's file name, in the folder of this assembly.</summary>
+    public const string FileName = "kiov-exec";
+
+    /// <summary>How long a request may go unanswered before the executor is given up on.</summary>
+    public static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(120);
+
+    private const long Magic = 0x6b696f7665786563; // "kiovexec"
+    private const int HeaderBytes = 64, ReplyBytes = 16;
+    private const int AfUnix = 1, SockStream = 1, SockCloexec = 0x80000, MsgNoSignal = 0x4000;
+    private const int SolSocket = 1, SoRcvtimeo = 20, ScmRights = 1, FSetfd = 2;
+
+    private enum Request : long { Syscall = 1, WriteScratch, ReadScratch, Fill, Hash, Reset, Fork, Exit, Threads }
+
+    private static readonly Lock SpawnLock = new();
+
+    private readonly bool ownChild; // started here (so reaped here), not forked by another executor
+    private bool reaped;
+    private int waitStatus;
+    private int channel;
+    private readonly byte* outgoing;
+    private int capacity;
+    private int pending;
+    private readonly long* answer;
+    private string? lost;
+
+    /// <summary>The environment variable that, for tests of a crash, makes every executor kill
+    /// itself (SIGKILL) on receiving that many requests.</summary>
+    public const string FaultAfterVariable = "KIOV_EXEC_FAULT_AFTER";
+
+    /// <summary>Starts an executor: it reserves the arena and its guard page (TRACE.md).</summary>
+    /// <param name="faultAfter">For tests: the executor kills itself (SIGKILL) on receiving this
+    /// many requests; 0 never; null takes <see cref="FaultAfterVariable"/> from the environment.</param>
+    /// <param name="executable">For tests: the executor to start instead of the one beside this assembly.</param>
+    /// <exception cref="HostExecutorException">kiov-exec was not built, cannot start or cannot
+    /// reserve the arena.</exception>
+    public ExecutorHostKernel(int? faultAfter = null, string? executable = null)
+    {
+        EnsureSupported();
+        string path = executable ?? Path.Combine(AppContext.BaseDirectory, FileName);
+        if (!File.Exists(path))
+            throw new HostExecutorException(
+                $"the host back end is unavailable: {path} was not built (no C compiler, cc, was found when kiov was built)");
+        faultAfter ??= int.TryParse(Environment.GetEnvironmentVariable(FaultAfterVariable), out int n) ? n : 0;
+        int* pair = stackalloc int[2];
+        long made = HostLibc.Call(Socketpair, AfUnix, SockStream | SockCloexec, 0, (long)pair);
+        if (made < 0)
+            throw new HostExecutorException($"cannot make the channel to {FileName}: errno {-made}");
+        channel = pair[0];
+        outgoing = AllocateBuffers(0, out answer);
+        try
+        {
+            Pid = Spawn(path, pair[1], faultAfter.Value);
+            ownChild = true;
+            SetAnswerTimeout();
+            Receive(answer, 4 * sizeof(long), Request.Syscall, -1);
+            if (answer[0] != Magic)
+                throw new HostExecutorException($"{path} does not speak kiov's executor protocol");
+            if (answer[1] < 0)
+                throw new HostExecutorException(
+                    $"{FileName} cannot reserve the trace arena [0x{TraceArena.Start:x}, 0x{TraceArena.End:x}) and its guard page: errno {-answer[1]}");
+            ScratchAddress = (ulong)answer[2];
+            ScratchSize = (int)Math.Min(answer[3], 1 << 20); // the most the buffers above hold
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    // A forked executor: its channel came from its parent with the FORK reply.
+    private ExecutorHostKernel(int channel, int pid, ulong scratchAddress, int scratchSize)
+    {
+        this.channel = channel;
+        Pid = pid;
+        ScratchAddress = scratchAddress;
+        ScratchSize = scratchSize;
+        outgoing = AllocateBuffers(scratchSize, out answer);
+        SetAnswerTimeout();
+    }
+
+    // What waits to be sent: a few headers and a whole scratch buffer's payload.
+    private byte* AllocateBuffers(int scratchSize, out long* reply)
+    {
+        capacity = 4 * HeaderBytes + Math.Max(scratchSize, 1 << 20);
+        reply = (long*)NativeMemory.AlignedAlloc(64, 64);
+        return (byte*)NativeMemory.AlignedAlloc((nuint)capacity, 64);
+    }
+
+    // posix_spawn of the executor with the child's end of the channel as its fd 3. dup2 in the
+    // child is the only way that end crosses exec: it stays close-on-exec here, so no other
+    // program started meanwhile can inherit it (and keep the channel open after the executor died).
+    private static int Spawn(string path, int childEnd, int faultAfter)
+    {
+        try
+        {
+            string[] args = faultAfter > 0
+                ? [path, "3", faultAfter.ToString(System.Globalization.CultureInfo.InvariantCulture)]
+                : [path, "3"];
+            byte* actions = stackalloc byte[256]; // posix_spawn_file_actions_t is 80 bytes in glibc
+            int error = HostLibc.PosixSpawnFileActionsInit(actions);
+            if (error != 0)
+                throw new HostExecutorException($"cannot start {path}: posix_spawn_file_actions_init: errno {error}");
+            try
+            {
+                int pid = 0;
+                error = HostLibc.PosixSpawnFileActionsAddDup2(actions, childEnd, 3);
+                if (error == 0)
+                    error = HostLibc.Spawn(path, args, actions, out pid);
+                return error == 0 ? pid : throw new HostExecutorException($"cannot start {path}: errno {error}");
+            }
+            finally
+            {
+                HostLibc.PosixSpawnFileActionsDestroy(actions);
+            }
+        }
+        finally
+        {
+            HostLibc.Call(Close, childEnd);
+        }
+    }
+
+    private void SetAnswerTimeout()
+    {
+        long* timeval = stackalloc long[2];
+        timeval[0] = (long)AnswerTimeout.TotalSeconds;
+        timeval[1] = 0;
+        HostLibc.Call(Setsockopt, channel, SolSocket, SoRcvtimeo, (long)timeval, 2 * sizeof(long));
+    }
+
+    /// <summary>The executor's process id on the host.</summary>
+    public int Pid { get; }
+
+    /// <summary>Whether the executor has been found dead or unanswering.</summary>
+    public bool Lost => lost is not null;
+
+    /// <inheritdoc/>
+    public ulong ScratchAddress { get; }
+
+    /// <inheritdoc/>
+    public int ScratchSize { get; }
+
+    /// <inheritdoc/>
+    public long Syscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0)
+    {
+        long* h = Header(Request.Syscall, 0);
+        h[1] = nr; h[2] = a0; h[3] = a1; h[4] = a2; h[5] = a3; h[6] = a4; h[7] = a5;
+        return RoundTrip(Request.Syscall, nr);
+    }
+
+    /// <inheritdoc/>
+    public void WriteScratch(int offset, ReadOnlySpan<byte> bytes)
+    {
+        CheckScratch(offset, bytes.Length);
+        if (bytes.IsEmpty)
+            return;
+        long* h = Header(Request.WriteScratch, bytes.Length);
+        h[1] = offset;
+        h[2] = bytes.Length;
+        bytes.CopyTo(new Span<byte>(outgoing + pending, bytes.Length));
+        pending += bytes.Length;
+    }
+
+    /// <inheritdoc/>
+    public void ReadScratch(int offset, Span<byte> bytes)
+    {
+        CheckScratch(offset, bytes.Length);
+        long* h = Header(Request.ReadScratch, 0);
+        h[1] = offset;
+        h[2] = bytes.Length;
+        RoundTrip(Request.ReadScratch, 0);
+        fixed (byte* p = bytes)
+            Receive(p, bytes.Length, Request.ReadScratch, 0);
+    }
+
+    /// <inheritdoc/>
+    public long Fill(ulong addr, ulong len, uint seed)
+    {
+        long* h = Header(Request.Fill, 0);
+        h[1] = (long)addr; h[2] = (long)len; h[3] = seed;
+        return RoundTrip(Request.Fill, 0);
+    }
+
+    /// <inheritdoc/>
+    public long Hash(ulong addr, ulong len, out ulong hash)
+    {
+        long* h = Header(Request.Hash, 0);
+        h[1] = (long)addr; h[2] = (long)len;
+        long ret = RoundTrip(Request.Hash, 0);
+        hash = (ulong)answer[1];
+        return ret;
+    }
+
+    /// <summary>Readies the executor for the next trace: kills its forked children, closes every
+    /// fd but its channel, and unmaps and reserves again the arena and its guard page.</summary>
+    /// <returns>0, or -errno if the arena could not be reserved again.</returns>
+    public long Reset()
+    {
+        Header(Request.Reset, 0);
+        return RoundTrip(Request.Reset, 0);
+    }
+
+    /// <summary><c>fork()</c> of the executor: the child is an executor of its own, with a copy
+    /// of the arena, the fds and the scratch buffer, served on a channel of its own.</summary>
+    /// <param name="child">The child's kernel, when the fork succeeded.</param>
+    /// <returns>The child's host pid, or -errno.</returns>
+    public long Fork(out ExecutorHostKernel? child)
+    {
+        child = null;
+        Header(Request.Fork, 0);
+        Flush(Request.Fork, 0);
+        int fd = ReceiveWithFd(Request.Fork);
+        if (answer[0] < 0)
+            return answer[0];
+        if (fd < 0)
+            throw Fail(Request.Fork, 0, $"{FileName} answered a fork without the child's channel");
+        child = new ExecutorHostKernel(fd, (int)answer[0], ScratchAddress, ScratchSize);
+        return answer[0];
+    }
+
+    /// <summary>Ends a forked executor: <c>exit(0)</c> in it, after its answer.</summary>
+    public void Exit()
+    {
+        Header(Request.Exit, 0);
+        RoundTrip(Request.Exit, 0);
+    }
+
+    /// <summary>The most threads and the most calls one <see cref="RunThreads"/> may take.</summary>
+    public const int MaxThreads = 64, MaxThreadCalls = 65536;
+
+    /// <summary>Runs lists of calls on threads of the executor, one thread per list, all released
+    /// together from a barrier; each list runs in order. The calls' memory beside the trace's must
+    /// sit in disjoint parts of the scratch buffer, one per thread.</summary>
+    /// <param name="callsPerThread">How many of <paramref name="calls"/> each thread runs, in order.</param>
+    /// <param name="calls">Every thread's calls, the first thread's first.</param>
+    /// <param name="results">Where each call's result goes, in the order of <paramref name="calls"/>.</param>
+    /// <param name="timeout">How long the threads may take. Past it, the calls still running
+    /// cannot be taken back: the executor reports and exits, and this kernel is lost.</param>
+    /// <returns>0, or -ETIMEDOUT (some thread had not finished; its calls not yet run read
+    /// -ETIMEDOUT), or -errno if the threads could not start.</returns>
+    public long RunThreads(ReadOnlySpan<int> callsPerThread, ReadOnlySpan<ThreadedCall> calls, Span<ThreadedResult> results, TimeSpan timeout)
+    {
+        int sum = 0;
+        foreach (int n in callsPerThread)
+            sum += n >= 0 ? n : throw new ArgumentOutOfRangeException(nameof(callsPerThread), "a thread cannot run a negative number of calls");
+        if (callsPerThread.Length is < 1 or > MaxThreads || sum != calls.Length || calls.Length > MaxThreadCalls || results.Length < calls.Length)
+            throw new ArgumentException($"1 to {MaxThreads} threads, their counts adding up to the calls (at most {MaxThreadCalls}), and a result for each");
+        if (timeout <= TimeSpan.Zero || timeout >= AnswerTimeout)
+            throw new ArgumentOutOfRangeException(nameof(timeout), $"the threads' timeout must be positive and shorter than {AnswerTimeout.TotalSeconds} s");
+        long* h = Header(Request.Threads, 0);
+        h[1] = callsPerThread.Length;
+        h[2] = calls.Length;
+        h[3] = (long)Math.Ceiling(timeout.TotalMilliseconds);
+        Span<long> counts = stackalloc long[callsPerThread.Length];
+        for (int i = 0; i < counts.Length; i++)
+            counts[i] = callsPerThread[i];
+        Append(MemoryMarshal.AsBytes(counts), Request.Threads);
+        Append(MemoryMarshal.AsBytes(calls), Request.Threads);
+        long status = RoundTrip(Request.Threads, 0);
+        fixed (ThreadedResult* r = results)
+            Receive(r, calls.Length * sizeof(ThreadedResult), Request.Threads, 0);
+        if (status == -110) // ETIMEDOUT: the executor exits after this answer
+        {
+            lost = $"the host-side process {FileName} (pid {Pid}) was given up: threads did not finish within {timeout.TotalSeconds} s";
+            Kill();
+        }
+        return status;
+    }
+
+    // Bytes after the request being built, sent in pieces if they do not fit.
+    private void Append(ReadOnlySpan<byte> bytes, Request request)
+    {
+        while (!bytes.IsEmpty)
+        {
+            if (pending == capacity)
+                Flush(request, 0);
+            int n = Math.Min(bytes.Length, capacity - pending);
+            bytes[..n].CopyTo(new Span<byte>(outgoing + pending, n));
+            pending += n;
+            bytes = bytes[n..];
+        }
+    }
+
+    private void CheckScratch(int offset, int length)
+    {
+        if (offset < 0 || offset > ScratchSize || length > ScratchSize - offset)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"[{offset}, +{length}) is not inside the {ScratchSize}-byte scratch buffer");
+    }
+
+    // A request header at the end of what is waiting to be sent, room made for `payload` bytes after it.
+    private long* Header(Request request, int payload)
+    {
+        if (lost is not null)
+            throw new HostExecutorException(lost);
+        ObjectDisposedException.ThrowIf(channel < 0, this);
+        if (pending + HeaderBytes + payload > capacity)
+            Flush(request, 0);
+        long* h = (long*)(outgoing + pending);
+        new Span<long>(h, 8).Clear();
+        h[0] = (long)request;
+        pending += HeaderBytes;
+        return h;
+    }
+
+    private long RoundTrip(Request request, long nr)
+    {
+        Flush(request, nr);
+        Receive((byte*)answer, ReplyBytes, request, nr);
+        return answer[0];
+    }
+
+    private void Flush(Request request, long nr)
+    {
+        int sent = 0;
+        while (sent < pending)
+        {
+            long n = HostLibc.Call(Sendto, channel, (long)(outgoing + sent), pending - sent, MsgNoSignal);
+            if (n == -4) // EINTR
+                continue;
+            if (n <= 0)
+            {
+                pending = 0;
+                throw Fail(request, nr, null);
+            }
+            sent += (int)n;
+        }
+        pending = 0;
+    }
+
+    private void Receive(void* buffer, int length, Request request, long nr)
+    {
+        int got = 0;
+        while (got < length)
+        {
+            long n = HostLibc.Call(Recvfrom, channel, (long)((byte*)buffer + got), length - got);
+            if (n == -4) // EINTR
+                continue;
+            if (n == -11) // EAGAIN: SO_RCVTIMEO ran out
+                throw Fail(request, nr, $"did not answer within {AnswerTimeout.TotalSeconds} s");
+            if (n <= 0)
+                throw Fail(request, nr, null);
+            got += (int)n;
+        }
+    }
+
+    // The FORK reply, with the child's channel as SCM_RIGHTS on its first byte.
+    private int ReceiveWithFd(Request request)
+    {
+        var iov = new Iov.IoVec((ulong)answer, ReplyBytes);
+        long* control = stackalloc long[4]; // CMSG_SPACE(sizeof(int)) = 24 bytes
+        new Span<long>(control, 4).Clear();
+        MsgHdr msg = new() { Iov = &iov, IovLen = 1, Control = control, ControlLen = 24 };
+        long n;
+        do
+            n = HostLibc.Call(Recvmsg, channel, (long)&msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
+        while (n == -4);
+        if (n <= 0)
+            throw Fail(request, 0, n == -11 ? $"did not answer within {AnswerTimeout.TotalSeconds} s" : null);
+        if (n < ReplyBytes)
+            Receive((byte*)answer + n, ReplyBytes - (int)n, request, 0);
+        // struct cmsghdr { size_t len; int level; int type; int data[]; }
+        bool hasFd = msg.ControlLen >= 20 && control[0] == 20 && ((int*)control)[2] == SolSocket && ((int*)control)[3] == ScmRights;
+        return hasFd ? ((int*)control)[4] : -1;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MsgHdr
+    {
+        public void* Name;
+        public int NameLen;
+        public Iov.IoVec* Iov;
+        public ulong IovLen;
+        public void* Control;
+        public ulong ControlLen;
+        public int Flags;
+    }
+
+    // Marks the executor lost, says how it ended if it is the one this object started, and gives
+    // the exception to throw.
+    private HostExecutorException Fail(Request request, long nr, string? why)
+    {
+        if (lost is null)
+        {
+            string how = "died";
+            if (why is not null)
+            {
+                how = why;
+                Kill();
+            }
+            else if (Reap())
+            {
+                int signal = waitStatus & 0x7f;
+                how = signal != 0 ? $"died (killed by signal {signal})" : $"died (exit status {(waitStatus >> 8) & 0xff})";
+            }
+            string doing = request switch
+            {
+                Request.Syscall => nr < 0 ? "its start" : HostSyscallNumbers.Name(nr),
+                Request.WriteScratch or Request.ReadScratch => "a scratch buffer copy",
+                _ => request.ToString().ToLowerInvariant(),
+            };
+            lost = $"the host-side process {FileName} (pid {Pid}) {how} during {doing}";
+        }
+        return new HostExecutorException(lost);
+    }
+
+    private void Kill()
+    {
+        if (!reaped)
+            HostLibc.Call(HostSyscallNumbers.Kill, Pid, 9);
+    }
+
+    // Waits for the executor this object started to end; false for a forked one, whose parent
+    // executor reaps it.
+    private bool Reap()
+    {
+        if (!ownChild || reaped)
+            return reaped;
+        int status = 0;
+        long ret;
+        do
+            ret = HostLibc.Call(Wait4, Pid, (long)&status, 0, 0);
+        while (ret == -4);
+        reaped = true;
+        waitStatus = status;
+        return ret == Pid;
+    }
+
+    /// <summary>Closes the channel and ends the executor (SIGKILL: it holds nothing that needs
+    /// an orderly end) and, if this object started it, waits for it; frees the buffers.</summary>
+    public void Dispose()
+    {
+        if (channel < 0)
+            return;
+        HostLibc.Call(Close, channel);
+        channel = -1;
+        if (ownChild)
+        {
+            Kill();
+            Reap();
+        }
+        NativeMemory.AlignedFree(outgoing);
+        NativeMemory.AlignedFree(answer);
+    }
+}
