@@ -4,6 +4,7 @@ using Xunit.Abstractions;
 namespace Kiov.Tests.Batch;
 
 /// <summary>The counted half of the seed thread's comparison (what <c>kiov bench</c> prints).</summary>
+[Collection(Kiov.Tests.Support.AllocationCollection.Name)]
 public class BatchComparisonTests(ITestOutputHelper output)
 {
     [Fact]

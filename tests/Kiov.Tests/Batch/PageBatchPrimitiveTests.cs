@@ -11,6 +11,7 @@ namespace Kiov.Tests.Batch;
 
 /// <summary>Al Viro's proposed primitive (<see cref="IovIter.ForEachPageBatch{TConsumer}"/>) and its first,
 /// GetPages2-based form, on every kind the seed thread names.</summary>
+[Collection(Kiov.Tests.Support.AllocationCollection.Name)]
 public class PageBatchPrimitiveTests
 {
     // s0 ends at a page end and s1 starts at one: one batch. s2 is misaligned: its own batch. s3 starts
