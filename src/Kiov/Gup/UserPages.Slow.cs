@@ -55,7 +55,7 @@ public static unsafe partial class UserPages
             {
                 if (r == Follow.Changed) continue;
                 if (r == Follow.NoStructPage) break;
-                if (++tries > MaxFaultsPerPage) throw new KiovBugException($"GUP at 0x{start:x}: the fault never made the page followable");
+                if (++tries > MaxFaultsPerPage) ThrowHelper.Unmapped("GUP: the fault never made the page followable at", start);
                 err = FaultInPage(mm, vma!, start, flags, ref faults);
                 if (err != 0) break;
             }
