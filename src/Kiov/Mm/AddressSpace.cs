@@ -52,7 +52,7 @@ public sealed unsafe partial class AddressSpace : IDisposable
     public int Pgd => _pgd;
 
     /// <summary>The areas; read under the mmap lock.</summary>
-    public VmaTree Vmas => _vmas;
+    internal VmaTree Vmas => _vmas;
 
     /// <summary><c>MMF_HAS_PINNED</c>: some page of this address space was ever pinned with FOLL_PIN.</summary>
     public bool HasPinned { get; internal set; }

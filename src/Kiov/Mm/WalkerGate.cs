@@ -12,7 +12,7 @@ namespace Kiov.Mm;
 /// <see cref="Synchronize"/> may hold the mmap lock. Counters and the epoch are touched only with
 /// <see cref="Interlocked"/>/<see cref="Volatile"/>.
 /// </remarks>
-public sealed class WalkerGate
+internal sealed class WalkerGate
 {
     private const int Stride = 16; // keeps the two counters on separate cache lines
     private readonly int[] _walkers = new int[Stride * 2]; // Interlocked

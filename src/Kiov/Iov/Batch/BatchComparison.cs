@@ -36,7 +36,7 @@ public enum BatchMethod
 /// <param name="Batches">Page lists handed back (arrays returned, or batches given to the consumer).</param>
 /// <param name="GupCalls">get/pin_user_pages calls underneath.</param>
 /// <param name="Bytes">Bytes covered.</param>
-public readonly record struct BatchPass(int Calls, int Batches, long GupCalls, ulong Bytes);
+internal readonly record struct BatchPass(int Calls, int Batches, long GupCalls, ulong Bytes);
 
 /// <summary>One row of the comparison table, per MiB of request.</summary>
 /// <param name="Shape">The request.</param>
@@ -45,7 +45,7 @@ public readonly record struct BatchPass(int Calls, int Batches, long GupCalls, u
 /// <param name="BatchesPerMiB">Page lists handed back per MiB.</param>
 /// <param name="GupCallsPerMiB">GUP calls underneath per MiB.</param>
 /// <param name="AllocatedBytesPerMiB">Managed bytes allocated per MiB (after a warm-up pass; the least of three).</param>
-public readonly record struct BatchComparisonRow(BatchShape Shape, BatchMethod Method, double CallsPerMiB, double BatchesPerMiB, double GupCallsPerMiB, double AllocatedBytesPerMiB);
+internal readonly record struct BatchComparisonRow(BatchShape Shape, BatchMethod Method, double CallsPerMiB, double BatchesPerMiB, double GupCallsPerMiB, double AllocatedBytesPerMiB);
 
 /// <summary>
 /// One request of a <see cref="BatchShape"/> on a machine of its own, moved whole by any
@@ -53,7 +53,7 @@ public readonly record struct BatchComparisonRow(BatchShape Shape, BatchMethod M
 /// benchmark (bench/Kiov.Bench/BatchBench.cs) times <see cref="Run"/>; <see cref="BatchComparison.Rows"/>
 /// counts it.
 /// </summary>
-public sealed class BatchWorkload : IDisposable
+internal sealed class BatchWorkload : IDisposable
 {
     private const ulong Base = 0x1000_0000_0000;
     private readonly PhysicalMemory _memory;
@@ -197,7 +197,7 @@ public sealed class BatchWorkload : IDisposable
 }
 
 /// <summary>The deterministic half of the seed thread's comparison, for <c>kiov bench</c>.</summary>
-public static class BatchComparison
+internal static class BatchComparison
 {
     /// <summary>
     /// Every shape by every method: API calls, batches, GUP calls and managed bytes allocated per MiB of
