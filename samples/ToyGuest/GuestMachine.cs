@@ -1,19 +1,22 @@
+using System.Runtime.InteropServices;
 using Kiov;
 using Kiov.Fs;
 using Kiov.Iov;
-using Kiov.Mm;
+using Kiov.Memory;
 using Kiov.Uaccess;
 
 namespace ToyGuest;
 
 /// <summary>
-/// The host side of a toy emulator: it owns a Kiov machine with one process, the guest, and
-/// forwards the guest's system calls to Kiov the way an emulator's syscall trap would. The
+/// The host side of a toy emulator: it allocates the guest's RAM itself, boots a Kiov machine
+/// whose physical memory is that very block (PhysicalMemory.OverCallerMemory), creates one
+/// process, the guest, and forwards the guest's system calls to Kiov the way an emulator's
+/// syscall trap would. The
 /// guest's pointers are guest virtual addresses in its own Kiov address space; every byte the
 /// guest's "CPU" loads or stores goes through Kiov's user access, so a bad pointer faults there
 /// exactly as it would in Linux.
 /// </summary>
-internal sealed class GuestMachine : IDisposable
+internal sealed unsafe class GuestMachine : IDisposable
 {
     // x86-64 system call numbers the toy guest uses.
     public const int SysRead = 0, SysWrite = 1, SysClose = 3, SysMmap = 9, SysReadv = 19, SysWritev = 20;
@@ -21,15 +24,23 @@ internal sealed class GuestMachine : IDisposable
 
     private const int ENOSYS = 38;  // not among Kiov's Errno constants: Kiov implements no dispatcher
 
+    private readonly byte* _ram;       // the emulator's own allocation: the guest's physical RAM
+    private readonly long _ramBytes;
     private readonly Kernel _kernel;
     private readonly Process _guest;
 
-    /// <summary>Boots a machine with <paramref name="ramBytes"/> of physical memory and one guest process.</summary>
+    /// <summary>Allocates <paramref name="ramBytes"/> of guest RAM and boots a machine on it with one guest process.</summary>
     public GuestMachine(long ramBytes)
     {
-        _kernel = new Kernel(KernelConfig.Current, ramBytes);
+        _ramBytes = ramBytes;
+        _ram = (byte*)NativeMemory.AlignedAlloc((nuint)ramBytes, 4096);
+        _kernel = Kernel.OnMemory(PhysicalMemory.OverCallerMemory(_ram, ramBytes));
         _guest = _kernel.CreateProcess();
     }
+
+    /// <summary>Whether <paramref name="bytes"/> appear anywhere in the emulator's RAM block: the
+    /// guest's memory is made of its frames, so what the guest stores lands there.</summary>
+    public bool RamHolds(ReadOnlySpan<byte> bytes) => new ReadOnlySpan<byte>(_ram, checked((int)_ramBytes)).IndexOf(bytes) >= 0;
 
     /// <summary>The guest CPU stores bytes at a guest address; false if it faulted part-way.</summary>
     public bool Store(ulong addr, ReadOnlySpan<byte> bytes) => UserAccess.CopyToUser(_guest.Mm, addr, bytes) == 0;
@@ -112,6 +123,10 @@ internal sealed class GuestMachine : IDisposable
         return _kernel.LeakReport().Count;
     }
 
-    /// <summary>Ends the guest and frees the machine's memory.</summary>
-    public void Dispose() => _kernel.Dispose();
+    /// <summary>Ends the guest, shuts the machine down, then frees the RAM (Kiov never frees memory it was lent).</summary>
+    public void Dispose()
+    {
+        _kernel.Dispose();
+        NativeMemory.AlignedFree(_ram);
+    }
 }

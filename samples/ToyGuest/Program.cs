@@ -6,7 +6,8 @@ using static ToyGuest.GuestMachine;
 namespace ToyGuest;
 
 /// <summary>
-/// A toy guest whose I/O layer is Kiov. The "guest program" below maps its RAM, stores a
+/// A toy guest whose I/O layer is Kiov, running on RAM the emulator allocated itself. The
+/// "guest program" below maps its memory, stores a
 /// message in two pieces, gathers them into a memfd with writev, reads the file back with
 /// preadv, sends it through a pipe with writev and scatters it out again with readv; then it
 /// hands the kernel a pointer into unmapped memory and gets EFAULT. Every result is printed;
@@ -39,6 +40,7 @@ public static class Program
         machine.Store64(iov + 16, Ram + 0x2000);
         machine.Store64(iov + 24, (ulong)guest.Length);
         int total = hello.Length + guest.Length;
+        checks.Expect("the guest's bytes are in the emulator's RAM block", machine.RamHolds("the toy guest\n"u8) ? 1 : 0, 1);
 
         // The guest starts with no open files (no stdin, stdout or stderr), so descriptors are
         // handed out from 0, as Linux does for a process started with all three closed.

@@ -36,7 +36,7 @@ public static class BenchCommand
     public static int Run(TextWriter output, bool quick)
     {
         int rounds = quick ? 3 : 15;
-        output.WriteLine($"kiov bench: {rounds} rounds each, median; model = Kiov's kernel, host = Linux {Environment.OSVersion.Version} via libc, same calls");
+        output.WriteLine($"kiov bench: {rounds} rounds each, median; model = Kiov's kernel, host = Linux {KernelRelease.Current} via libc, same calls");
         output.WriteLine($"{"workload",-44} {"model",12} {"host",12} {"time model/host",16}");
         foreach (var w in Workloads())
         {
