@@ -194,6 +194,14 @@ public sealed unsafe class Pipe : IPipeRing
         }
     }
 
+    /// <summary>In debug builds, throws <see cref="KiovBugException"/> unless the calling thread holds
+    /// <see cref="Lock"/> (<c>lockdep_assert_held(&amp;pipe->mutex)</c>): every <c>…Locked</c> member needs it.</summary>
+    [System.Diagnostics.Conditional("DEBUG")]
+    internal void AssertLocked()
+    {
+        if (!Monitor.IsEntered(Lock)) ThrowHelper.Bug("pipe->mutex is not held by this thread");
+    }
+
     /// <summary>
     /// <c>add_to_pipe</c>: appends a buffer the caller has a page reference for. On failure the
     /// reference is dropped: -EPIPE with no readers, -EAGAIN when the ring is full. Returns the length.
@@ -201,6 +209,7 @@ public sealed unsafe class Pipe : IPipeRing
     /// </summary>
     internal long AddLocked(in PipeBuffer buf)
     {
+        AssertLocked();
         if (_readers == 0) { Memory.Put(buf.Page); return -Errno.EPIPE; }
         if (IsFullLocked) { Memory.Put(buf.Page); return -Errno.EAGAIN; }
         _bufs[_head & Mask] = buf;
@@ -213,6 +222,7 @@ public sealed unsafe class Pipe : IPipeRing
     /// and non-blocking; otherwise waits. Caller holds <see cref="Lock"/>.</summary>
     internal int WaitForSpaceLocked(bool nonBlock)
     {
+        AssertLocked();
         while (true)
         {
             if (_readers == 0) return -Errno.EPIPE;
@@ -227,6 +237,7 @@ public sealed unsafe class Pipe : IPipeRing
     /// Caller holds <see cref="Lock"/>.</summary>
     internal int WaitForDataLocked(bool nonBlock, bool movedSome)
     {
+        AssertLocked();
         while (IsEmptyLocked)
         {
             if (_writers == 0 || movedSome) return 0;
@@ -240,6 +251,7 @@ public sealed unsafe class Pipe : IPipeRing
     /// buffers (what splice does after its actor ran). Caller holds <see cref="Lock"/>.</summary>
     internal void ConsumeLocked(ulong bytes)
     {
+        AssertLocked();
         while (bytes != 0)
         {
             ref PipeBuffer buf = ref TailLocked;
@@ -253,6 +265,7 @@ public sealed unsafe class Pipe : IPipeRing
     // goes back to the pipe's spares (anon_pipe_buf_release), the others' to their owners.
     internal void ReleaseTailLocked()
     {
+        AssertLocked();
         ref PipeBuffer buf = ref TailLocked;
         PipeBuffer old = buf;
         buf = default;

@@ -25,9 +25,11 @@ public static unsafe partial class UserPages
     /// it allows the access), follow the entry, fault it in when absent or not writable enough, and take
     /// the reference. The mmap read lock is held (dropped only to grow a stack, as 2017's
     /// <c>find_extend_vma</c> could). FOLL_LONGTERM needs no migration here: the model has no movable zone.
+    /// The caller holds the mmap lock (asserted in debug builds, as <c>__get_user_pages</c> does).
     /// </summary>
     private static long Slow(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages)
     {
+        mm.MmapLock.AssertLocked();
         ArgumentOutOfRangeException.ThrowIfNegative(nrPages);
         if (nrPages == 0) return 0;
         bool wantPages = !pages.IsEmpty;
@@ -55,7 +57,7 @@ public static unsafe partial class UserPages
             {
                 if (r == Follow.Changed) continue;
                 if (r == Follow.NoStructPage) break;
-                if (++tries > MaxFaultsPerPage) throw new KiovBugException($"GUP at 0x{start:x}: the fault never made the page followable");
+                if (++tries > MaxFaultsPerPage) ThrowHelper.Unmapped("GUP: the fault never made the page followable at", start);
                 tables = default;
                 err = FaultInPage(mm, vma!, start, flags, ref faults);
                 if (err != 0) break;

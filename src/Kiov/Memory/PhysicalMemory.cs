@@ -228,10 +228,10 @@ public sealed unsafe class PhysicalMemory : IDisposable
         byte* p = _base + ((nint)pfn << PageShift);
         int flags = Volatile.Read(ref _flags[pfn]);
         if ((flags & (int)PageFlags.Free) == 0)
-            throw new KiovBugException($"allocator handed out pfn {pfn}, which is not free");
+            ThrowHelper.BadFrame("allocator handed out a frame that is not free", pfn);
         if (CheckPoisonOnAlloc && (flags & (int)PageFlags.Poisoned) != 0
             && new ReadOnlySpan<byte>(p, PageSize).IndexOfAnyExcept(PoisonByte) >= 0)
-            throw new KiovBugException($"pfn {pfn} was written after it was freed (poison disturbed)");
+            ThrowHelper.BadFrame("written after it was freed (poison disturbed)", pfn);
         if (zero) new Span<byte>(p, PageSize).Clear();
         _owner[pfn] = owner;
         Volatile.Write(ref _mapcount[pfn], 0);
@@ -243,10 +243,9 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private void FreeFrame(int pfn)
     {
         int flags = Volatile.Read(ref _flags[pfn]);
-        if ((flags & (int)PageFlags.Free) != 0) throw new KiovBugException($"double free of pfn {pfn}");
-        if ((flags & (int)PageFlags.Reserved) != 0) throw new KiovBugException($"free of reserved pfn {pfn}");
-        if (Volatile.Read(ref _mapcount[pfn]) != 0)
-            throw new KiovBugException($"pfn {pfn} freed while still mapped {_mapcount[pfn]} times");
+        if ((flags & (int)PageFlags.Free) != 0) ThrowHelper.BadFrame("double free", pfn);
+        if ((flags & (int)PageFlags.Reserved) != 0) ThrowHelper.BadFrame("free of a reserved frame", pfn);
+        if (Volatile.Read(ref _mapcount[pfn]) != 0) ThrowHelper.BadFrame("freed while still mapped", pfn);
         new Span<byte>(_base + ((nint)pfn << PageShift), PageSize).Fill(PoisonByte);
         _owner[pfn] = PageOwner.None;
         Volatile.Write(ref _flags[pfn], (int)(PageFlags.Free | PageFlags.Poisoned));
@@ -261,7 +260,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     public void Get(Page page)
     {
         int v = Interlocked.Increment(ref _refcount[Check(page)]);
-        if (v <= 1) throw new KiovBugException($"get_page on {page} whose count was {v - 1}");
+        if (v <= 1) ThrowHelper.BadCount("get_page", page, v);
     }
 
     /// <summary>Takes a reference unless the count is zero (<c>get_page_unless_zero</c>,
@@ -294,7 +293,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
         int pfn = Check(page);
         int v = Interlocked.Add(ref _refcount[pfn], -delta);
         if (v == 0) FreeFrame(pfn);
-        else if (v < 0) throw new KiovBugException($"{what} on {page} took its count to {v}");
+        else if (v < 0) ThrowHelper.BadCount(what, page, v);
     }
 
     /// <summary>The reference count (<c>page_ref_count</c>).</summary>
@@ -312,8 +311,8 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>Counts one mapping fewer (<c>page_remove_rmap</c>).</summary>
     public void RemoveMap(Page page)
     {
-        if (Interlocked.Decrement(ref _mapcount[Check(page)]) < 0)
-            throw new KiovBugException($"mapcount of {page} went negative");
+        int v = Interlocked.Decrement(ref _mapcount[Check(page)]);
+        if (v < 0) ThrowHelper.BadCount("page_remove_rmap (mapcount)", page, v);
     }
 
     /// <summary>The page's flags (a frame never handed out is <see cref="PageFlags.Free"/>).</summary>

@@ -49,7 +49,7 @@ public sealed unsafe class KernelSpace
     public KernelConfig Config { get; }
 
     /// <summary>The gate lockless walkers of every address space enter (their "IRQs off").</summary>
-    public WalkerGate Gate { get; } = new();
+    internal WalkerGate Gate { get; } = new();
 
     /// <summary>Event counters (<c>/proc/vmstat</c>): GUP calls, paths, faults, pins.</summary>
     public VmCounters Counters { get; } = new();

@@ -19,7 +19,7 @@ namespace Kiov.Mm;
 /// parity (which this grace period does not wait for) and every entry it reads afterwards was
 /// written before the barrier.</para>
 /// </remarks>
-public sealed class WalkerGate
+internal sealed class WalkerGate
 {
     // One thread's entries, by parity; written only by that thread. Padded so that two threads'
     // slots never share a cache line.

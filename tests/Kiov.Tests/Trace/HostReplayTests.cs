@@ -4,7 +4,7 @@ using Kiov.Trace;
 
 namespace Kiov.Tests.Trace;
 
-/// <summary>Traces replayed on the host kernel: the example of TRACE.md and every edge-case
+/// <summary>Traces replayed on the host kernel: the example of docs/trace-format.md and every edge-case
 /// trace must print their expected output (made by scripts/regen-expected.sh).</summary>
 [Collection(HostCollection.Name)]
 public class HostReplayTests
@@ -25,7 +25,7 @@ public class HostReplayTests
     [InlineData(ReplayCommand.Mode.Diff)]
     public void Replay_prints_the_examples_expected_output(ReplayCommand.Mode mode)
     {
-        string dir = Path.Combine(TestPaths.Shared, "traces");
+        string dir = TestPaths.Examples;
         var (exit, stdout, stderr) = Replay(mode, Path.Combine(dir, "example.jsonl"));
         if (mode == ReplayCommand.Mode.Diff)
         {

@@ -53,7 +53,7 @@ public enum BatchMethod
 /// <param name="KernelArrayBytes">What the kernel would allocate for page-pointer arrays (8 bytes a
 /// pointer): every array get_pages_alloc hands back, or the primitive's one buffer when it is too big
 /// for the stack (more than 16 pages).</param>
-public readonly record struct BatchPass(int Calls, int Batches, long GupCalls, ulong Bytes, ulong WrongBytes = 0, int NullPages = 0, long KernelArrayBytes = 0);
+internal readonly record struct BatchPass(int Calls, int Batches, long GupCalls, ulong Bytes, ulong WrongBytes = 0, int NullPages = 0, long KernelArrayBytes = 0);
 
 /// <summary>One row of the comparison table, per MiB of request.</summary>
 /// <param name="Shape">The request.</param>
@@ -63,7 +63,7 @@ public readonly record struct BatchPass(int Calls, int Batches, long GupCalls, u
 /// <param name="GupCallsPerMiB">GUP calls underneath per MiB.</param>
 /// <param name="AllocatedBytesPerMiB">Managed bytes allocated per MiB (after a warm-up pass; the least of three).</param>
 /// <param name="Outcome">"ok", the bytes moved before a hole, or the bug the input hit.</param>
-public readonly record struct BatchComparisonRow(BatchShape Shape, BatchMethod Method, double CallsPerMiB, double BatchesPerMiB, double GupCallsPerMiB, double AllocatedBytesPerMiB, string Outcome = "ok");
+internal readonly record struct BatchComparisonRow(BatchShape Shape, BatchMethod Method, double CallsPerMiB, double BatchesPerMiB, double GupCallsPerMiB, double AllocatedBytesPerMiB, string Outcome = "ok");
 
 /// <summary>
 /// One request of a <see cref="BatchShape"/> on a machine of its own, moved whole by any
@@ -71,7 +71,7 @@ public readonly record struct BatchComparisonRow(BatchShape Shape, BatchMethod M
 /// benchmark (bench/Kiov.Bench/BatchBench.cs) times <see cref="Run"/>; <see cref="BatchComparison.Rows"/>
 /// counts it.
 /// </summary>
-public sealed class BatchWorkload : IDisposable
+internal sealed class BatchWorkload : IDisposable
 {
     private const ulong Base = 0x1000_0000_0000;
     private readonly PhysicalMemory _memory;
@@ -293,7 +293,7 @@ public sealed class BatchWorkload : IDisposable
 }
 
 /// <summary>The deterministic half of the seed thread's comparison, for <c>kiov bench</c>.</summary>
-public static class BatchComparison
+internal static class BatchComparison
 {
     /// <summary>
     /// Every shape by every method: API calls, batches, GUP calls and managed bytes allocated per MiB of

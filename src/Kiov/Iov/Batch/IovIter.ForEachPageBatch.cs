@@ -24,10 +24,10 @@ namespace Kiov.Iov;
 public partial struct IovIter
 {
     /// <summary>Batches of at most this many pages live on the stack (vmsplice's <c>pages[16]</c>).</summary>
-    public const int BatchStackPages = 16;
+    internal const int BatchStackPages = 16;
 
     /// <summary>The largest buffer a batch walk uses (<c>PVM_MAX_KMALLOC_PAGES</c> / pointer size).</summary>
-    public const int BatchMaxPages = 1024;
+    internal const int BatchMaxPages = 1024;
 
     /// <summary>
     /// Al Viro's proposed primitive (the seed thread's <c>iov_iter_for_each_page</c>, batched), standing
@@ -40,7 +40,7 @@ public partial struct IovIter
     /// took none, the first error (the GUP's, the consumer's, -EFAULT for DISCARD and MANAGED or a full
     /// pipe), or 0 (an XARRAY hole at the start).
     /// </summary>
-    public long ForEachPageBatch<TConsumer>(ulong maxSize, ref TConsumer consumer, PageBatchFlags flags = PageBatchFlags.None)
+    internal long ForEachPageBatch<TConsumer>(ulong maxSize, ref TConsumer consumer, PageBatchFlags flags = PageBatchFlags.None)
         where TConsumer : IPageBatchConsumer, allows ref struct
     {
         maxSize = Math.Min(Math.Min(maxSize, _count), IovLimits.MaxRwCount);
@@ -78,7 +78,7 @@ public partial struct IovIter
     /// gets FOLL_GET references (<see cref="BatchHold.Ref"/>), and KVEC fails with -EFAULT as get_pages
     /// does. Same contract as <see cref="ForEachPageBatch{TConsumer}"/> otherwise.
     /// </summary>
-    public long ForEachPageBatchViaGetPages2<TConsumer>(ulong maxSize, ref TConsumer consumer)
+    internal long ForEachPageBatchViaGetPages2<TConsumer>(ulong maxSize, ref TConsumer consumer)
         where TConsumer : IPageBatchConsumer, allows ref struct => GetPagesBatches(maxSize, ref consumer, advancing: true);
 
     /// <summary>
@@ -89,7 +89,7 @@ public partial struct IovIter
     /// (<see cref="BatchHold.Ref"/>), KVEC -EFAULT, as get_pages. Throws on a kernel without the
     /// non-advancing call (6.0 on: use <see cref="ForEachPageBatchViaGetPages2{TConsumer}"/>).
     /// </summary>
-    public long ForEachPageBatchOnGetPages2017<TConsumer>(ulong maxSize, ref TConsumer consumer)
+    internal long ForEachPageBatchOnGetPages2017<TConsumer>(ulong maxSize, ref TConsumer consumer)
         where TConsumer : IPageBatchConsumer, allows ref struct => GetPagesBatches(maxSize, ref consumer, advancing: false);
 
     // The primitive on get_pages: each batch one get_pages call into an ArrayPool buffer. The 6.0

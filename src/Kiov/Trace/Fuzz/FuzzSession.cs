@@ -29,7 +29,7 @@ public sealed record FuzzOptions(ulong Seed, int Ops, int Runs, string OutDir, i
 /// <summary>How a fuzz session ended.</summary>
 /// <param name="Passed">Runs on which the two back ends agreed.</param>
 /// <param name="Failed">Runs on which they did not (or one failed to run the trace).</param>
-public sealed record FuzzSummary(int Passed, int Failed)
+internal sealed record FuzzSummary(int Passed, int Failed)
 {
     /// <summary>Why the session stopped before its last run: <c>interrupted</c> (Ctrl-C),
     /// <c>duration</c> (the time budget), or null when it ran them all.</summary>
@@ -58,7 +58,7 @@ public sealed record FuzzSummary(int Passed, int Failed)
 /// <param name="model">Replays a trace on the model.</param>
 /// <param name="host">Replays a trace on the host (in a process of its own).</param>
 /// <param name="progress">Where progress lines go (standard error).</param>
-public sealed class FuzzSession(FuzzOptions options, Func<IReadOnlyList<string>, TraceOutcome> model,
+internal sealed class FuzzSession(FuzzOptions options, Func<IReadOnlyList<string>, TraceOutcome> model,
     Func<IReadOnlyList<string>, TraceOutcome> host, TextWriter progress)
 {
     /// <summary>How often progress is printed.</summary>

@@ -20,7 +20,7 @@ namespace Kiov.Trace.Fuzz;
 /// <param name="Failed">Runs that did not.</param>
 /// <param name="StoppedBy">Why the shard stopped early, or null.</param>
 /// <param name="Divergences">The divergence files written.</param>
-public sealed record FuzzSummaryFile(ulong Seed, int Ops, int Runs, int Shard, int Shards, int Passed, int Failed,
+internal sealed record FuzzSummaryFile(ulong Seed, int Ops, int Runs, int Shard, int Shards, int Passed, int Failed,
     string? StoppedBy, IReadOnlyList<string> Divergences)
 {
     /// <summary>The file name for shard <paramref name="shard"/> of <paramref name="shards"/>.</summary>
