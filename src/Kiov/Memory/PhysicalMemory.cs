@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using static Kiov.Memory.PageGeometry;
@@ -165,6 +166,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>Takes a reference (<c>get_page</c>). The page must already be referenced.</summary>
     public void Get(Page page)
     {
+        Sched.Point(SchedPoint.PageRef, (ulong)(uint)page.Pfn);
         int v = Interlocked.Increment(ref _refcount[Check(page)]);
         if (v <= 1) throw new KiovBugException($"get_page on {page} whose count was {v - 1}");
     }
@@ -186,6 +188,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private bool TryAddUnlessZero(Page page, int delta)
     {
         ref int count = ref _refcount[Check(page)];
+        Sched.Point(SchedPoint.PageRef, (ulong)(uint)page.Pfn);
         while (true)
         {
             int v = Volatile.Read(ref count);
@@ -197,6 +200,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private void Sub(Page page, int delta, string what)
     {
         int pfn = Check(page);
+        Sched.Point(SchedPoint.PageRef, (ulong)(uint)pfn);
         int v = Interlocked.Add(ref _refcount[pfn], -delta);
         if (v == 0) FreeFrame(pfn);
         else if (v < 0) throw new KiovBugException($"{what} on {page} took its count to {v}");

@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Memory;
 using static Kiov.Memory.PageGeometry;
 
@@ -66,6 +67,7 @@ public sealed unsafe partial class AddressSpace
     /// </summary>
     public int HandleMmFault(Vma vma, ulong addr, bool write)
     {
+        Sched.Point(SchedPoint.Fault, this);
         ulong* ptep = PageTables.LookupOrAlloc(Memory, _pgd, addr);
         if (ptep == null) return -Errno.ENOMEM;
         while (true)

@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 namespace Kiov.Mm;
 
 /// <summary>
@@ -22,9 +23,10 @@ public sealed class MmapLock
     /// <summary><c>mmap_read_lock</c>.</summary>
     public void ReadLock()
     {
+        Sched.Point(SchedPoint.MmapRead, this);
         lock (_gate)
         {
-            while (_writer || _waitingWriters > 0) Monitor.Wait(_gate);
+            while (_writer || _waitingWriters > 0) Sched.Wait(_gate);
             _readers++;
         }
         t_held++;
@@ -33,6 +35,7 @@ public sealed class MmapLock
     /// <summary><c>mmap_read_trylock</c>.</summary>
     public bool TryReadLock()
     {
+        Sched.Point(SchedPoint.MmapRead, this);
         lock (_gate)
         {
             if (_writer || _waitingWriters > 0) return false;
@@ -45,21 +48,23 @@ public sealed class MmapLock
     /// <summary><c>mmap_read_unlock</c>.</summary>
     public void ReadUnlock()
     {
+        Sched.Point(SchedPoint.MmapUnlock, this);
         t_held--;
         lock (_gate)
         {
             if (_readers <= 0) throw new KiovBugException("mmap_read_unlock without the lock");
-            if (--_readers == 0 && _waitingWriters > 0) Monitor.PulseAll(_gate);
+            if (--_readers == 0 && _waitingWriters > 0) Sched.PulseAll(_gate);
         }
     }
 
     /// <summary><c>mmap_write_lock</c>.</summary>
     public void WriteLock()
     {
+        Sched.Point(SchedPoint.MmapWrite, this);
         lock (_gate)
         {
             _waitingWriters++;
-            while (_writer || _readers > 0) Monitor.Wait(_gate);
+            while (_writer || _readers > 0) Sched.Wait(_gate);
             _waitingWriters--;
             _writer = true;
         }
@@ -69,12 +74,13 @@ public sealed class MmapLock
     /// <summary><c>mmap_write_unlock</c>.</summary>
     public void WriteUnlock()
     {
+        Sched.Point(SchedPoint.MmapUnlock, this);
         t_held--;
         lock (_gate)
         {
             if (!_writer) throw new KiovBugException("mmap_write_unlock without the lock");
             _writer = false;
-            Monitor.PulseAll(_gate);
+            Sched.PulseAll(_gate);
         }
     }
 

@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 namespace Kiov.Mm;
 
 /// <summary>
@@ -23,6 +24,7 @@ public sealed class WalkerGate
     /// <summary>Enters the gate (<c>local_irq_save</c> before a GUP-fast walk); returns the token for <see cref="Exit"/>.</summary>
     public int Enter()
     {
+        Sched.Point(SchedPoint.GateEnter, this);
         while (true)
         {
             int epoch = Volatile.Read(ref _epoch);
@@ -34,19 +36,25 @@ public sealed class WalkerGate
     }
 
     /// <summary>Leaves the gate (<c>local_irq_restore</c>).</summary>
-    public void Exit(int token) => Interlocked.Decrement(ref _walkers[token]);
+    public void Exit(int token)
+    {
+        Sched.Point(SchedPoint.GateExit, this);
+        Interlocked.Decrement(ref _walkers[token]);
+    }
 
     /// <summary>Waits until every walker that might have seen something unlinked before this call
     /// has left (<c>synchronize_rcu</c>, or the TLB-flush IPI that waits on IRQs-off walkers).</summary>
     public void Synchronize()
     {
+        Sched.Point(SchedPoint.GateSync, this);
+        Sched.Lock(_syncLock);
         lock (_syncLock)
         {
             int old = Volatile.Read(ref _epoch);
             Interlocked.Exchange(ref _epoch, old + 1);
             int slot = (old & 1) * Stride;
             var spin = new SpinWait();
-            while (Volatile.Read(ref _walkers[slot]) != 0) spin.SpinOnce();
+            while (Volatile.Read(ref _walkers[slot]) != 0) { if (!Sched.Spin(this)) spin.SpinOnce(); }
             _grace++;
         }
     }

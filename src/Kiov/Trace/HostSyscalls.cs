@@ -74,7 +74,7 @@ public sealed unsafe class HostSyscalls : ISyscalls
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         var buffer = new HostChunk(chunk, pid);
-        return SelfCopy.Fill(ref buffer, addr, len, seed);
+        lock (fds) return SelfCopy.Fill(ref buffer, addr, len, seed); // one chunk: a par line's threads take turns
     }
 
     /// <inheritdoc/>
@@ -82,7 +82,7 @@ public sealed unsafe class HostSyscalls : ISyscalls
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         var buffer = new HostChunk(chunk, pid);
-        return SelfCopy.Hash(ref buffer, addr, len, out hash);
+        lock (fds) return SelfCopy.Hash(ref buffer, addr, len, out hash);
     }
 
     // The runner's own native buffer, moved by real process_vm_{readv,writev} calls on itself.

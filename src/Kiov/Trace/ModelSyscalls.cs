@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Fs;
 using Kiov.Iov;
 using Kiov.Memory;
@@ -68,7 +69,8 @@ public sealed class ModelSyscalls : ISyscalls
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var buffer = new ModelChunk(this);
-        return SelfCopy.Fill(ref buffer, addr, len, seed);
+        Sched.Lock(_chunk); // the chunk is one buffer: threads of a par line take turns with it
+        lock (_chunk) return SelfCopy.Fill(ref buffer, addr, len, seed);
     }
 
     /// <inheritdoc/>
@@ -76,7 +78,8 @@ public sealed class ModelSyscalls : ISyscalls
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var buffer = new ModelChunk(this);
-        return SelfCopy.Hash(ref buffer, addr, len, out hash);
+        Sched.Lock(_chunk);
+        lock (_chunk) return SelfCopy.Hash(ref buffer, addr, len, out hash);
     }
 
     // Kernel pages standing for the runner's buffer, moved by the model's process_vm_rw_core.

@@ -1,0 +1,31 @@
+namespace Kiov.Concurrency;
+
+/// <summary>What a parked thread will do when it runs next: the point it stopped at and what that
+/// touches. Two steps commute (their order cannot change what either sees) when they touch different
+/// things; the explorer's reduction skips orders of commuting steps.</summary>
+/// <param name="Kind">The point.</param>
+/// <param name="Obj">The object touched (a lock, a gate), or null for an entry or frame.</param>
+/// <param name="Key">The entry's address or frame number when <paramref name="Obj"/> is null.</param>
+public readonly record struct Step(SchedPoint Kind, object? Obj, ulong Key)
+{
+    private int Space => Kind switch
+    {
+        SchedPoint.PteRead or SchedPoint.PteWrite => 1,
+        SchedPoint.PageRef => 2,
+        _ => 0,
+    };
+
+    /// <summary>True when the order of this step and <paramref name="other"/> may matter: a thread's
+    /// first step (which touches anything), or both touching the same lock, gate, address space,
+    /// entry or frame.</summary>
+    /// <param name="other">A step of another thread.</param>
+    public bool DependsOn(Step other)
+    {
+        if (Kind == SchedPoint.Start || other.Kind == SchedPoint.Start) return true;
+        if (Space != other.Space) return false;
+        return Space == 0 ? ReferenceEquals(Obj, other.Obj) : Key == other.Key;
+    }
+
+    /// <summary>A short name for reports.</summary>
+    public override string ToString() => Obj is null ? $"{Kind}:0x{Key:x}" : $"{Kind}:{Obj.GetType().Name}";
+}

@@ -1,0 +1,112 @@
+using Kiov.Concurrency;
+
+namespace Kiov.Trace;
+
+/// <summary>One outcome of a litmus test: every line printed from the first <c>par</c> line on,
+/// each ended by <c>\n</c>, and the first schedule that produced it.</summary>
+/// <param name="Lines">The printed lines, from the first par line on.</param>
+/// <param name="Schedule">A schedule that produces it (<see cref="Concurrency.Schedule.Format"/>).</param>
+/// <param name="Count">How many runs produced it.</param>
+public sealed record LitmusOutcome(string Lines, string Schedule, int Count);
+
+/// <summary>What the model allows for a litmus test.</summary>
+/// <param name="Outcomes">Each distinct outcome, in the order first reached.</param>
+/// <param name="Runs">Schedules run.</param>
+/// <param name="Complete">True when every schedule was searched (up to the reduction); false when
+/// the run budget stopped the search.</param>
+/// <param name="Stuck">Schedules on which the threads could not all finish, with one of them.</param>
+/// <param name="Failure">A thread that threw on some schedule (a model bug), with that schedule.</param>
+public sealed record LitmusModelResult(IReadOnlyList<LitmusOutcome> Outcomes, int Runs, bool Complete,
+    (int Count, string Schedule, string Why) Stuck, (string Schedule, Exception Error)? Failure);
+
+/// <summary>
+/// Runs a litmus test (a trace with <c>par</c> lines) on the model under every schedule the
+/// <see cref="Explorer"/> yields, each run from the first line on a fresh machine, and gathers the
+/// distinct outcomes. If the budget runs out first, seeded random schedules are tried too, and the
+/// result says the set is what was reached within the bound.
+/// </summary>
+public static class LitmusModel
+{
+    /// <summary>The index of the first <c>par</c> op, or -1.</summary>
+    /// <param name="ops">The trace.</param>
+    public static int FirstPar(IReadOnlyList<TraceOp> ops)
+    {
+        for (int i = 0; i < ops.Count; i++) if (ops[i] is ParOp) return i;
+        return -1;
+    }
+
+    /// <summary>Explores <paramref name="ops"/>.</summary>
+    /// <param name="ops">The trace; it must hold a par line.</param>
+    /// <param name="maxRuns">The most exhaustive runs before falling back to random ones.</param>
+    /// <param name="randomRuns">Random runs to add when the exhaustive search is cut short.</param>
+    /// <param name="seed">The first random seed.</param>
+    /// <param name="stopOnFailure">Stop at the first schedule where a thread throws.</param>
+    public static LitmusModelResult Explore(IReadOnlyList<TraceOp> ops, int maxRuns = 20_000, int randomRuns = 2_000, int seed = 1, bool stopOnFailure = true)
+    {
+        int first = FirstPar(ops);
+        if (first < 0) throw new ArgumentException("the trace has no par line: it is not a litmus test");
+        var outcomes = new Dictionary<string, LitmusOutcome>();
+        var order = new List<string>();
+        var explorer = new Explorer();
+        int runs = 0, stuck = 0;
+        string stuckSchedule = "", stuckWhy = "";
+        (string, Exception)? failure = null;
+        void One(SchedulePolicy policy, string prefix)
+        {
+            runs++;
+            RunOutcome r = RunOnce(ops, first, policy);
+            string schedule = prefix + Schedule.Format(policy.Choices);
+            if (r.Error is ParStuckException s)
+            {
+                if (stuck++ == 0) { stuckSchedule = schedule; stuckWhy = s.Message; }
+                return;
+            }
+            if (r.Error != null) { failure ??= (schedule, r.Error); return; }
+            if (outcomes.TryGetValue(r.Lines, out LitmusOutcome? o)) outcomes[r.Lines] = o with { Count = o.Count + 1 };
+            else { outcomes[r.Lines] = new LitmusOutcome(r.Lines, schedule, 1); order.Add(r.Lines); }
+        }
+        while (explorer.Runs < maxRuns && explorer.NextRun() is { } policy)
+        {
+            One(policy, "");
+            if (failure != null && stopOnFailure) break;
+        }
+        bool complete = explorer.Finished || (explorer.Runs >= maxRuns && explorer.NextRun() == null);
+        if (!complete && (failure == null || !stopOnFailure))
+        {
+            for (int i = 0; i < randomRuns; i++)
+            {
+                var policy = new RandomPolicy(seed + i);
+                One(policy, $"seed {seed + i}: ");
+                if (failure != null && stopOnFailure) break;
+            }
+        }
+        var list = order.Select(k => outcomes[k]).ToList();
+        return new LitmusModelResult(list, runs, complete, (stuck, stuckSchedule, stuckWhy), failure);
+    }
+
+    private readonly record struct RunOutcome(string Lines, Exception? Error);
+
+    private static RunOutcome RunOnce(IReadOnlyList<TraceOp> ops, int first, SchedulePolicy policy)
+    {
+        ParOp.ModelPolicy = policy;
+        try
+        {
+            using var sys = new ModelSyscalls();
+            using var w = new StringWriter();
+            for (int i = 0; i < ops.Count; i++)
+            {
+                string line = ops[i].Run(sys).ToJson();
+                if (i >= first) { w.Write(line); w.Write('\n'); }
+            }
+            return new RunOutcome(w.ToString(), null);
+        }
+        catch (Exception e) when (e is ParStuckException or ParThreadException or KiovBugException)
+        {
+            return new RunOutcome("", e);
+        }
+        finally
+        {
+            ParOp.ModelPolicy = null;
+        }
+    }
+}
