@@ -40,6 +40,12 @@ public sealed class Controller(SchedulePolicy policy, int stepBound = 200_000)
 
     internal List<object> Locks { get; } = [];
 
+    /// <summary>Fixes turned off for this controller's threads (tests only).</summary>
+    public RaceFix FixesOff { get; init; }
+
+    /// <summary>When set, each step taken (the thread and where it stood) is added to it.</summary>
+    public List<(int Thread, Step Step)>? Log { get; init; }
+
     /// <summary>Steps taken so far (turns handed to a thread).</summary>
     public long StepCount { get; private set; }
 
@@ -76,6 +82,7 @@ public sealed class Controller(SchedulePolicy policy, int stepBound = 200_000)
             ModelThread next = policy.Pick(_enabled, _threads);
             if (!_enabled.Contains(next)) throw new InvalidOperationException($"the policy picked thread {next.Index}, which cannot run");
             StepCount++;
+            Log?.Add((next.Index, next.Pending));
             if (next.Pending.Obj is { } obj) _lastTouch[obj] = StepCount;
             next.Resume();
             if (!_back.Wait(HangTimeout)) return Abort(RunStatus.Hung);

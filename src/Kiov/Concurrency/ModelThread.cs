@@ -33,6 +33,7 @@ public sealed class ModelThread
     /// <summary>What the body threw, if anything but the controller's abort.</summary>
     public Exception? Error { get; private set; }
 
+    internal bool Quiet;          // points are not places to switch (Sched.Quietly)
     internal object? WaitingOn;   // a monitor it waits on, until pulsed
     internal object? SpinningOn;  // what its wait loop waits for others to touch
     internal long SpinMark;       // the controller's step count when it began to spin
@@ -70,7 +71,7 @@ public sealed class ModelThread
 
     internal void Park(Step step)
     {
-        if (Controller.Aborting) return;
+        if (Controller.Aborting || Quiet) return;
         Pending = step;
         if (step.Kind is SchedPoint.Lock or SchedPoint.Wait) Controller.Register(step.Obj!);
         _held.Clear();

@@ -40,6 +40,9 @@ public enum SchedPoint : byte
     /// <summary>A page reference or pin taken or dropped (<c>get_page</c>, <c>try_grab_folio</c>, <c>put_page</c>, <c>unpin_user_page</c>).</summary>
     PageRef,
 
+    /// <summary>The bytes of a frame are read or written (<c>kmap_local_page</c> and the copy after it).</summary>
+    PageData,
+
     /// <summary>A page fault begins (<c>handle_mm_fault</c>), or is retried.</summary>
     Fault,
 }

@@ -11,20 +11,29 @@ public readonly record struct Step(SchedPoint Kind, object? Obj, ulong Key)
     private int Space => Kind switch
     {
         SchedPoint.PteRead or SchedPoint.PteWrite => 1,
-        SchedPoint.PageRef => 2,
+        SchedPoint.PageRef or SchedPoint.PageData => 2,
         _ => 0,
     };
 
     /// <summary>True when the order of this step and <paramref name="other"/> may matter: a thread's
     /// first step (which touches anything), or both touching the same lock, gate, address space,
-    /// entry or frame.</summary>
+    /// entry or frame (its count or its bytes), unless both steps commute (two reads of an entry, two
+    /// read-lock takings, two walkers entering or leaving the gate).</summary>
     /// <param name="other">A step of another thread.</param>
     public bool DependsOn(Step other)
     {
         if (Kind == SchedPoint.Start || other.Kind == SchedPoint.Start) return true;
         if (Space != other.Space) return false;
+        if (Commutes(Kind, other.Kind)) return false;
         return Space == 0 ? ReferenceEquals(Obj, other.Obj) : Key == other.Key;
     }
+
+    // Pairs that commute on the same object: two reads of an entry, two read-lock takings of the mmap
+    // lock (only a writer excludes a reader), two walkers entering or leaving the gate (counters).
+    private static bool Commutes(SchedPoint a, SchedPoint b) =>
+        (a == SchedPoint.PteRead && b == SchedPoint.PteRead)
+        || (a == SchedPoint.MmapRead && b == SchedPoint.MmapRead)
+        || (a is SchedPoint.GateEnter or SchedPoint.GateExit && b is SchedPoint.GateEnter or SchedPoint.GateExit);
 
     /// <summary>A short name for reports.</summary>
     public override string ToString() => Obj is null ? $"{Kind}:0x{Key:x}" : $"{Kind}:{Obj.GetType().Name}";

@@ -226,7 +226,11 @@ public sealed unsafe class PhysicalMemory : IDisposable
     }
 
     /// <summary>The page's flags.</summary>
-    public PageFlags Flags(Page page) => (PageFlags)Volatile.Read(ref _flags[Check(page)]);
+    public PageFlags Flags(Page page)
+    {
+        Sched.Point(SchedPoint.PageData, (ulong)(uint)page.Pfn);
+        return (PageFlags)Volatile.Read(ref _flags[Check(page)]);
+    }
 
     /// <summary>Sets flags atomically (<c>SetPageDirty</c> and friends).</summary>
     public void SetFlags(Page page, PageFlags flags) => Interlocked.Or(ref _flags[Check(page)], (int)flags);
@@ -241,6 +245,15 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <see cref="KiovBugException"/> if the frame is free: a use after free.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* Pointer(Page page)
+    {
+        Sched.Point(SchedPoint.PageData, (ulong)(uint)page.Pfn);
+        return TablePointer(page);
+    }
+
+    /// <summary><see cref="Pointer"/> of a page-table frame: its entries are scheduling points of
+    /// their own, so reaching the table is not one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* TablePointer(Page page)
     {
         int pfn = Check(page);
         if ((Volatile.Read(ref _flags[pfn]) & (int)PageFlags.Free) != 0) ThrowUseAfterFree(page);

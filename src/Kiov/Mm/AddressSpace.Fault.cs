@@ -174,7 +174,8 @@ public sealed unsafe partial class AddressSpace
         // The entry was read without the page-table lock, and madvise(DONTNEED) zaps under the same
         // read lock: hold the page (taken inside the gate, the entry re-checked) before looking at it,
         // as the kernel's do_wp_page does under the PTE lock.
-        if (!TryGetMapped(ptep, old, page)) return 1;
+        bool hold = RaceFixes.On(RaceFix.WpPageHold);
+        if (hold && !TryGetMapped(ptep, old, page)) return 1;
         try
         {
             if ((Memory.Flags(page) & PageFlags.Anon) != 0)
@@ -185,7 +186,7 @@ public sealed unsafe partial class AddressSpace
             }
             return CopyOnWrite(ptep, old, page, writable);
         }
-        finally { Memory.Put(page); }
+        finally { if (hold) Memory.Put(page); }
     }
 
     // A reference on the page 'old' maps, if 'ptep' still holds 'old'; inside the gate, so the page
