@@ -95,7 +95,8 @@ public sealed class Controller(SchedulePolicy policy, int stepBound = 200_000)
         if (t.SpinningOn is { } on)
             return (_lastTouch.TryGetValue(on, out long at) && at > t.SpinMark) || _threads.All(o => o == t || o.Done);
         if (t.Pending.Kind == SchedPoint.Lock)
-            foreach (ModelThread o in _threads) if (o != t && !o.Done && o.Holds(t.Pending.Obj!)) return false;
+            foreach (ModelThread o in _threads)
+                if (o != t && !o.Done && (o.Holds(t.Pending.Obj!) || (t.AlsoNeeds is { } also && o.Holds(also)))) return false;
         return true;
     }
 

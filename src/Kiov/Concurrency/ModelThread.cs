@@ -69,11 +69,15 @@ public sealed class ModelThread
         }
     }
 
-    internal void Park(Step step)
+    internal object? AlsoNeeds;   // a second lock a Lock step waits for (pipe_double_lock)
+
+    internal void Park(Step step, object? alsoNeeds = null)
     {
         if (Controller.Aborting || Quiet) return;
         Pending = step;
+        AlsoNeeds = alsoNeeds;
         if (step.Kind is SchedPoint.Lock or SchedPoint.Wait) Controller.Register(step.Obj!);
+        if (alsoNeeds != null) Controller.Register(alsoNeeds);
         _held.Clear();
         foreach (object o in Controller.Locks) if (Monitor.IsEntered(o)) _held.Add(o);
         Controller.Parked();

@@ -43,6 +43,14 @@ public static class Sched
         if (s_attached != 0) Slow(SchedPoint.Lock, monitor, 0);
     }
 
+    /// <summary>Before taking two locks in a row (<c>pipe_double_lock</c>): runs on only when both are free.</summary>
+    /// <param name="first">The lock taken first.</param>
+    /// <param name="second">The lock taken second.</param>
+    public static void Lock(object first, object second)
+    {
+        if (s_attached != 0 && t_current is { } t) t.Park(new Step(SchedPoint.Lock, first, 0), second);
+    }
+
     /// <summary><see cref="Monitor.Wait(object)"/>, which a controlled thread does by parking until a
     /// <see cref="PulseAll"/> on the same monitor (<c>wait_event</c>): the caller holds the monitor once
     /// and re-checks its condition in a loop.</summary>

@@ -15,14 +15,15 @@ public readonly record struct Step(SchedPoint Kind, object? Obj, ulong Key)
         _ => 0,
     };
 
-    /// <summary>True when the order of this step and <paramref name="other"/> may matter: a thread's
-    /// first step (which touches anything), or both touching the same lock, gate, address space,
+    /// <summary>True when the order of this step and <paramref name="other"/> may matter: both touching the same lock, gate, address space,
     /// entry or frame (its count or its bytes), unless both steps commute (two reads of an entry, two
     /// read-lock takings, two walkers entering or leaving the gate).</summary>
     /// <param name="other">A step of another thread.</param>
     public bool DependsOn(Step other)
     {
-        if (Kind == SchedPoint.Start || other.Kind == SchedPoint.Start) return true;
+        // A thread's first step runs its op up to its first point: the op's own arguments and lookups
+        // that no point of another thread changes (the fd table changes only outside par lines' points).
+        if (Kind == SchedPoint.Start || other.Kind == SchedPoint.Start) return false;
         if (Space != other.Space) return false;
         if (Commutes(Kind, other.Kind)) return false;
         return Space == 0 ? ReferenceEquals(Obj, other.Obj) : Key == other.Key;

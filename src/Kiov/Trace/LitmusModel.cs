@@ -27,6 +27,10 @@ public sealed record LitmusModelResult(IReadOnlyList<LitmusOutcome> Outcomes, in
 /// </summary>
 public static class LitmusModel
 {
+    /// <summary>Physical memory of each litmus run's machine: room for the runner's 1 MiB chunk and a few
+    /// hundred pages a test maps.</summary>
+    public const long LitmusMemoryBytes = 16L << 20;
+
     /// <summary>The index of the first <c>par</c> op, or -1.</summary>
     /// <param name="ops">The trace.</param>
     public static int FirstPar(IReadOnlyList<TraceOp> ops)
@@ -91,7 +95,7 @@ public static class LitmusModel
         ParOp.ModelPolicy = policy;
         try
         {
-            using var sys = new ModelSyscalls();
+            using var sys = new ModelSyscalls(null, LitmusMemoryBytes);
             using var w = new StringWriter();
             for (int i = 0; i < ops.Count; i++)
             {

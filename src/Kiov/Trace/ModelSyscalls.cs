@@ -27,9 +27,12 @@ public sealed class ModelSyscalls : ISyscalls
 
     /// <summary>Boots a machine behaving like <paramref name="config"/> (the running kernel by default)
     /// with one process, and reserves the arena in it.</summary>
-    public ModelSyscalls(KernelConfig? config = null)
+    /// <param name="config">The kernel to behave like.</param>
+    /// <param name="memoryBytes">Physical memory: less than <see cref="MemoryBytes"/> for litmus tests, which
+    /// boot a machine per schedule and map a few pages.</param>
+    public ModelSyscalls(KernelConfig? config = null, long memoryBytes = MemoryBytes)
     {
-        Kernel = new Kernel(config, MemoryBytes);
+        Kernel = new Kernel(config, memoryBytes);
         Process = Kernel.CreateProcess();
         long r = Process.Mm.Mmap(TraceArena.Start, TraceArena.Size, Prot.None,
             MapFlags.Private | MapFlags.Anonymous | MapFlags.FixedNoReplace);
