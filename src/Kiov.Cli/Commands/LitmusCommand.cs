@@ -19,18 +19,20 @@ public static class LitmusCommand
     {
         var host = new Option<int>("--host") { Description = "Also run the test N times on the host kernel and compare" };
         var maxRuns = new Option<int>("--max-runs") { Description = "The most schedules the exhaustive search runs (default 20000)", DefaultValueFactory = _ => 20_000 };
+        var save = new Option<string>("--save-histogram") { Description = "Write the host's histogram to this file (TRACE.md's host-histogram format)" };
         var hostChild = new Option<int>("--host-child") { Hidden = true };
         var file = new Argument<string>("file") { Description = "The litmus test (a trace with par lines), or - for standard input" };
         var command = new Command("litmus", "Every outcome the model allows for a litmus test; with --host N, checked against the host kernel");
         command.Options.Add(host);
         command.Options.Add(maxRuns);
+        command.Options.Add(save);
         command.Options.Add(hostChild);
         command.Arguments.Add(file);
         command.SetAction(parse => ExitCodes.Guard(Console.Error, () =>
         {
             TraceInput trace = TraceInput.Load(parse.GetValue(file)!, Console.In);
             if (parse.GetValue(hostChild) is > 0 and int runs) return HostRuns(trace, runs, Console.Out);
-            return Run(trace, parse.GetValue(host), parse.GetValue(maxRuns), Console.Out);
+            return Run(trace, parse.GetValue(host), parse.GetValue(maxRuns), Console.Out, parse.GetValue(save));
         }));
         return command;
     }
@@ -40,8 +42,9 @@ public static class LitmusCommand
     /// <param name="hostRuns">Host runs; 0 for the model alone.</param>
     /// <param name="maxRuns">The exhaustive search's budget of schedules.</param>
     /// <param name="stdout">Where the report goes.</param>
+    /// <param name="saveHistogram">A file for the host's histogram, or null.</param>
     /// <returns>The exit status.</returns>
-    public static int Run(TraceInput trace, int hostRuns, int maxRuns, TextWriter stdout)
+    public static int Run(TraceInput trace, int hostRuns, int maxRuns, TextWriter stdout, string? saveHistogram = null)
     {
         if (hostRuns < 0) throw new ToolInputException("--host must be a positive number of runs");
         if (maxRuns < 1) throw new ToolInputException("--max-runs must be at least 1");
@@ -64,6 +67,9 @@ public static class LitmusCommand
             stdout.Write($"  m{i + 1}: {model.Outcomes[i].Count} run(s), schedule {model.Outcomes[i].Schedule}\n{Indent(model.Outcomes[i].Lines)}");
         if (hostRuns == 0) return ExitCodes.Ok;
         HostHistogram host = RunHostChild(trace, hostRuns);
+        if (saveHistogram != null)
+            File.WriteAllText(saveHistogram, string.Concat(host.Counts.Select(c =>
+                $"{{\"count\":{c.Count},\"outcome\":[{string.Join(',', c.Lines.Split('\n', StringSplitOptions.RemoveEmptyEntries))}]}}\n")));
         return Verdict(trace.Name, model, host, stdout);
     }
 

@@ -98,3 +98,19 @@ public static class Schedule
         return choices;
     }
 }
+
+/// <summary>Runs the threads one after another in <paramref name="order"/>: each runs until it ends or
+/// blocks before a later one runs. Its outcomes are the sequential ones, which every model of a
+/// litmus test must allow.</summary>
+/// <param name="order">Thread indices, first to run first.</param>
+public sealed class SequentialPolicy(IReadOnlyList<int> order) : SchedulePolicy
+{
+    /// <inheritdoc/>
+    protected override ModelThread Choose(IReadOnlyList<ModelThread> enabled, IReadOnlyList<ModelThread> all)
+    {
+        foreach (int i in order)
+            foreach (ModelThread t in enabled)
+                if (t.Index == i) return t;
+        return enabled[0];
+    }
+}

@@ -88,6 +88,16 @@ public static class LitmusModel
         return new LitmusModelResult(list, runs, complete, (stuck, stuckSchedule, stuckWhy), failure);
     }
 
+    /// <summary>The outcome of one run under <paramref name="policy"/>, or null if the threads threw or
+    /// could not finish.</summary>
+    /// <param name="ops">The test.</param>
+    /// <param name="policy">The schedule.</param>
+    public static string? RunWith(IReadOnlyList<TraceOp> ops, SchedulePolicy policy)
+    {
+        RunOutcome r = RunOnce(ops, FirstPar(ops), policy);
+        return r.Error == null ? r.Lines : null;
+    }
+
     private readonly record struct RunOutcome(string Lines, Exception? Error);
 
     private static RunOutcome RunOnce(IReadOnlyList<TraceOp> ops, int first, SchedulePolicy policy)
