@@ -69,6 +69,15 @@ public static class LitmusModel
             if (outcomes.TryGetValue(r.Lines, out LitmusOutcome? o)) outcomes[r.Lines] = o with { Count = o.Count + 1 };
             else { outcomes[r.Lines] = new LitmusOutcome(r.Lines, schedule, 1); order.Add(r.Lines); }
         }
+        // The sequential schedules first (each thread whole, in every order, up to 4 threads): a search
+        // cut short still holds the outcomes every model must allow.
+        int threads = ((ParOp)ops[first]).Threads.Count;
+        if (threads <= 4)
+            foreach (int[] sequence in Permutations(threads))
+            {
+                One(new SequentialPolicy(sequence), "");
+                if (failure != null && stopOnFailure) break;
+            }
         while (explorer.Runs < maxRuns && explorer.NextRun() is { } policy)
         {
             One(policy, "");
@@ -86,6 +95,16 @@ public static class LitmusModel
         }
         var list = order.Select(k => outcomes[k]).ToList();
         return new LitmusModelResult(list, runs, complete, (stuck, stuckSchedule, stuckWhy), failure);
+    }
+
+    /// <summary>Every order of <c>0 … n-1</c>.</summary>
+    /// <param name="n">How many.</param>
+    public static IEnumerable<int[]> Permutations(int n)
+    {
+        if (n <= 1) { yield return [.. Enumerable.Range(0, n)]; yield break; }
+        foreach (int[] p in Permutations(n - 1))
+            for (int at = 0; at < n; at++)
+                yield return [.. p[..at], n - 1, .. p[at..]];
     }
 
     /// <summary>The outcome of one run under <paramref name="policy"/>, or null if the threads threw or

@@ -59,7 +59,6 @@ public class LitmusModelTests
     [InlineData("sb-fill-hash")]
     [InlineData("pipe-writer-then-writer-vs-writer")]
     [InlineData("pipe-reader-between-two-writes")]
-    [InlineData("munmap-munmap-vs-readv")]
     public void SomeOutcomesNeedTheThreadsToOverlap(string name)
     {
         List<TraceOp> ops = Load(name);
