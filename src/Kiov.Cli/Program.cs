@@ -43,6 +43,7 @@ public static class Program
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(FuzzCommand.Create());
+        root.Subcommands.Add(LitmusCommand.Create());
         return root;
     }
 

@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Iov;
 using Kiov.Memory;
 using Kiov.Mm;
@@ -37,7 +38,7 @@ public sealed class MemfdFile : KFile
     public PageCache Cache { get; }
 
     /// <summary><c>i_size</c>.</summary>
-    public long Size { get { lock (_sizeLock) return _size; } }
+    public long Size { get { Sched.Lock(_sizeLock); lock (_sizeLock) return _size; } }
 
     /// <inheritdoc/>
     public override string Name { get; }
@@ -57,6 +58,7 @@ public sealed class MemfdFile : KFile
         {
             Page page;
             ulong nr;
+            Sched.Lock(_sizeLock);
             lock (_sizeLock)
             {
                 if (pos >= _size) break;
@@ -86,6 +88,7 @@ public sealed class MemfdFile : KFile
     public override long WriteIter(ref IovIter from, ref long pos, IocbFlags flags)
     {
         if (from.Count == 0) return 0;
+        Sched.Lock(_writeLock);
         lock (_writeLock)
         {
             if ((flags & IocbFlags.Append) != 0) pos = Size;
@@ -113,7 +116,7 @@ public sealed class MemfdFile : KFile
             _kernel.Memory.Put(page);
             done += (long)copied;
             pos += (long)copied;
-            if (pos > _size) lock (_sizeLock) _size = pos;
+            if (pos > _size) { Sched.Lock(_sizeLock); lock (_sizeLock) _size = pos; }
             if (copied == 0)
             {
                 // fault_in_iov_iter_readable, then the loop tries again; a second empty copy
@@ -138,6 +141,7 @@ public sealed class MemfdFile : KFile
     {
         if (_kernel.Config.IterPipe) return SpliceReadThroughIterPipe(ref pos, pipe, len);
         long done = 0;
+        Sched.Lock(_sizeLock);
         lock (_sizeLock)
         {
             while (len != 0 && pos < _size && !pipe.IsFullLocked)
@@ -182,6 +186,7 @@ public sealed class MemfdFile : KFile
     public override long SpliceWrite(Pipe pipe, ref long pos, ulong len, bool nonBlock)
     {
         long spliced = 0;
+        Sched.Lock(pipe.Lock);
         lock (pipe.Lock)
         {
             while (len != 0)
@@ -218,9 +223,12 @@ public sealed class MemfdFile : KFile
     {
         List<(AddressSpace mm, Vma vma)> maps;
         long firstGone;
+        Sched.Lock(_writeLock);
         lock (_writeLock)
         {
             long old = _size;
+            Sched.Lock(_sizeLock);
+            Sched.Lock(_sizeLock);
             lock (_sizeLock) _size = length;
             if (length >= old) return 0;
             firstGone = (length + PageSize - 1) >> PageShift;
@@ -266,6 +274,7 @@ public sealed class MemfdFile : KFile
     private long SeekHoleData(long offset, bool data)
     {
         if (offset < 0) return -Errno.ENXIO;
+        Sched.Lock(_writeLock);
         lock (_writeLock)
         {
             long end = Size;
@@ -296,6 +305,7 @@ public sealed class MemfdFile : KFile
     /// for a size near MAX_LFS_FILESIZE.</summary>
     public override Page Fault(long index)
     {
+        Sched.Lock(_sizeLock);
         lock (_sizeLock)
             return index << PageShift >= _size ? Page.Null : Cache.FindOrCreate(index);
     }

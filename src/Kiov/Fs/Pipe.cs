@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Iov;
 using Kiov.Memory;
 using static Kiov.Memory.PageGeometry;
@@ -44,16 +45,17 @@ public sealed unsafe class Pipe : IPipeRing
     public object Lock { get; } = new();
 
     /// <summary><c>pipe_occupancy</c>: slots in use.</summary>
-    public int Occupancy { get { lock (Lock) return (int)(_head - _tail); } }
+    public int Occupancy { get { Sched.Lock(Lock); lock (Lock) return (int)(_head - _tail); } }
 
     /// <summary>Usable slots (<c>max_usage</c>).</summary>
-    public int MaxUsage { get { lock (Lock) return _maxUsage; } }
+    public int MaxUsage { get { Sched.Lock(Lock); lock (Lock) return _maxUsage; } }
 
     /// <summary>Bytes waiting in the pipe (<c>FIONREAD</c>).</summary>
     public long Bytes
     {
         get
         {
+            Sched.Lock(Lock);
             lock (Lock)
             {
                 long n = 0;
@@ -66,6 +68,7 @@ public sealed unsafe class Pipe : IPipeRing
     /// <summary>Copies of the buffers in order, for tests and tools.</summary>
     public PipeBuffer[] Buffers()
     {
+        Sched.Lock(Lock);
         lock (Lock)
         {
             var list = new PipeBuffer[_head - _tail];
@@ -102,6 +105,7 @@ public sealed unsafe class Pipe : IPipeRing
         ulong total = to.Count;
         if (total == 0) return 0;
         long ret = 0;
+        Sched.Lock(Lock);
         lock (Lock)
         {
             while (true)
@@ -125,9 +129,9 @@ public sealed unsafe class Pipe : IPipeRing
                 }
                 if (_writers == 0 || ret != 0) break;
                 if (nonBlock) { ret = -Errno.EAGAIN; break; }
-                Monitor.Wait(Lock);
+                Sched.Wait(Lock);
             }
-            Monitor.PulseAll(Lock);
+            Sched.PulseAll(Lock);
         }
         return ret;
     }
@@ -144,6 +148,7 @@ public sealed unsafe class Pipe : IPipeRing
         ulong total = from.Count;
         if (total == 0) return 0;
         long ret = 0;
+        Sched.Lock(Lock);
         lock (Lock)
         {
             try
@@ -186,11 +191,11 @@ public sealed unsafe class Pipe : IPipeRing
                     if (!IsFullLocked) continue;
                     if (nonBlock) return ret != 0 ? ret : -Errno.EAGAIN;
                     // Wake the readers before sleeping: the ring this writer filled is what they wait for.
-                    Monitor.PulseAll(Lock);
-                    Monitor.Wait(Lock);
+                    Sched.PulseAll(Lock);
+                    Sched.Wait(Lock);
                 }
             }
-            finally { Monitor.PulseAll(Lock); }
+            finally { Sched.PulseAll(Lock); }
         }
     }
 
@@ -214,7 +219,7 @@ public sealed unsafe class Pipe : IPipeRing
         if (IsFullLocked) { Memory.Put(buf.Page); return -Errno.EAGAIN; }
         _bufs[_head & Mask] = buf;
         _head++;
-        Monitor.PulseAll(Lock);
+        Sched.PulseAll(Lock);
         return buf.Len;
     }
 
@@ -228,7 +233,7 @@ public sealed unsafe class Pipe : IPipeRing
             if (_readers == 0) return -Errno.EPIPE;
             if (!IsFullLocked) return 0;
             if (nonBlock) return -Errno.EAGAIN;
-            Monitor.Wait(Lock);
+            Sched.Wait(Lock);
         }
     }
 
@@ -242,7 +247,7 @@ public sealed unsafe class Pipe : IPipeRing
         {
             if (_writers == 0 || movedSome) return 0;
             if (nonBlock) return -Errno.EAGAIN;
-            Monitor.Wait(Lock);
+            Sched.Wait(Lock);
         }
         return 1;
     }
@@ -258,7 +263,7 @@ public sealed unsafe class Pipe : IPipeRing
             if (bytes >= buf.Len) { bytes -= buf.Len; ReleaseTailLocked(); }
             else { buf = buf with { Offset = buf.Offset + (uint)bytes, Len = buf.Len - (uint)bytes }; bytes = 0; }
         }
-        Monitor.PulseAll(Lock);
+        Sched.PulseAll(Lock);
     }
 
     // pipe_buf_release + tail++: every kind holds one page reference; an anonymous buffer's page
@@ -324,6 +329,7 @@ public sealed unsafe class Pipe : IPipeRing
         if (size > 1U << 31) return -Errno.EINVAL;
         ulong rounded = size < PageSize ? PageSize : System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)size);
         int slots = (int)(rounded >> PageShift);
+        Sched.Lock(Lock);
         lock (Lock)
         {
             if (slots > _maxUsage && rounded > MaxSize) return -Errno.EPERM;
@@ -335,7 +341,7 @@ public sealed unsafe class Pipe : IPipeRing
             _tail = 0;
             _head = n;
             _maxUsage = slots;
-            Monitor.PulseAll(Lock);
+            Sched.PulseAll(Lock);
             return (long)slots * PageSize;
         }
     }
@@ -343,10 +349,11 @@ public sealed unsafe class Pipe : IPipeRing
     /// <summary><c>pipe_release</c> for one end; the last end frees every buffer (<c>free_pipe_info</c>).</summary>
     internal void ReleaseEnd(bool reader)
     {
+        Sched.Lock(Lock);
         lock (Lock)
         {
             if (reader) _readers--; else _writers--;
-            Monitor.PulseAll(Lock);
+            Sched.PulseAll(Lock);
             if (_readers != 0 || _writers != 0) return;
             while (!IsEmptyLocked) ReleaseTailLocked();
             // free_pipe_info: the spares go too.

@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using System.Buffers;
 using Kiov.Iov;
 using Kiov.Uaccess;
@@ -97,6 +98,7 @@ public static partial class Syscalls
         bool seekable = (f.Mode & (FMode.PRead | FMode.PWrite)) != 0;
         if (pos is long explicitPos) return op.Run(ref explicitPos, seekable);
         if (!seekable) { long none = 0; return op.Run(ref none, false); }
+        Sched.Lock(f.PosLock);
         lock (f.PosLock)
         {
             long at = f.Pos;
@@ -237,6 +239,7 @@ public static partial class Syscalls
         try
         {
             if ((uint)whence > 4) return -Errno.EINVAL;
+            Sched.Lock(f.PosLock);
             lock (f.PosLock) return f.Llseek(offset, whence);
         }
         finally { f.Put(); }

@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Iov;
 
 namespace Kiov.Fs;
@@ -75,6 +76,7 @@ public static partial class Syscalls
     // splice_file_to_pipe: wait_for_space, then do_splice_read (len capped by the free slots, rw_verify_area, MAX_RW_COUNT).
     private static long SpliceFileToPipe(KFile input, Pipe pipe, ref long pos, ulong len, bool nonBlock)
     {
+        Sched.Lock(pipe.Lock);
         lock (pipe.Lock)
         {
             int space = pipe.WaitForSpaceLocked(nonBlock);
@@ -86,7 +88,7 @@ public static partial class Syscalls
             if (len > Iov.IovLimits.MaxRwCount) len = Iov.IovLimits.MaxRwCount;
             if ((input.Ops & FileOps.SpliceRead) == 0) return -Errno.EINVAL;
             long r = input.SpliceRead(ref pos, pipe, len);
-            if (r > 0) Monitor.PulseAll(pipe.Lock); // wakeup_pipe_readers, however the file filled the pipe
+            if (r > 0) Sched.PulseAll(pipe.Lock); // wakeup_pipe_readers, however the file filled the pipe
             return r;
         }
     }
@@ -100,25 +102,28 @@ public static partial class Syscalls
         Pipe first = ipipe.Id < opipe.Id ? ipipe : opipe, second = first == ipipe ? opipe : ipipe;
         while (true)
         {
+            Sched.Lock(ipipe.Lock);
             lock (ipipe.Lock)
             {
                 while (ipipe.IsEmptyLocked && ipipe.WritersLocked != 0)
                 {
                     if (nonBlock) return -Errno.EAGAIN;
-                    Monitor.Wait(ipipe.Lock);
+                    Sched.Wait(ipipe.Lock);
                 }
             }
+            Sched.Lock(opipe.Lock);
             lock (opipe.Lock)
             {
                 while (opipe.IsFullLocked)
                 {
                     if (opipe.ReadersLocked == 0) return -Errno.EPIPE;
                     if (nonBlock) return -Errno.EAGAIN;
-                    Monitor.Wait(opipe.Lock);
+                    Sched.Wait(opipe.Lock);
                 }
             }
             long ret = 0;
             bool inputConsumed = false, retry = false;
+            Sched.Lock(first.Lock, second.Lock);
             lock (first.Lock)
             lock (second.Lock)
             {
@@ -146,8 +151,8 @@ public static partial class Syscalls
                     ret += moved.Len;
                     len -= moved.Len;
                 }
-                if (ret > 0) Monitor.PulseAll(opipe.Lock);
-                if (inputConsumed) Monitor.PulseAll(ipipe.Lock);
+                if (ret > 0) Sched.PulseAll(opipe.Lock);
+                if (inputConsumed) Sched.PulseAll(ipipe.Lock);
             }
             if (!retry) return ret;
         }

@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using System.Buffers;
 using Kiov.Iov;
 using Kiov.Memory;
@@ -52,6 +53,7 @@ public static partial class Syscalls
         Page[] pages = ArrayPool<Page>.Shared.Rent(VmsplicePages);
         try
         {
+            Sched.Lock(pipe.Lock);
             lock (pipe.Lock)
             {
                 int space = pipe.WaitForSpaceLocked(nonBlock);
@@ -88,6 +90,7 @@ public static partial class Syscalls
     private static unsafe long VmspliceToUser(Pipe pipe, ref IovIter to, bool nonBlock)
     {
         long spliced = 0;
+        Sched.Lock(pipe.Lock);
         lock (pipe.Lock)
         {
             while (to.Count != 0)

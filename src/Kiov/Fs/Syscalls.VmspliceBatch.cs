@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Iov;
 using Kiov.Memory;
 
@@ -12,6 +13,7 @@ public static partial class Syscalls
 {
     private static long VmspliceToPipeBatched(Pipe pipe, ref IovIter from, bool nonBlock)
     {
+        Sched.Lock(pipe.Lock);
         lock (pipe.Lock)
         {
             int space = pipe.WaitForSpaceLocked(nonBlock);

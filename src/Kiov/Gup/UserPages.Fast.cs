@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using System.Runtime.CompilerServices;
 using Kiov.Memory;
 using Kiov.Mm;
@@ -143,7 +144,7 @@ public static unsafe partial class UserPages
                     Page page = new(Pte.Pfn(entry) + (leaf ? PageTables.Index(addr, 0) : 0));
                     if (!TryGrab(mem, page, flags)) goto done;
                     hook?.Invoke(GupFastStep.AfterSpeculativeRef, addr);
-                    if (Pte.Read(ptep) != entry || Pte.Read(pmdp) != pmd)
+                    if (RaceFixes.On(RaceFix.GupFastRecheck) && (Pte.Read(ptep) != entry || Pte.Read(pmdp) != pmd))
                     {
                         Ungrab(mem, page, flags);
                         goto done;

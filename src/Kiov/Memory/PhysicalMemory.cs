@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using static Kiov.Memory.PageGeometry;
@@ -259,6 +260,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>Takes a reference (<c>get_page</c>). The page must already be referenced.</summary>
     public void Get(Page page)
     {
+        Sched.Point(SchedPoint.PageRef, (ulong)(uint)page.Pfn);
         int v = Interlocked.Increment(ref _refcount[Check(page)]);
         if (v <= 1) ThrowHelper.BadCount("get_page", page, v);
     }
@@ -280,6 +282,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private bool TryAddUnlessZero(Page page, int delta)
     {
         ref int count = ref _refcount[Check(page)];
+        Sched.Point(SchedPoint.PageRef, (ulong)(uint)page.Pfn);
         while (true)
         {
             int v = Volatile.Read(ref count);
@@ -291,6 +294,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private void Sub(Page page, int delta, string what)
     {
         int pfn = Check(page);
+        Sched.Point(SchedPoint.PageRef, (ulong)(uint)pfn);
         int v = Interlocked.Add(ref _refcount[pfn], -delta);
         if (v == 0) FreeFrame(pfn);
         else if (v < 0) ThrowHelper.BadCount(what, page, v);
@@ -318,6 +322,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>The page's flags (a frame never handed out is <see cref="PageFlags.Free"/>).</summary>
     public PageFlags Flags(Page page)
     {
+        Sched.Point(SchedPoint.PageData, (ulong)(uint)page.Pfn);
         int pfn = Check(page);
         return pfn >= Volatile.Read(ref _frontier) ? PageFlags.Free : (PageFlags)Volatile.Read(ref _flags[pfn]);
     }
@@ -335,6 +340,15 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <see cref="KiovBugException"/> if the frame is free: a use after free.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* Pointer(Page page)
+    {
+        Sched.Point(SchedPoint.PageData, (ulong)(uint)page.Pfn);
+        return TablePointer(page);
+    }
+
+    /// <summary><see cref="Pointer"/> of a page-table frame: its entries are scheduling points of
+    /// their own, so reaching the table is not one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* TablePointer(Page page)
     {
         int pfn = Check(page);
         if (pfn >= Volatile.Read(ref _frontier) || (Volatile.Read(ref _flags[pfn]) & (int)PageFlags.Free) != 0) ThrowUseAfterFree(page);

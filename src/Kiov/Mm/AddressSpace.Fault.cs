@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Memory;
 using static Kiov.Memory.PageGeometry;
 
@@ -67,6 +68,7 @@ public sealed unsafe partial class AddressSpace
     public int HandleMmFault(Vma vma, ulong addr, bool write)
     {
         MmapLock.AssertLocked();
+        Sched.Point(SchedPoint.Fault, this);
         ulong* ptep = PageTables.LookupOrAlloc(Memory, _pgd, addr);
         if (ptep == null) return -Errno.ENOMEM;
         while (true)
@@ -173,7 +175,8 @@ public sealed unsafe partial class AddressSpace
         // The entry was read without the page-table lock, and madvise(DONTNEED) zaps under the same
         // read lock: hold the page (taken inside the gate, the entry re-checked) before looking at it,
         // as the kernel's do_wp_page does under the PTE lock.
-        if (!TryGetMapped(ptep, old, page)) return 1;
+        bool hold = RaceFixes.On(RaceFix.WpPageHold);
+        if (hold && !TryGetMapped(ptep, old, page)) return 1;
         try
         {
             if ((Memory.Flags(page) & PageFlags.Anon) != 0)
@@ -184,7 +187,7 @@ public sealed unsafe partial class AddressSpace
             }
             return CopyOnWrite(ptep, old, page, writable);
         }
-        finally { Memory.Put(page); }
+        finally { if (hold) Memory.Put(page); }
     }
 
     // A reference on the page 'old' maps, if 'ptep' still holds 'old'; inside the gate, so the page

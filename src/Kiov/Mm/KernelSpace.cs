@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Memory;
 using static Kiov.Memory.PageGeometry;
 
@@ -100,6 +101,7 @@ public sealed unsafe class KernelSpace
     public ulong Vmap(ReadOnlySpan<Page> pages)
     {
         ulong start;
+        Sched.Lock(_vmallocLock);
         lock (_vmallocLock)
         {
             start = _vmallocNext;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-
+using Kiov.Concurrency;
 namespace Kiov.Mm;
 
 /// <summary>
@@ -38,9 +38,10 @@ public sealed class MmapLock
     /// <summary><c>mmap_read_lock</c>.</summary>
     public void ReadLock()
     {
+        Sched.Point(SchedPoint.MmapRead, this);
         lock (_gate)
         {
-            while (_writer || _waitingWriters > 0) Monitor.Wait(_gate);
+            while (_writer || _waitingWriters > 0) Sched.Wait(_gate);
             _readers++;
         }
         t_held++;
@@ -50,6 +51,7 @@ public sealed class MmapLock
     /// <summary><c>mmap_read_trylock</c>.</summary>
     public bool TryReadLock()
     {
+        Sched.Point(SchedPoint.MmapRead, this);
         lock (_gate)
         {
             if (_writer || _waitingWriters > 0) return false;
@@ -63,22 +65,24 @@ public sealed class MmapLock
     /// <summary><c>mmap_read_unlock</c>.</summary>
     public void ReadUnlock()
     {
+        Sched.Point(SchedPoint.MmapUnlock, this);
         NoteReadReleased();
         t_held--;
         lock (_gate)
         {
             if (_readers <= 0) ThrowHelper.Bug("mmap_read_unlock without the lock");
-            if (--_readers == 0 && _waitingWriters > 0) Monitor.PulseAll(_gate);
+            if (--_readers == 0 && _waitingWriters > 0) Sched.PulseAll(_gate);
         }
     }
 
     /// <summary><c>mmap_write_lock</c>.</summary>
     public void WriteLock()
     {
+        Sched.Point(SchedPoint.MmapWrite, this);
         lock (_gate)
         {
             _waitingWriters++;
-            while (_writer || _readers > 0) Monitor.Wait(_gate);
+            while (_writer || _readers > 0) Sched.Wait(_gate);
             _waitingWriters--;
             _writer = true;
 #if DEBUG
@@ -91,6 +95,7 @@ public sealed class MmapLock
     /// <summary><c>mmap_write_unlock</c>.</summary>
     public void WriteUnlock()
     {
+        Sched.Point(SchedPoint.MmapUnlock, this);
         t_held--;
         lock (_gate)
         {
@@ -100,7 +105,7 @@ public sealed class MmapLock
             _writerThread = 0;
 #endif
             _writer = false;
-            Monitor.PulseAll(_gate);
+            Sched.PulseAll(_gate);
         }
     }
 

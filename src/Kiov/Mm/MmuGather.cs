@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Memory;
 
 namespace Kiov.Mm;
@@ -25,7 +26,7 @@ internal sealed class MmuGather(PhysicalMemory memory, WalkerGate gate)
     public void Finish()
     {
         if (IsEmpty) return;
-        gate.Synchronize();
+        if (RaceFixes.On(RaceFix.GateDeferredFree)) gate.Synchronize();
         foreach (var p in _pages) memory.Put(p);
         foreach (var t in _tables)
         {

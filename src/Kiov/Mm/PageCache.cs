@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Memory;
 
 namespace Kiov.Mm;
@@ -15,12 +16,13 @@ public sealed class PageCache(PhysicalMemory memory)
     public PhysicalMemory Memory => memory;
 
     /// <summary>How many pages are cached (<c>nrpages</c>).</summary>
-    public int Count { get { lock (_lock) return _pages.Count; } }
+    public int Count { get { Sched.Lock(_lock); lock (_lock) return _pages.Count; } }
 
     /// <summary><c>filemap_get_folio</c> without creating: the page at <paramref name="index"/> with a
     /// reference for the caller, or <see cref="Page.Null"/> for a hole.</summary>
     public Page FindGet(long index)
     {
+        Sched.Lock(_lock);
         lock (_lock)
         {
             if (!_pages.TryGetValue(index, out var page)) return Page.Null;
@@ -33,6 +35,7 @@ public sealed class PageCache(PhysicalMemory memory)
     /// the caller keeps the file from being truncated; <see cref="Page.Null"/> for a hole.</summary>
     public Page Find(long index)
     {
+        Sched.Lock(_lock);
         lock (_lock) return _pages.TryGetValue(index, out var page) ? page : Page.Null;
     }
 
@@ -40,6 +43,7 @@ public sealed class PageCache(PhysicalMemory memory)
     /// created zeroed if absent, with a reference for the caller; <see cref="Page.Null"/> when memory is exhausted.</summary>
     public Page FindOrCreate(long index)
     {
+        Sched.Lock(_lock);
         lock (_lock)
         {
             if (!_pages.TryGetValue(index, out var page))
@@ -59,6 +63,7 @@ public sealed class PageCache(PhysicalMemory memory)
     public void RemoveFrom(long firstIndex)
     {
         List<Page> dropped = [];
+        Sched.Lock(_lock);
         lock (_lock)
         {
             foreach (var (index, page) in _pages)
@@ -69,7 +74,7 @@ public sealed class PageCache(PhysicalMemory memory)
     }
 
     /// <summary>The indices cached, in order (for reports and tests).</summary>
-    public long[] Indices() { lock (_lock) return [.. _pages.Keys.Order()]; }
+    public long[] Indices() { Sched.Lock(_lock); lock (_lock) return [.. _pages.Keys.Order()]; }
 }
 
 /// <summary>

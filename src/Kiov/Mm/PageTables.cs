@@ -24,7 +24,7 @@ internal static unsafe class PageTables
     /// <summary>The address of entry <paramref name="index"/> of the table in frame <paramref name="table"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong* Entry(PhysicalMemory mem, int table, int index) =>
-        (ulong*)mem.Pointer(new Page(table)) + index;
+        (ulong*)mem.TablePointer(new Page(table)) + index;
 
     /// <summary>
     /// Walks from <paramref name="pgd"/> to the PTE of <paramref name="addr"/> without allocating

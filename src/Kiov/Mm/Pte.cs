@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using System.Runtime.CompilerServices;
 
 namespace Kiov.Mm;
@@ -52,15 +53,26 @@ internal static class Pte
 
     /// <summary>Reads the entry at <paramref name="p"/> atomically (<c>ptep_get_lockless</c>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe ulong Read(ulong* p) => Volatile.Read(ref *p);
+    public static unsafe ulong Read(ulong* p)
+    {
+        Sched.Point(SchedPoint.PteRead, (ulong)p);
+        return Volatile.Read(ref *p);
+    }
 
     /// <summary>Replaces the entry at <paramref name="p"/> if it still holds <paramref name="expected"/>
     /// (the kernel's <c>pte_same</c> check under the PTE lock).</summary>
-    public static unsafe bool CompareExchange(ulong* p, ulong value, ulong expected) =>
-        Interlocked.CompareExchange(ref *p, value, expected) == expected;
+    public static unsafe bool CompareExchange(ulong* p, ulong value, ulong expected)
+    {
+        Sched.Point(SchedPoint.PteWrite, (ulong)p);
+        return Interlocked.CompareExchange(ref *p, value, expected) == expected;
+    }
 
     /// <summary>Clears the entry and returns what it held (<c>ptep_get_and_clear</c>).</summary>
-    public static unsafe ulong Clear(ulong* p) => Interlocked.Exchange(ref *p, 0);
+    public static unsafe ulong Clear(ulong* p)
+    {
+        Sched.Point(SchedPoint.PteWrite, (ulong)p);
+        return Interlocked.Exchange(ref *p, 0);
+    }
 
     /// <summary>
     /// Sets <paramref name="bits"/> in the entry if it still holds <paramref name="expected"/>, as the
@@ -68,6 +80,9 @@ internal static class Pte
     /// longer present). False when the entry changed: look again. A plain OR would leave stray bits
     /// in an entry that was cleared meanwhile.
     /// </summary>
-    public static unsafe bool TrySetBits(ulong* p, ulong expected, ulong bits) =>
-        Interlocked.CompareExchange(ref *p, expected | bits, expected) == expected;
+    public static unsafe bool TrySetBits(ulong* p, ulong expected, ulong bits)
+    {
+        Sched.Point(SchedPoint.PteWrite, (ulong)p);
+        return Interlocked.CompareExchange(ref *p, expected | bits, expected) == expected;
+    }
 }

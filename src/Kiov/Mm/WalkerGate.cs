@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 namespace Kiov.Mm;
 
 /// <summary>
@@ -46,6 +47,7 @@ internal sealed class WalkerGate
     /// <summary>Enters the gate (<c>local_irq_save</c> before a GUP-fast walk); returns the token for <see cref="Exit"/>.</summary>
     public int Enter()
     {
+        Sched.Point(SchedPoint.GateEnter, this);
         Slot s = MySlot();
         while (true)
         {
@@ -60,6 +62,7 @@ internal sealed class WalkerGate
     /// <summary>Leaves the gate (<c>local_irq_restore</c>), on the thread that entered it.</summary>
     public void Exit(int token)
     {
+        Sched.Point(SchedPoint.GateExit, this);
         Slot s = MySlot();
         ref long count = ref token == 0 ? ref s.Even : ref s.Odd;
         Volatile.Write(ref count, count - 1);
@@ -93,6 +96,8 @@ internal sealed class WalkerGate
     /// has left (<c>synchronize_rcu</c>, or the TLB-flush IPI that waits on IRQs-off walkers).</summary>
     public void Synchronize()
     {
+        Sched.Point(SchedPoint.GateSync, this);
+        Sched.Lock(_syncLock);
         lock (_syncLock)
         {
             int old = Volatile.Read(ref _epoch);
@@ -102,7 +107,7 @@ internal sealed class WalkerGate
             foreach (Slot s in Volatile.Read(ref _slots))
             {
                 ref long count = ref (old & 1) == 0 ? ref s.Even : ref s.Odd;
-                while (Volatile.Read(ref count) != 0) spin.SpinOnce();
+                while (Volatile.Read(ref count) != 0) { if (!Sched.Spin(this)) spin.SpinOnce(); }
             }
             _grace++;
         }

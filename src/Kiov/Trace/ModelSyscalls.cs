@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Fs;
 using Kiov.Iov;
 using Kiov.Memory;
@@ -26,8 +27,9 @@ public sealed class ModelSyscalls : ISyscalls
 
     /// <summary>Boots a machine behaving like <paramref name="config"/> (the running kernel by default)
     /// with one process, and reserves the arena in it.</summary>
-    /// <param name="config">The kernel's behaviours.</param>
-    /// <param name="memoryBytes">Its physical memory (<see cref="MemoryBytes"/> by default).</param>
+    /// <param name="config">The kernel to behave like.</param>
+    /// <param name="memoryBytes">Physical memory: less than <see cref="MemoryBytes"/> for litmus tests, which
+    /// boot a machine per schedule and map a few pages.</param>
     public ModelSyscalls(KernelConfig? config = null, long memoryBytes = MemoryBytes)
     {
         Kernel = new Kernel(config, memoryBytes);
@@ -70,7 +72,8 @@ public sealed class ModelSyscalls : ISyscalls
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var buffer = new ModelChunk(this);
-        return SelfCopy.Fill(ref buffer, addr, len, seed);
+        Sched.Lock(_chunk); // the chunk is one buffer: threads of a par line take turns with it
+        lock (_chunk) return SelfCopy.Fill(ref buffer, addr, len, seed);
     }
 
     /// <inheritdoc/>
@@ -78,7 +81,8 @@ public sealed class ModelSyscalls : ISyscalls
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var buffer = new ModelChunk(this);
-        return SelfCopy.Hash(ref buffer, addr, len, out hash);
+        Sched.Lock(_chunk);
+        lock (_chunk) return SelfCopy.Hash(ref buffer, addr, len, out hash);
     }
 
     // Kernel pages standing for the runner's buffer, moved by the model's process_vm_rw_core.

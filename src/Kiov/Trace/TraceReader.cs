@@ -39,6 +39,7 @@ public static class TraceReader
         ["vmsplice"] = f => new VmspliceOp(f.Line, f.Int("fd"), f.CopyIoVecs("iov")),
         ["splice"] = f => new SpliceOp(f.Line, f.Int("fd_in"), f.NullableI64("off_in"),
                                        f.Int("fd_out"), f.NullableI64("off_out"), f.U64("len")),
+        ["par"] = f => ParOp.Parse(f, op => ParseObject(new TraceFields(op, f.Line))),
     };
 
     /// <summary>Reads a whole trace from text, by the same rules as a stream of bytes
@@ -120,12 +121,16 @@ public static class TraceReader
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new TraceException(line, "not a JSON object");
-            var fields = new TraceFields(doc.RootElement, line);
-            string op = fields.String("op");
-            return Parsers.TryGetValue(op, out Parser? parse)
-                ? parse(fields)
-                : throw fields.Error($"unknown op {TraceException.Quote(op)}");
+            return ParseObject(new TraceFields(doc.RootElement, line));
         }
+    }
+
+    private static TraceOp ParseObject(TraceFields fields)
+    {
+        string op = fields.String("op");
+        return Parsers.TryGetValue(op, out Parser? parse)
+            ? parse(fields)
+            : throw fields.Error($"unknown op {TraceException.Quote(op)}");
     }
 
     private static MmapOp ParseMmap(TraceFields f)

@@ -7,13 +7,16 @@ namespace Kiov.Trace;
 /// <param name="Ret">The return value, or <c>-errno</c>.</param>
 /// <param name="Fds">For a <c>pipe</c> that returned 0: the read and write trace fds.</param>
 /// <param name="Hash">For a <c>hash</c> whose <paramref name="Ret"/> is not negative: the hash.</param>
-public readonly record struct TraceResult(long Ret, (int Read, int Write)? Fds = null, ulong? Hash = null)
+/// <param name="Threads">For a <c>par</c>: each thread's results.</param>
+public readonly record struct TraceResult(long Ret, (int Read, int Write)? Fds = null, ulong? Hash = null, IReadOnlyList<IReadOnlyList<TraceResult>>? Threads = null)
 {
     /// <summary>The result line, byte for byte as TRACE.md prints it (no spaces), without the
     /// newline: <c>{"ret":N}</c>, <c>{"ret":0,"fds":[r,w]}</c> or <c>{"ret":N,"hash":"0x…"}</c>.</summary>
     public string ToJson()
     {
         string ret = Ret.ToString(CultureInfo.InvariantCulture);
+        if (Threads is { } threads)
+            return $"{{\"ret\":{ret},\"results\":[{string.Join(',', threads.Select(t => $"[{string.Join(',', t.Select(r => r.ToJson()))}]"))}]}}";
         if (Fds is { } fds && Ret == 0)
             return string.Create(CultureInfo.InvariantCulture, $"{{\"ret\":{ret},\"fds\":[{fds.Read},{fds.Write}]}}");
         if (Hash is { } hash && Ret >= 0)

@@ -6,9 +6,9 @@ namespace Kiov.Tests.Architecture;
 /// <summary>DESIGN.md's layers: each folder of src/Kiov uses only the layers below it.</summary>
 public partial class LayeringTests
 {
-    private static readonly string[] Order = ["Memory", "Mm", "Uaccess", "Gup", "Iov", "Fs", "Drivers", "Trace"];
+    private static readonly string[] Order = ["Concurrency", "Memory", "Mm", "Uaccess", "Gup", "Iov", "Fs", "Drivers", "Trace"];
 
-    [GeneratedRegex(@"\bKiov\.(Memory|Mm|Uaccess|Gup|Iov|Fs|Drivers|Trace)\b")]
+    [GeneratedRegex(@"\bKiov\.(Concurrency|Memory|Mm|Uaccess|Gup|Iov|Fs|Drivers|Trace)\b")]
     private static partial Regex LayerReference();
 
     public static TheoryData<string> Layers => [.. Order];

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Kiov.Concurrency;
 using Kiov.Gup;
 using Kiov.Memory;
 using Kiov.Mm;
@@ -203,5 +204,160 @@ public class GupFastConcurrencyTests
         Assert.Equal(k.Kernel.Counters.PinsAcquired, k.Kernel.Counters.PinsReleased);
         Assert.Equal(0, k.Mm.Munmap(A, Pages * P));
         Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2));
+    }
+}
+
+/// <summary>
+/// The same races as <see cref="GupFastConcurrencyTests"/>, but every interleaving of them: the explorer
+/// runs the walker and the mm change under the model's scheduler, switching at every lock, gate, entry,
+/// reference and fault, each schedule on a fresh leak-checked machine. Each of the model's race fixes is
+/// then turned off in turn, and the explorer must find the race it fixes within the default budget.
+/// </summary>
+public class GupFastSystematicTests
+{
+    internal const int Budget = 10_000;
+
+    /// <summary>The explorer over fresh fixtures: the first schedule where a thread threw, a thread could
+    /// not finish, or the machine leaked; null when none did.</summary>
+    internal static (string? Failure, int Runs, bool Complete) Explore(Func<KernelFixture, Action[]> setup, RaceFix off = RaceFix.None, int budget = Budget)
+    {
+        var explorer = new Explorer();
+        while (explorer.Runs < budget && explorer.NextRun() is { } policy)
+        {
+            var k = new KernelFixture(KernelConfig.Current, 4L << 20); // small: one machine per schedule
+            var controller = new Controller(policy) { FixesOff = off };
+            RunStatus status = controller.Run(setup(k));
+            string? error = controller.Threads.Select(t => t.Error?.Message).FirstOrDefault(e => e != null);
+            if (status != RunStatus.Completed) error ??= status.ToString();
+            try { k.Dispose(); }
+            catch (Exception e) { error ??= e.Message; }
+            if (error != null) return ($"run {explorer.Runs}, schedule {Schedule.Format(policy.Choices)}: {error}", explorer.Runs, false);
+        }
+        return (null, explorer.Runs, explorer.Finished);
+    }
+
+    // The walker: GUP-fast over 2 pages; every page it returns must be allocated, unpoisoned, and (the
+    // re-check's promise) still mapped by the entry it was read from when the reference was taken.
+    private static Action Walker(KernelFixture k, bool pin)
+    {
+        var readAt = new Dictionary<ulong, ulong>();
+        var mappedAtRef = new Dictionary<ulong, bool>();
+        return () =>
+        {
+            int me = Environment.CurrentManagedThreadId;
+            UserPages.FastStepHook = (s, addr) =>
+            {
+                if (Environment.CurrentManagedThreadId != me) return;
+                ulong now = Sched.Quietly(() => k.Mm.ReadPte(addr));
+                if (s == GupFastStep.AfterEntryRead) readAt[addr] = now;
+                else if (s == GupFastStep.AfterSpeculativeRef) mappedAtRef[addr] = now == readAt[addr];
+                else Assert.True(mappedAtRef[addr], $"GUP-fast kept the page of 0x{addr:x} though its entry changed before the reference");
+            };
+            var pages = new Page[2];
+            int n;
+            try { n = pin ? UserPages.PinUserPagesFast(k.Mm, A, 2, Foll.Write, pages) : UserPages.GetUserPagesFast(k.Mm, A, 2, Foll.Write, pages); }
+            finally { UserPages.FastStepHook = null; }
+            try
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    Assert.Equal(PageFlags.None, k.Memory.Flags(pages[i]) & PageFlags.Free);
+                    Assert.True(k.Memory.Span(pages[i]).IndexOf(PhysicalMemory.PoisonByte) < 0, "a poisoned byte was read");
+                }
+            }
+            finally { if (pin) Unpin(k, pages, n); else Put(k, pages, n); }
+        };
+    }
+
+    private static Action Mutation(KernelFixture k, GupFastConcurrencyTests.Mutation m) => () =>
+    {
+        int r = m switch
+        {
+            GupFastConcurrencyTests.Mutation.Munmap => k.Mm.Munmap(A + P, P),
+            GupFastConcurrencyTests.Mutation.MprotectReadOnly => k.Mm.Mprotect(A + P, P, Prot.Read),
+            GupFastConcurrencyTests.Mutation.MprotectNone => k.Mm.Mprotect(A + P, P, Prot.None),
+            _ => k.Mm.Madvise(A + P, P, Madv.DontNeed),
+        };
+        Assert.Equal(0, r);
+    };
+
+    public static TheoryData<GupFastConcurrencyTests.Mutation, bool> Cases()
+    {
+        var d = new TheoryData<GupFastConcurrencyTests.Mutation, bool>();
+        foreach (var m in Enum.GetValues<GupFastConcurrencyTests.Mutation>())
+            foreach (bool pin in new[] { true, false }) d.Add(m, pin);
+        return d;
+    }
+
+    /// <summary>Each GUP-fast step (every entry read, reference, re-check, gate entry and exit, and the
+    /// slow path's fault) against each mm change, in every order the scheduler can make.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void GupFastAgainstAnMmChangeInEveryInterleaving(GupFastConcurrencyTests.Mutation m, bool pin)
+    {
+        var (failure, runs, complete) = Explore(k => { MapFilled(k, 2, 0xa5); return [Walker(k, pin), Mutation(k, m)]; });
+        Assert.Null(failure);
+        Assert.True(complete, $"the search was cut after {runs} runs");
+        Assert.True(runs > 1);
+    }
+
+    /// <summary>Without the re-check after the speculative reference, some order keeps a page whose entry
+    /// was changed (DONTNEED zapped it) before the reference was taken.</summary>
+    [Fact]
+    public void WithoutTheRecheckTheExplorerFindsAStalePage()
+    {
+        var (failure, _, _) = Explore(k => { MapFilled(k, 2, 0xa5); return [Walker(k, true), Mutation(k, GupFastConcurrencyTests.Mutation.MadviseDontNeed)]; }, RaceFix.GupFastRecheck);
+        Assert.NotNull(failure);
+        Assert.Contains("entry changed before the reference", failure);
+    }
+
+    /// <summary>Without the walker gate's deferred free, munmap of the whole table frees the page table
+    /// while the walker is still inside the gate: some order reads an entry of a freed table.</summary>
+    [Fact]
+    public void WithoutTheDeferredFreeTheExplorerFindsAFreedTable()
+    {
+        var (failure, _, _) = Explore(k =>
+        {
+            MapFilled(k, 2, 0xa5);
+            var pages = new Page[2];
+            return [() => { int n = UserPages.GetUserPagesFast(k.Mm, A, 2, Foll.Write, pages); Put(k, pages, n); }, () => Assert.Equal(0, k.Mm.Munmap(A, 2 * P))];
+        }, RaceFix.GateDeferredFree);
+        Assert.NotNull(failure);
+    }
+
+    // A write to a write-protected anonymous page (read in, so clean; mprotect gives the write bit back
+    // only to dirty entries) against madvise(DONTNEED) of it and the page after it, under the same read lock.
+    private static Action[] WpAgainstDontNeed(KernelFixture k)
+    {
+        k.MapAnon(A, 2 * P);
+        Assert.Equal(0UL, UserAccess.CopyFromUser(k.Mm, new byte[2 * P], A));
+        Assert.Equal(0, k.Mm.Mprotect(A, 2 * P, Prot.Read));
+        Assert.Equal(0, k.Mm.Mprotect(A, 2 * P, RW));
+        Assert.True((k.Mm.ReadPte(A) & (Pte.Present | Pte.Write)) == Pte.Present, "the entry is not write-protected");
+        return
+        [
+            () => Assert.Equal(0UL, UserAccess.CopyToUser(k.Mm, A, new byte[] { 1 })),
+            () => Assert.Equal(0, k.Mm.Madvise(A, 2 * P, Madv.DontNeed)),
+        ];
+    }
+
+    /// <summary>The do_wp_page race of commit 8810b11: with the hold, no order within the budget goes wrong.</summary>
+    [Fact]
+    public void WpPageAgainstDontNeedIsSafe()
+    {
+        var (failure, runs, complete) = Explore(WpAgainstDontNeed, budget: 5_000);
+        Assert.Null(failure);
+        Assert.True(complete || runs == 5_000);
+    }
+
+    /// <summary>Without the hold, DONTNEED frees the page between the fault's look at the entry and its
+    /// look at the page: the fault takes the freed anonymous page for a file page and copies it, and the
+    /// frame allocator (which has handed out the second zapped frame) shows the copy reading a freed frame.</summary>
+    [Fact]
+    public void WithoutTheHoldTheExplorerFindsTheWpPageUseAfterFree()
+    {
+        var (failure, _, _) = Explore(WpAgainstDontNeed, RaceFix.WpPageHold);
+        Assert.NotNull(failure);
+        Assert.Contains("use after free", failure);
     }
 }

@@ -1,0 +1,191 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Kiov.Trace;
+
+namespace Kiov.Cli.Commands;
+
+/// <summary>
+/// <c>kiov litmus FILE [--host N]</c>: every outcome the model allows for a litmus test (a trace with
+/// <c>par</c> lines), each with a schedule that produces it; with <c>--host N</c>, the test run N times
+/// on the host kernel (in a child process, on real threads released together), a histogram of what
+/// the host showed, and the verdict: exit 0 when every host outcome is one the model allows, exit 1
+/// at the first that is not.
+/// </summary>
+public static class LitmusCommand
+{
+    /// <summary>Builds the <c>litmus</c> command.</summary>
+    public static Command Create()
+    {
+        var host = new Option<int>("--host") { Description = "Also run the test N times on the host kernel and compare" };
+        var maxRuns = new Option<int>("--max-runs") { Description = "The most schedules the exhaustive search runs (default 20000)", DefaultValueFactory = _ => 20_000 };
+        var save = new Option<string>("--save-histogram") { Description = "Write the host's histogram to this file (TRACE.md's host-histogram format)" };
+        var hostChild = new Option<int>("--host-child") { Hidden = true };
+        var file = new Argument<string>("file") { Description = "The litmus test (a trace with par lines), or - for standard input" };
+        var command = new Command("litmus", "Every outcome the model allows for a litmus test; with --host N, checked against the host kernel");
+        command.Options.Add(host);
+        command.Options.Add(maxRuns);
+        command.Options.Add(save);
+        command.Options.Add(hostChild);
+        command.Arguments.Add(file);
+        command.SetAction(parse => ExitCodes.Guard(Console.Error, () =>
+        {
+            TraceInput trace = TraceInput.Load(parse.GetValue(file)!, Console.In);
+            if (parse.GetValue(hostChild) is > 0 and int runs) return HostRuns(trace, runs, Console.Out);
+            return Run(trace, parse.GetValue(host), parse.GetValue(maxRuns), Console.Out, parse.GetValue(save));
+        }));
+        return command;
+    }
+
+    /// <summary>Runs <c>kiov litmus</c> on a loaded trace.</summary>
+    /// <param name="trace">The test.</param>
+    /// <param name="hostRuns">Host runs; 0 for the model alone.</param>
+    /// <param name="maxRuns">The exhaustive search's budget of schedules.</param>
+    /// <param name="stdout">Where the report goes.</param>
+    /// <param name="saveHistogram">A file for the host's histogram, or null.</param>
+    /// <returns>The exit status.</returns>
+    public static int Run(TraceInput trace, int hostRuns, int maxRuns, TextWriter stdout, string? saveHistogram = null)
+    {
+        if (hostRuns < 0) throw new ToolInputException("--host must be a positive number of runs");
+        if (maxRuns < 1) throw new ToolInputException("--max-runs must be at least 1");
+        int first = LitmusModel.FirstPar(trace.Ops);
+        if (first < 0) throw new ToolInputException($"{trace.Name}: no par line: not a litmus test");
+        LitmusModelResult model = LitmusModel.Explore(trace.Ops, maxRuns);
+        if (model.Failure is { } f)
+        {
+            stdout.Write($"{trace.Name}: the model failed on schedule {f.Schedule}: {f.Error.Message}\n");
+            return ExitCodes.Internal;
+        }
+        if (model.Outcomes.Count == 0)
+            throw new ToolInputException($"{trace.Name}:{ParLine(model.Stuck.Why, trace.Ops[first].Line)}: the threads cannot all finish on any schedule ({model.Stuck.Count} tried; {model.Stuck.Why})");
+        stdout.Write(model.Complete
+            ? $"{trace.Name}: the model allows {model.Outcomes.Count} outcome(s), every schedule searched ({model.Runs} runs)\n"
+            : $"{trace.Name}: the model reached {model.Outcomes.Count} outcome(s) within the bound ({model.Runs} runs; not every schedule was searched)\n");
+        if (model.Stuck.Count > 0)
+            stdout.Write($"  {model.Stuck.Count} schedule(s) could not finish, e.g. {model.Stuck.Schedule}: {model.Stuck.Why}\n");
+        for (int i = 0; i < model.Outcomes.Count; i++)
+            stdout.Write($"  m{i + 1}: {model.Outcomes[i].Count} run(s), schedule {model.Outcomes[i].Schedule}\n{Indent(model.Outcomes[i].Lines)}");
+        if (hostRuns == 0) return ExitCodes.Ok;
+        HostHistogram host = RunHostChild(trace, hostRuns);
+        if (saveHistogram != null)
+            File.WriteAllText(saveHistogram, string.Concat(host.Counts.Select(c =>
+                $"{{\"count\":{c.Count},\"outcome\":[{string.Join(',', c.Lines.Split('\n', StringSplitOptions.RemoveEmptyEntries))}]}}\n")));
+        return Verdict(trace.Name, model, host, stdout);
+    }
+
+    private static int ParLine(string why, int fallback) =>
+        why.StartsWith("line ", StringComparison.Ordinal) && int.TryParse(why.AsSpan(5, why.IndexOf(':') - 5), out int l) ? l : fallback;
+
+    private static string Indent(string lines) => string.Concat(lines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => $"      {l}\n"));
+
+    /// <summary>What the host showed: outcome (lines, each ended by <c>\n</c>) → count, and a hang if one stopped the runs.</summary>
+    /// <param name="Counts">Each outcome's count, in the order first seen.</param>
+    /// <param name="Hang">Why the runs stopped early, or null.</param>
+    public sealed record HostHistogram(List<(string Lines, int Count)> Counts, string? Hang);
+
+    private static int Verdict(string name, LitmusModelResult model, HostHistogram host, TextWriter stdout)
+    {
+        var allowed = model.Outcomes.Select(o => o.Lines).ToHashSet();
+        int total = host.Counts.Sum(c => c.Count);
+        stdout.Write($"{name}: the host showed {host.Counts.Count} outcome(s) over {total} run(s)\n");
+        foreach (var (lines, count) in host.Counts)
+        {
+            int m = model.Outcomes.ToList().FindIndex(o => o.Lines == lines);
+            stdout.Write($"  {(m >= 0 ? $"m{m + 1}" : "NOT ALLOWED")}: {count}\n{(m >= 0 ? "" : Indent(lines))}");
+        }
+        foreach (var (o, i) in model.Outcomes.Select((o, i) => (o, i)))
+            if (!host.Counts.Any(c => c.Lines == o.Lines)) stdout.Write($"  m{i + 1}: allowed, never seen on the host\n");
+        if (host.Hang != null) stdout.Write($"  host: {host.Hang}\n");
+        var bad = host.Counts.FirstOrDefault(c => !allowed.Contains(c.Lines));
+        if (bad.Lines != null)
+        {
+            stdout.Write($"{name}: FAIL: the host showed an outcome the model cannot produce; the nearest model outcomes:\n");
+            foreach (LitmusOutcome o in model.Outcomes.OrderBy(o => Distance(o.Lines, bad.Lines)).Take(2))
+                stdout.Write($"  {Distance(o.Lines, bad.Lines)} line(s) apart, schedule {o.Schedule}\n{Indent(o.Lines)}");
+            return ExitCodes.Differ;
+        }
+        if (host.Hang != null) { stdout.Write($"{name}: the host runs stopped: {host.Hang}\n"); return ExitCodes.Internal; }
+        stdout.Write($"{name}: ok: every host outcome is allowed by the model\n");
+        return ExitCodes.Ok;
+    }
+
+    private static int Distance(string a, string b)
+    {
+        string[] x = a.Split('\n'), y = b.Split('\n');
+        return Enumerable.Range(0, Math.Max(x.Length, y.Length)).Count(i => i >= x.Length || i >= y.Length || x[i] != y[i]);
+    }
+
+    private static HostHistogram RunHostChild(TraceInput trace, int runs)
+    {
+        using var child = new Process { StartInfo = HostChild.StartInfo("litmus", "--host-child", runs.ToString(System.Globalization.CultureInfo.InvariantCulture), "-") };
+        child.Start();
+        var stdout = child.StandardOutput.ReadToEndAsync();
+        var stderr = child.StandardError.ReadToEndAsync();
+        try
+        {
+            foreach (string line in trace.Lines) { child.StandardInput.Write(line); child.StandardInput.Write('\n'); }
+            child.StandardInput.Close();
+        }
+        catch (IOException) { }
+        // Each run stops itself after ParOp.HostTimeout; this is the backstop for a child that does not.
+        TimeSpan limit = TimeSpan.FromSeconds(60) + TimeSpan.FromMilliseconds(50.0 * runs);
+        string? hang = null;
+        if (!child.WaitForExit(limit))
+        {
+            child.Kill(entireProcessTree: true);
+            hang = $"the host child was killed after {limit.TotalSeconds:0} s";
+        }
+        child.WaitForExit();
+        var counts = new List<(string, int)>();
+        foreach (string line in stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using JsonDocument doc = JsonDocument.Parse(line);
+            if (doc.RootElement.TryGetProperty("hung", out JsonElement h)) { hang = h.GetString(); continue; }
+            string lines = string.Concat(doc.RootElement.GetProperty("outcome").EnumerateArray().Select(e => e.GetRawText() + "\n"));
+            counts.Add((lines, doc.RootElement.GetProperty("count").GetInt32()));
+        }
+        if (hang == null && child.ExitCode != ExitCodes.Ok)
+            hang = $"the host child exited {child.ExitCode}: {stderr.Result.Split('\n').FirstOrDefault()}";
+        return new HostHistogram(counts, hang);
+    }
+
+    // The child: runs the trace 'runs' times on the host and prints the histogram, one
+    // {"count":k,"outcome":[…]} line per outcome; a run that hangs ends the child with a "hung" line.
+    private static int HostRuns(TraceInput trace, int runs, TextWriter stdout)
+    {
+        int first = LitmusModel.FirstPar(trace.Ops);
+        if (first < 0) throw new ToolInputException($"{trace.Name}: no par line: not a litmus test");
+        var counts = new Dictionary<string, int>();
+        var order = new List<string>();
+        void Print()
+        {
+            foreach (string o in order) stdout.Write($"{{\"count\":{counts[o]},\"outcome\":[{o}]}}\n");
+            stdout.Flush();
+        }
+        for (int run = 0; run < runs; run++)
+        {
+            var lines = new List<string>();
+            try
+            {
+                using ISyscalls sys = Backends.Host();
+                for (int i = 0; i < trace.Ops.Count; i++)
+                {
+                    string r = trace.Ops[i].Run(sys).ToJson();
+                    if (i >= first) lines.Add(r);
+                }
+            }
+            catch (TraceException e)
+            {
+                Print();
+                stdout.Write($"{{\"hung\":{JsonSerializer.Serialize($"run {run + 1}: {trace.Name}:{e.Line}: {e.Problem}")}}}\n");
+                stdout.Flush();
+                Environment.Exit(ExitCodes.Ok); // threads stuck in a system call end only with the process
+            }
+            string key = string.Join(',', lines);
+            if (counts.TryGetValue(key, out int c)) counts[key] = c + 1;
+            else { counts[key] = 1; order.Add(key); }
+        }
+        Print();
+        return ExitCodes.Ok;
+    }
+}

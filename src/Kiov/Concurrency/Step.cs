@@ -1,0 +1,41 @@
+namespace Kiov.Concurrency;
+
+/// <summary>What a parked thread will do when it runs next: the point it stopped at and what that
+/// touches. Two steps commute (their order cannot change what either sees) when they touch different
+/// things; the explorer's reduction skips orders of commuting steps.</summary>
+/// <param name="Kind">The point.</param>
+/// <param name="Obj">The object touched (a lock, a gate), or null for an entry or frame.</param>
+/// <param name="Key">The entry's address or frame number when <paramref name="Obj"/> is null.</param>
+public readonly record struct Step(SchedPoint Kind, object? Obj, ulong Key)
+{
+    private int Space => Kind switch
+    {
+        SchedPoint.PteRead or SchedPoint.PteWrite => 1,
+        SchedPoint.PageRef or SchedPoint.PageData => 2,
+        _ => 0,
+    };
+
+    /// <summary>True when the order of this step and <paramref name="other"/> may matter: both touching the same lock, gate, address space,
+    /// entry or frame (its count or its bytes), unless both steps commute (two reads of an entry, two
+    /// read-lock takings, two walkers entering or leaving the gate).</summary>
+    /// <param name="other">A step of another thread.</param>
+    public bool DependsOn(Step other)
+    {
+        // A thread's first step runs its op up to its first point: the op's own arguments and lookups
+        // that no point of another thread changes (the fd table changes only outside par lines' points).
+        if (Kind == SchedPoint.Start || other.Kind == SchedPoint.Start) return false;
+        if (Space != other.Space) return false;
+        if (Commutes(Kind, other.Kind)) return false;
+        return Space == 0 ? ReferenceEquals(Obj, other.Obj) : Key == other.Key;
+    }
+
+    // Pairs that commute on the same object: two reads of an entry, two read-lock takings of the mmap
+    // lock (only a writer excludes a reader), two walkers entering or leaving the gate (counters).
+    private static bool Commutes(SchedPoint a, SchedPoint b) =>
+        (a == SchedPoint.PteRead && b == SchedPoint.PteRead)
+        || (a == SchedPoint.MmapRead && b == SchedPoint.MmapRead)
+        || (a is SchedPoint.GateEnter or SchedPoint.GateExit && b is SchedPoint.GateEnter or SchedPoint.GateExit);
+
+    /// <summary>A short name for reports.</summary>
+    public override string ToString() => Obj is null ? $"{Kind}:0x{Key:x}" : $"{Kind}:{Obj.GetType().Name}";
+}

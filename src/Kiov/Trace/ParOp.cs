@@ -1,0 +1,145 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Kiov.Concurrency;
+
+namespace Kiov.Trace;
+
+/// <summary>
+/// <c>par</c> (TRACE.md, "Threads: litmus lines"): one thread per list of ops in the trace's process,
+/// released together. On the model the threads run under a <see cref="Controller"/>, whose policy is
+/// <see cref="ModelPolicy"/> (set by whoever explores the test) or, when none is set, each thread in
+/// turn until it blocks; on the host they are real threads released from a barrier, one CPU each
+/// where there are several. Prints <c>{"ret":0,"results":[[…],…]}</c>.
+/// </summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Threads">Each thread's ops, in order.</param>
+public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threads) : TraceOp(Line)
+{
+    /// <summary>How long a host par line may run before it is called hung.</summary>
+    public static readonly TimeSpan HostTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The policy the model's threads run under on this thread; null: each thread in turn.</summary>
+    [field: ThreadStatic] public static SchedulePolicy? ModelPolicy { get; set; }
+
+    /// <summary>Runs each thread's ops and returns their results.</summary>
+    /// <param name="sys">The back end.</param>
+    public override TraceResult Run(ISyscalls sys)
+    {
+        var results = Threads.Select(t => new TraceResult[t.Count]).ToArray();
+        // The host back end makes its calls through one channel to kiov-exec, whose scratch buffer
+        // an op uses between its calls: until each thread has a channel of its own, a host thread
+        // runs each op whole, and the threads interleave at op boundaries only.
+        bool serialize = sys is not ModelSyscalls;
+        Action[] bodies = [.. Threads.Select((ops, i) => (Action)(() =>
+        {
+            for (int j = 0; j < ops.Count; j++)
+            {
+                if (serialize) { lock (sys) results[i][j] = ops[j].Run(sys); }
+                else results[i][j] = ops[j].Run(sys);
+            }
+        }))];
+        if (sys is ModelSyscalls) RunModel(bodies);
+        else RunHost(bodies);
+        return new TraceResult(0, Threads: results);
+    }
+
+    private void RunModel(Action[] bodies)
+    {
+        var controller = new Controller(ModelPolicy ?? new ReplayPolicy());
+        RunStatus status = controller.Run(bodies);
+        foreach (ModelThread t in controller.Threads)
+            if (t.Error is { } e) throw new ParThreadException(Line, t.Index, e);
+        if (status != RunStatus.Completed)
+            throw new ParStuckException(Line, status, controller.Threads.Where(t => !t.Done).Select(t => t.Pending).ToList());
+    }
+
+    private void RunHost(Action[] bodies)
+    {
+        int cpus = Environment.ProcessorCount;
+        int ready = 0, go = 0;
+        var errors = new Exception?[bodies.Length];
+        var threads = bodies.Select((body, i) => new Thread(() =>
+        {
+            if (cpus > 1) HostAffinity.Pin(i % cpus);
+            Interlocked.Increment(ref ready);
+            while (Volatile.Read(ref go) == 0) Thread.SpinWait(1);
+            try { body(); } catch (Exception e) { errors[i] = e; }
+        }) { IsBackground = true }).ToList();
+        threads.ForEach(t => t.Start());
+        while (Volatile.Read(ref ready) < threads.Count) Thread.Yield();
+        Volatile.Write(ref go, 1);
+        DateTime deadline = DateTime.UtcNow + HostTimeout;
+        foreach (Thread t in threads)
+        {
+            TimeSpan left = deadline - DateTime.UtcNow;
+            if (!t.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero))
+                throw new TraceException(Line, $"the threads did not finish within {HostTimeout.TotalSeconds} s on the host");
+        }
+        foreach (Exception? e in errors) if (e != null) throw new AggregateException(e);
+    }
+
+    /// <summary>Reads <c>threads</c>: a non-empty list of lists of ops, none of them a <c>par</c> or carrying <c>pid</c>.</summary>
+    internal static ParOp Parse(TraceFields f, Func<JsonElement, TraceOp> parseOp)
+    {
+        JsonElement threads = f.Required("threads");
+        if (threads.ValueKind != JsonValueKind.Array) throw f.Error("\"threads\" must be a list of lists of ops");
+        if (threads.GetArrayLength() == 0) throw f.Error("\"threads\" is empty: a par line needs at least one thread");
+        if (threads.GetArrayLength() > 64) throw f.Error("\"threads\" has more than 64 threads");
+        var lists = new List<IReadOnlyList<TraceOp>>();
+        foreach (JsonElement list in threads.EnumerateArray())
+        {
+            if (list.ValueKind != JsonValueKind.Array) throw f.Error("each thread in \"threads\" must be a list of ops");
+            var ops = new List<TraceOp>();
+            foreach (JsonElement op in list.EnumerateArray())
+            {
+                if (op.ValueKind != JsonValueKind.Object) throw f.Error("each op in a thread must be a JSON object");
+                string name = op.TryGetProperty("op", out JsonElement n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "";
+                if (name is "par" or "fork" or "exit") throw f.Error($"a \"{name}\" op cannot be inside par (thread {lists.Count})");
+                if (op.TryGetProperty("pid", out _)) throw f.Error($"an op inside par cannot carry \"pid\" (thread {lists.Count})");
+                ops.Add(parseOp(op));
+            }
+            lists.Add(ops);
+        }
+        return new ParOp(f.Line, lists);
+    }
+}
+
+/// <summary>A thread of a model par line threw: a bug of the model, found on one schedule.</summary>
+/// <param name="line">The par line.</param>
+/// <param name="thread">The thread's index.</param>
+/// <param name="inner">What it threw.</param>
+public sealed class ParThreadException(int line, int thread, Exception inner)
+    : Exception($"line {line}: thread {thread} threw {inner.GetType().Name}: {inner.Message}", inner)
+{
+    /// <summary>The par line.</summary>
+    public int Line => line;
+}
+
+/// <summary>A model par line whose threads could not all finish on the schedule run: a deadlock
+/// (each waits for another), the step bound, or a wait the scheduler was not told of.</summary>
+/// <param name="line">The par line.</param>
+/// <param name="status">How the run ended.</param>
+/// <param name="stuck">Where each unfinished thread stood.</param>
+public sealed class ParStuckException(int line, RunStatus status, IReadOnlyList<Step> stuck)
+    : Exception($"line {line}: the threads did not finish ({status}): {stuck.Count} stuck at {string.Join(", ", stuck)}")
+{
+    /// <summary>The par line.</summary>
+    public int Line => line;
+
+    /// <summary>How the run ended.</summary>
+    public RunStatus Status => status;
+}
+
+internal static partial class HostAffinity
+{
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int sched_setaffinity(int pid, nint size, ref ulong mask);
+
+    /// <summary>Pins the calling thread to <paramref name="cpu"/> (best effort).</summary>
+    public static void Pin(int cpu)
+    {
+        if (!OperatingSystem.IsLinux() || cpu >= 64) return;
+        ulong mask = 1UL << cpu;
+        _ = sched_setaffinity(0, sizeof(ulong), ref mask);
+    }
+}

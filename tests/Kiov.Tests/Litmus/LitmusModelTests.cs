@@ -1,0 +1,89 @@
+using System.Text.Json;
+using Kiov.Concurrency;
+using Kiov.Trace;
+
+namespace Kiov.Tests.Litmus;
+
+/// <summary>Every litmus test of the repository on the model: the search finds no model bug, the outcome
+/// set holds every sequential outcome (each thread run whole, in every order), and, where the host's
+/// histogram was recorded (NAME.host-histogram.jsonl, from <c>kiov litmus --host N --save-histogram</c>),
+/// every outcome the host showed.</summary>
+public class LitmusModelTests
+{
+    internal static string Dir => Path.Combine(AppContext.BaseDirectory, "Litmus");
+
+    internal static List<TraceOp> Load(string name) => TraceReader.Read(File.ReadAllLines(Path.Combine(Dir, name + ".jsonl")));
+
+    public static TheoryData<string> Tests =>
+        [.. Directory.EnumerateFiles(Dir, "*.jsonl").Select(f => Path.GetFileName(f)[..^".jsonl".Length])
+            .Where(n => !n.EndsWith(".host-histogram", StringComparison.Ordinal)).Order()];
+
+    [Fact]
+    public void TheRepositoryHoldsAtLeastThirtyLitmusTestsEachSayingWhatItAsks()
+    {
+        Assert.True(Tests.Count >= 30, $"{Tests.Count} litmus tests");
+        foreach (string name in Tests)
+            Assert.StartsWith("# Litmus: ", File.ReadLines(Path.Combine(Dir, name + ".jsonl")).First());
+    }
+
+    [Theory]
+    [MemberData(nameof(Tests))]
+    public void TheModelAllowsTheSequentialOutcomesAndEveryOutcomeTheHostShowed(string name)
+    {
+        List<TraceOp> ops = Load(name);
+        LitmusModelResult r = LitmusModel.Explore(ops, maxRuns: 1_000, randomRuns: 100);
+        Assert.Null(r.Failure);
+        Assert.Equal(0, r.Stuck.Count);
+        var allowed = r.Outcomes.Select(o => o.Lines).ToHashSet();
+        int threads = ((ParOp)ops[LitmusModel.FirstPar(ops)]).Threads.Count;
+        foreach (int[] order in Permutations(threads))
+        {
+            string? seq = LitmusModel.RunWith(ops, new SequentialPolicy(order));
+            Assert.NotNull(seq);
+            Assert.Contains(seq, allowed);
+        }
+        string histogram = Path.Combine(Dir, name + ".host-histogram.jsonl");
+        if (!File.Exists(histogram)) return;
+        foreach (string line in File.ReadLines(histogram))
+        {
+            using JsonDocument doc = JsonDocument.Parse(line);
+            string outcome = string.Concat(doc.RootElement.GetProperty("outcome").EnumerateArray().Select(e => e.GetRawText() + "\n"));
+            Assert.True(allowed.Contains(outcome), $"the host showed an outcome the model does not allow:\n{outcome}");
+        }
+    }
+
+    /// <summary>The store-buffering and message-passing tests: the model lists an outcome no sequential
+    /// order gives (so its set is more than the sequential outcomes), and never the forbidden one.</summary>
+    [Theory]
+    [InlineData("mp-fill-fill-hash-hash", 3)]
+    [InlineData("sb-fill-hash", 3)]
+    [InlineData("lb-hash-fill", 3)]
+    [InlineData("pipe-writer-then-writer-vs-writer", 3)]
+    [InlineData("pipe-reader-between-two-writes", 3)]
+    [InlineData("pipe-two-by-two-writers", 6)]
+    public void SomeOutcomesNeedTheThreadsToOverlap(string name, int outcomes)
+    {
+        List<TraceOp> ops = Load(name);
+        LitmusModelResult r = LitmusModel.Explore(ops);
+        Assert.True(r.Complete);
+        var sequential = new[] { new[] { 0, 1 }, new[] { 1, 0 } }.Select(o => LitmusModel.RunWith(ops, new SequentialPolicy(o))).ToHashSet();
+        Assert.Contains(r.Outcomes, o => !sequential.Contains(o.Lines));
+        Assert.Equal(outcomes, r.Outcomes.Count);
+    }
+
+    [Fact]
+    public void EachOutcomeReplaysFromItsPrintedSchedule()
+    {
+        List<TraceOp> ops = Load("mp-fill-fill-hash-hash");
+        foreach (LitmusOutcome o in LitmusModel.Explore(ops).Outcomes)
+            Assert.Equal(o.Lines, LitmusModel.RunWith(ops, new ReplayPolicy(Schedule.Parse(o.Schedule))));
+    }
+
+    private static IEnumerable<int[]> Permutations(int n)
+    {
+        if (n == 1) { yield return [0]; yield break; }
+        foreach (int[] p in Permutations(n - 1))
+            for (int at = 0; at < n; at++)
+                yield return [.. p[..at], n - 1, .. p[at..]];
+    }
+}
