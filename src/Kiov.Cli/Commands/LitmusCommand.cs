@@ -30,7 +30,7 @@ public static class LitmusCommand
         command.Arguments.Add(file);
         command.SetAction(parse => ExitCodes.Guard(Console.Error, () =>
         {
-            TraceInput trace = TraceInput.Load(parse.GetValue(file)!, Console.In);
+            LitmusTrace trace = LitmusTrace.Load(parse.GetValue(file)!, Console.OpenStandardInput);
             if (parse.GetValue(hostChild) is > 0 and int runs) return HostRuns(trace, runs, Console.Out);
             return Run(trace, parse.GetValue(host), parse.GetValue(maxRuns), Console.Out, parse.GetValue(save));
         }));
@@ -44,7 +44,7 @@ public static class LitmusCommand
     /// <param name="stdout">Where the report goes.</param>
     /// <param name="saveHistogram">A file for the host's histogram, or null.</param>
     /// <returns>The exit status.</returns>
-    public static int Run(TraceInput trace, int hostRuns, int maxRuns, TextWriter stdout, string? saveHistogram = null)
+    public static int Run(LitmusTrace trace, int hostRuns, int maxRuns, TextWriter stdout, string? saveHistogram = null)
     {
         if (hostRuns < 0) throw new ToolInputException("--host must be a positive number of runs");
         if (maxRuns < 1) throw new ToolInputException("--max-runs must be at least 1");
@@ -115,7 +115,7 @@ public static class LitmusCommand
         return Enumerable.Range(0, Math.Max(x.Length, y.Length)).Count(i => i >= x.Length || i >= y.Length || x[i] != y[i]);
     }
 
-    private static HostHistogram RunHostChild(TraceInput trace, int runs)
+    private static HostHistogram RunHostChild(LitmusTrace trace, int runs)
     {
         using var child = new Process { StartInfo = HostChild.StartInfo("litmus", "--host-child", runs.ToString(System.Globalization.CultureInfo.InvariantCulture), "-") };
         child.Start();
@@ -151,7 +151,7 @@ public static class LitmusCommand
 
     // The child: runs the trace 'runs' times on the host and prints the histogram, one
     // {"count":k,"outcome":[…]} line per outcome; a run that hangs ends the child with a "hung" line.
-    private static int HostRuns(TraceInput trace, int runs, TextWriter stdout)
+    private static int HostRuns(LitmusTrace trace, int runs, TextWriter stdout)
     {
         int first = LitmusModel.FirstPar(trace.Ops);
         if (first < 0) throw new ToolInputException($"{trace.Name}: no par line: not a litmus test");
@@ -187,5 +187,29 @@ public static class LitmusCommand
         }
         Print();
         return ExitCodes.Ok;
+    }
+}
+
+/// <summary>A litmus test read whole, since it runs many times: its printing lines as text (for
+/// the host child) and as ops.</summary>
+/// <param name="Name">The file name, or <c>-</c>.</param>
+/// <param name="Lines">The lines that print, as read.</param>
+/// <param name="Ops">Those lines parsed.</param>
+public sealed record LitmusTrace(string Name, IReadOnlyList<string> Lines, IReadOnlyList<TraceOp> Ops)
+{
+    /// <summary>Reads a whole litmus test by the trace format's rules (<see cref="TraceInput"/>).</summary>
+    /// <param name="name">The file name, or <c>-</c> for standard input.</param>
+    /// <param name="stdin">Opens standard input.</param>
+    public static LitmusTrace Load(string name, Func<Stream> stdin)
+    {
+        using TraceInput input = TraceInput.Open(name, stdin);
+        var lines = new List<string>();
+        var ops = new List<TraceOp>();
+        while (input.Next() is { } op)
+        {
+            ops.Add(op);
+            lines.Add(input.LastLine);
+        }
+        return new LitmusTrace(name, lines, ops);
     }
 }

@@ -118,7 +118,7 @@ public class ParAndSchedulerTests
         try
         {
             var err = new StringWriter();
-            int rc = Kiov.Cli.ExitCodes.Guard(err, () => LitmusCommand.Run(TraceInput.Load(file, TextReader.Null), 0, 100, TextWriter.Null));
+            int rc = Kiov.Cli.ExitCodes.Guard(err, () => LitmusCommand.Run(LitmusTrace.Load(file, () => Stream.Null), 0, 100, TextWriter.Null));
             Assert.Equal(Kiov.Cli.ExitCodes.BadInput, rc);
             Assert.Single(err.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
             Assert.Contains("no par line", err.ToString());
@@ -130,7 +130,7 @@ public class ParAndSchedulerTests
     public void LitmusOnTheModelListsEachOutcomeWithASchedule()
     {
         var out_ = new StringWriter();
-        int rc = LitmusCommand.Run(TraceInput.Load(Path.Combine(LitmusModelTests.Dir, "pipe-reader-between-two-writes.jsonl"), TextReader.Null), 0, 1000, out_);
+        int rc = LitmusCommand.Run(LitmusTrace.Load(Path.Combine(LitmusModelTests.Dir, "pipe-reader-between-two-writes.jsonl"), () => Stream.Null), 0, 1000, out_);
         Assert.Equal(0, rc);
         Assert.Contains("the model allows 3 outcome(s), every schedule searched", out_.ToString());
         Assert.Equal(3, out_.ToString().Split('\n').Count(l => l.Contains(", schedule ", StringComparison.Ordinal)));
@@ -145,7 +145,7 @@ public class LitmusHostTests
     public void PipeAtomicWritesOnTheHostAreAllowedByTheModel()
     {
         var out_ = new StringWriter();
-        int rc = LitmusCommand.Run(TraceInput.Load(Path.Combine(LitmusModelTests.Dir, "litmus-pipe-atomic.jsonl"), TextReader.Null), 20, 1000, out_);
+        int rc = LitmusCommand.Run(LitmusTrace.Load(Path.Combine(LitmusModelTests.Dir, "litmus-pipe-atomic.jsonl"), () => Stream.Null), 20, 1000, out_);
         Assert.True(rc == 0, out_.ToString());
         Assert.Contains("over 20 run(s)", out_.ToString());
         Assert.Contains("ok: every host outcome is allowed by the model", out_.ToString());
