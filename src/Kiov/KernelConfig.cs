@@ -5,7 +5,7 @@ namespace Kiov;
 /// running kernel, in one place with named presets. Every switch defaults to the current kernel;
 /// an old behaviour is only ever reached through a preset or an explicit <c>with</c>.
 /// </summary>
-public sealed record KernelConfig
+public sealed partial record KernelConfig
 {
     /// <summary>A short name for the preset, shown by the tools.</summary>
     public string Name { get; init; } = "current";
@@ -71,6 +71,7 @@ public sealed record KernelConfig
         NonAdvancingGetPages = true,
         IterPipe = true,
         GupGrowsStack = true,
+        AnonReuse = AnonReuseRule.MapCount, ForcedWrite = ForcedWriteRule.FollCow, ForkCopiesPinned = false,
     };
 
     /// <summary>Linux 4.15 (late 2017): GUP-fast does its own <c>access_ok()</c> and x86's
@@ -88,11 +89,13 @@ public sealed record KernelConfig
         Name = "5.10",
         SetFsKernelDs = false,
         KernelRwRequiresIterOps = true,
+        AnonReuse = AnonReuseRule.RefCount, ForkCopiesPinned = true,
     };
 
     /// <summary>Every preset by name, for the command line.</summary>
     public static IReadOnlyDictionary<string, KernelConfig> Presets { get; } = new Dictionary<string, KernelConfig>
     {
         ["current"] = Current, ["4.10"] = Linux2017, ["4.15"] = Linux2017Fixed, ["5.10"] = Linux5_10,
+        ["4.8"] = Linux4_8, ["5.7"] = Linux5_7, ["5.18"] = Linux5_18,
     };
 }

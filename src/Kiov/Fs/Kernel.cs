@@ -8,7 +8,7 @@ namespace Kiov.Fs;
 /// configuration (which kernel it behaves like), and the processes. What a test or a tool creates
 /// first; disposing it ends every process.
 /// </summary>
-public sealed class Kernel : IDisposable
+public sealed partial class Kernel : IDisposable
 {
     private readonly List<Process> _processes = [];  // guarded by itself
     private int _nextPid = 100;

@@ -39,10 +39,10 @@ public static unsafe partial class UserPages
         {
             if (end < start) { counters.AddRefused(); return -Errno.EOVERFLOW; }
             if (end > Layout.TaskSizeMax) { counters.AddRefused(); return -Errno.EFAULT; }
-            got = FastWalk(mm, start, end, flags, pages);
+            got = FastWalkUnlessForking(mm, start, end, flags, pages);
         }
         else if (nrPages <= 0) { counters.AddFastHit(0, pin); return 0; }
-        else if (UserAccess.AccessOk(config, start, len)) got = FastWalk(mm, start, end, flags, pages);
+        else if (UserAccess.AccessOk(config, start, len)) got = FastWalkUnlessForking(mm, start, end, flags, pages);
 
         if (got == nrPages || (flags & Foll.FastOnly) != 0)
         {
@@ -54,6 +54,28 @@ public static unsafe partial class UserPages
         if (slow < 0) return got > 0 ? got : (int)slow;
         return got + (int)slow;
     }
+
+    /// <summary>
+    /// <c>gup_fast</c>'s guard against fork: a FOLL_PIN walk reads <c>mm-&gt;write_protect_seq</c> first
+    /// and walks nothing while a fork is write-protecting (odd); if the count moved by the end, a
+    /// fork may have shared a page after it was pinned here, so every pin is dropped and the slow path,
+    /// which fork excludes by the mmap lock, does the work.
+    /// </summary>
+    private static int FastWalkUnlessForking(AddressSpace mm, ulong start, ulong end, Foll flags, Span<Page> pages)
+    {
+        if ((flags & Foll.Pin) == 0) return FastWalk(mm, start, end, flags, pages);
+        int seq = mm.WriteProtectSeq;
+        if ((seq & 1) != 0) return 0;
+        int got = FastWalk(mm, start, end, flags, pages);
+        ForkRaceHook?.Invoke(start);
+        if (got == 0 || mm.WriteProtectSeq == seq) return got;
+        for (int i = 0; i < got; i++) Ungrab(mm.Memory, pages[i], flags);
+        return 0;
+    }
+
+    /// <summary>Test hook run by a FOLL_PIN GUP-fast after its walk and before it re-reads the
+    /// write-protect sequence: where a fork can race it. Null in production.</summary>
+    internal static Action<ulong>? ForkRaceHook;
 
     /// <summary>
     /// <c>gup_fast</c>: inside the gate (the kernel's IRQs-off section), walk [start, end) one page
@@ -95,6 +117,11 @@ public static unsafe partial class UserPages
                     if (Pte.Read(ptep) != entry || Pte.Read(pmdp) != pmd)
                     {
                         Ungrab(mem, page, flags);
+                        goto done;
+                    }
+                    if ((entry & Pte.Write) == 0 && MustUnshare(mm.Kernel.Config, mem, null, flags, page))
+                    {
+                        Ungrab(mem, page, flags);  // a shared anonymous page: the slow path unshares it
                         goto done;
                     }
                     hook?.Invoke(GupFastStep.AfterRecheck, addr);

@@ -306,7 +306,9 @@ public sealed unsafe partial class AddressSpace
                 else
                 {
                     fresh |= Pte.Present;
-                    bool anon = (memory.Flags(new Page(Pte.Pfn(old))) & PageFlags.Anon) != 0;
+                    // can_change_pte_writable: a private anonymous page only while exclusive (not shared by fork).
+                    const PageFlags exclusive = PageFlags.Anon | PageFlags.AnonExclusive;
+                    bool anon = (memory.Flags(new Page(Pte.Pfn(old))) & exclusive) == exclusive;
                     if ((vma.Flags & VmFlags.Write) != 0 && (vma.IsShared || anon) && (old & Pte.Dirty) != 0) fresh |= Pte.Write;
                 }
                 if (Pte.CompareExchange(pte, fresh, old)) return;
