@@ -67,7 +67,7 @@ public static unsafe partial class UserPages
         int seq = mm.WriteProtectSeq;
         if ((seq & 1) != 0) return 0;
         int got = FastWalk(mm, start, end, flags, pages);
-        ForkRaceHook?.Invoke(start);
+        ForkRaceHook?.Invoke(mm, start);
         if (got == 0 || mm.WriteProtectSeq == seq) return got;
         for (int i = 0; i < got; i++) Ungrab(mm.Memory, pages[i], flags);
         return 0;
@@ -75,7 +75,7 @@ public static unsafe partial class UserPages
 
     /// <summary>Test hook run by a FOLL_PIN GUP-fast after its walk and before it re-reads the
     /// write-protect sequence: where a fork can race it. Null in production.</summary>
-    internal static Action<ulong>? ForkRaceHook;
+    internal static Action<AddressSpace, ulong>? ForkRaceHook;
 
     /// <summary>
     /// <c>gup_fast</c>: inside the gate (the kernel's IRQs-off section), walk [start, end) one page

@@ -58,7 +58,7 @@ public static unsafe partial class UserPages
                 err = FaultInPage(mm, vma!, start, pageFlags, r == Follow.Unshare, ref faults);
                 if (err != 0) break;
                 pageFlags = AfterForcedWriteFault(mm, vma!, pageFlags);
-                AfterFaultHook?.Invoke(start);
+                AfterFaultHook?.Invoke(mm, start);
             }
             if (err != 0) break;
             if (r == Follow.NoStructPage && wantPages) { err = -Errno.EFAULT; break; }
@@ -172,7 +172,7 @@ public static unsafe partial class UserPages
     /// page again, with the mmap read lock held: where Dirty COW's madvise(DONTNEED) wins its race.
     /// It may zap under the read lock (as madvise does from another thread), never take the write lock.
     /// </summary>
-    internal static Action<ulong>? AfterFaultHook;
+    internal static Action<AddressSpace, ulong>? AfterFaultHook;
 
     // faultin_page's aftermath for a forced write into an area that may not be written: before 4.9
     // FOLL_WRITE is dropped (the next look takes whatever is mapped); 4.9 to 6.1 FOLL_COW is set.
