@@ -13,7 +13,7 @@ namespace Kiov.Trace;
 /// <c>process_vm_rw_core</c> on the process itself, with the pattern in kernel pages standing for
 /// the runner's buffer, a chunk at a time, as the host runner does.
 /// </summary>
-public sealed class ModelSyscalls : ISyscalls
+public sealed partial class ModelSyscalls : ISyscalls
 {
     /// <summary>Physical memory of the model's machine: the arena can be filled whole, with room to spare.</summary>
     public const long MemoryBytes = 1280L << 20;
@@ -163,6 +163,7 @@ public sealed class ModelSyscalls : ISyscalls
     {
         if (_disposed) return;
         _disposed = true;
+        if (_root != null) { Process.Dispose(); return; }  // a forked child: the machine is its root's
         foreach (var p in _chunk) Kernel.Memory.Put(p);
         Process.Dispose();
         var leaks = Kernel.LeakReport();

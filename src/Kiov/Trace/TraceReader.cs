@@ -37,6 +37,10 @@ public static class TraceReader
         ["vmsplice"] = f => new VmspliceOp(f.Line, f.Int("fd"), f.IoVecs("iov")),
         ["splice"] = f => new SpliceOp(f.Line, f.Int("fd_in"), f.NullableI64("off_in"),
                                        f.Int("fd_out"), f.NullableI64("off_out"), f.U64("len")),
+        ["fork"] = ProcessFields.Fork,
+        ["exit"] = ProcessFields.Exit,
+        ["mem_read"] = ProcessFields.MemRead,
+        ["mem_write"] = ProcessFields.MemWrite,
     };
 
     /// <summary>Reads a whole trace.</summary>
@@ -92,7 +96,7 @@ public static class TraceReader
             var fields = new TraceFields(doc.RootElement, line);
             string op = fields.String("op");
             return Parsers.TryGetValue(op, out Parser? parse)
-                ? parse(fields)
+                ? ProcessFields.Apply(parse(fields), fields)
                 : throw fields.Error($"unknown op \"{op}\"");
         }
     }
