@@ -33,7 +33,7 @@ public static class ExitCodes
             stderr.WriteLine($"kiov: {e.Message}");
             return BadInput;
         }
-        catch (BackendUnavailableException e)
+        catch (Exception e) when (e is BackendUnavailableException or Kiov.Trace.HostExecutorException)
         {
             stderr.WriteLine($"kiov: {e.Message}");
             return Unavailable;

@@ -1,206 +1,194 @@
-using Kiov.Mm;
 using Kiov.Iov;
 using System.Runtime.InteropServices;
-using static Kiov.Trace.HostLibc;
+using static Kiov.Trace.HostSyscallNumbers;
 
 namespace Kiov.Trace;
 
 /// <summary>
-/// The host back end of <see cref="ISyscalls"/>: the running Linux kernel, called through libc
-/// in this very process. The constructor reserves the arena (TRACE.md) with PROT_NONE and
-/// MAP_FIXED_NOREPLACE, so only one instance may live in a process at a time; a second one fails
-/// with an <see cref="InvalidOperationException"/>. Trace addresses go to the kernel as they are
-/// and are never dereferenced here. Trace fds map to real fds; a trace fd that is not open is
-/// passed as -1, which every call used here rejects with EBADF exactly as a closed fd.
+/// The host back end of <see cref="ISyscalls"/>: the running Linux kernel, reached through an
+/// <see cref="IHostKernel"/> that makes each call in the host-side process, which holds the
+/// arena (TRACE.md) and the trace's real fds. Trace addresses go to the kernel as they are and
+/// are never dereferenced here; iovec arrays, fd pairs and offsets go through the kernel's scratch
+/// buffer. Trace fds map to the host-side process's fds; a trace fd that is not open is passed as
+/// -1, which every call used here rejects with EBADF exactly as a closed fd.
 /// </summary>
-public sealed unsafe class HostSyscalls : ISyscalls
+public sealed class HostSyscalls : ISyscalls
 {
-    /// <summary>The bytes a <c>fill</c> or <c>hash</c> moves per <c>process_vm_*</c> call.</summary>
+    /// <summary>The bytes the executor's <c>fill</c> or <c>hash</c> moves per <c>process_vm_*</c>
+    /// call (CHUNK_SIZE in kiov-exec.c).</summary>
     public const int ChunkSize = 1 << 20;
 
     private const int ClosedFd = -1;
 
     private readonly TraceFdTable<int> fds = new();
-    private readonly int pid = Getpid();
-    private byte* chunk;
+    private readonly IHostKernel kernel;
+    private readonly bool ownsKernel;
+    private readonly long pid;
     private bool disposed;
 
-    /// <summary>Reserves the arena and makes writes to a pipe without readers return EPIPE
-    /// instead of killing the process.</summary>
-    /// <exception cref="InvalidOperationException">The arena cannot be reserved: something
-    /// (another <see cref="HostSyscalls"/>?) already maps part of it.</exception>
+    /// <summary>Starts a host-side process (kiov-exec) with its arena reserved (TRACE.md), in
+    /// which writes to a pipe without readers return EPIPE instead of killing it.</summary>
+    /// <exception cref="HostExecutorException">kiov-exec was not built or cannot start.</exception>
     public HostSyscalls()
+        : this(new ExecutorHostKernel())
     {
-        nint arena = HostLibc.Mmap(unchecked((nint)TraceArena.Start), (nuint)TraceArena.Size, Prot.None,
-            MapFlags.Private | MapFlags.Anonymous | MapFlags.FixedNoReplace, -1, 0);
-        if (arena == MapFailed)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            throw new InvalidOperationException(
-                $"cannot reserve the trace arena [0x{TraceArena.Start:x}, 0x{TraceArena.End:x}): errno {errno}" +
-                (errno == 17 ? " (EEXIST: it is already mapped; is another host back end alive?)" : ""));
-        }
-        if ((ulong)arena != TraceArena.Start)
-        {
-            HostLibc.Munmap(arena, (nuint)TraceArena.Size);
-            throw new InvalidOperationException("this kernel ignores MAP_FIXED_NOREPLACE: the trace arena cannot be reserved");
-        }
-        Signal(SigPipe, SigIgn);
-        chunk = (byte*)NativeMemory.AlignedAlloc(ChunkSize, 4096);
+    }
+
+    /// <summary>The host back end over <paramref name="kernel"/>.</summary>
+    /// <param name="kernel">The host-side process.</param>
+    /// <param name="ownsKernel">Whether <see cref="Dispose"/> closes the trace's fds and disposes
+    /// <paramref name="kernel"/>; when not, the owner resets it for the next trace.</param>
+    internal HostSyscalls(IHostKernel kernel, bool ownsKernel = true)
+    {
+        this.kernel = kernel;
+        this.ownsKernel = ownsKernel;
+        pid = kernel.Syscall(Getpid);
     }
 
     private int Real(int traceFd) => fds.TryGet(traceFd, out int real) ? real : ClosedFd;
 
-    private long AddFd(int real) => real < 0 ? -Marshal.GetLastPInvokeError() : fds.Add(real);
+    private long AddFd(long real) => real < 0 ? real : fds.Add((int)real);
 
-    /// <inheritdoc/>
-    public long Mmap(ulong addr, ulong len, int prot, int flags, int fd, long offset)
+    // The iovec list in the scratch buffer at byte offset `at`, at most `room` bytes of it. A
+    // list too long for the room is cut there; the kernel refuses any count above UIO_MAXIOV
+    // (1024) before it reads the array, so the cut part is never read.
+    private ulong PutIovecs(ReadOnlySpan<IoVec> iov, int at, int room)
     {
-        nint ret = HostLibc.Mmap((nint)addr, (nuint)len, prot, flags, Real(fd), offset);
-        return ret == MapFailed ? -Marshal.GetLastPInvokeError() : ret;
+        ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(iov);
+        kernel.WriteScratch(at, bytes[..Math.Min(bytes.Length, room)]);
+        return kernel.ScratchAddress + (ulong)at;
+    }
+
+    private long Vector(long nr, int fd, ReadOnlySpan<IoVec> iov, long a3 = 0, long a4 = 0) =>
+        kernel.Syscall(nr, Real(fd), (long)PutIovecs(iov, 0, kernel.ScratchSize), iov.Length, a3, a4);
+
+    private long SelfVm(long nr, ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote)
+    {
+        int half = kernel.ScratchSize / 2;
+        ulong l = PutIovecs(local, 0, half), r = PutIovecs(remote, half, half);
+        return kernel.Syscall(nr, pid, (long)l, local.Length, (long)r, remote.Length, 0);
     }
 
     /// <inheritdoc/>
-    public long Munmap(ulong addr, ulong len) => Result(HostLibc.Munmap((nint)addr, (nuint)len));
+    public long Mmap(ulong addr, ulong len, int prot, int flags, int fd, long offset) =>
+        kernel.Syscall(HostSyscallNumbers.Mmap, (long)addr, (long)len, prot, flags, Real(fd), offset);
 
     /// <inheritdoc/>
-    public long Mprotect(ulong addr, ulong len, int prot) => Result(HostLibc.Mprotect((nint)addr, (nuint)len, prot));
+    public long Munmap(ulong addr, ulong len) => kernel.Syscall(HostSyscallNumbers.Munmap, (long)addr, (long)len);
 
     /// <inheritdoc/>
-    public long Madvise(ulong addr, ulong len, int advice) => Result(HostLibc.Madvise((nint)addr, (nuint)len, advice));
+    public long Mprotect(ulong addr, ulong len, int prot) =>
+        kernel.Syscall(HostSyscallNumbers.Mprotect, (long)addr, (long)len, prot);
+
+    /// <inheritdoc/>
+    public long Madvise(ulong addr, ulong len, int advice) =>
+        kernel.Syscall(HostSyscallNumbers.Madvise, (long)addr, (long)len, advice);
 
     /// <inheritdoc/>
     public long Fill(ulong addr, ulong len, uint seed)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        var buffer = new HostChunk(chunk, pid);
-        return SelfCopy.Fill(ref buffer, addr, len, seed);
+        return kernel.Fill(addr, len, seed);
     }
 
     /// <inheritdoc/>
     public long Hash(ulong addr, ulong len, out ulong hash)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        var buffer = new HostChunk(chunk, pid);
-        return SelfCopy.Hash(ref buffer, addr, len, out hash);
-    }
-
-    // The runner's own native buffer, moved by real process_vm_{readv,writev} calls on itself.
-    private readonly struct HostChunk(byte* chunk, int pid) : ISelfCopyBuffer
-    {
-        public int ChunkSize => HostSyscalls.ChunkSize;
-
-        public void Generate(uint seed, ulong offset, int n) => FillPattern.Generate(seed, offset, new Span<byte>(chunk, n));
-
-        public long Copy(ulong remote, int n, bool write)
-        {
-            IoVec local = new((ulong)chunk, (ulong)n);
-            IoVec far = new(remote, (ulong)n);
-            return Result(write
-                ? HostLibc.ProcessVmWritev(pid, &local, 1, &far, 1, 0)
-                : HostLibc.ProcessVmReadv(pid, &local, 1, &far, 1, 0));
-        }
-
-        public ulong Hash(ulong hash, int n) => Fnv1a64.Append(hash, new ReadOnlySpan<byte>(chunk, n));
+        return kernel.Hash(addr, len, out hash);
     }
 
     /// <inheritdoc/>
     public long Pipe(out int readFd, out int writeFd)
     {
-        int* pair = stackalloc int[2];
         readFd = writeFd = -1;
-        if (Pipe2(pair, ONonblock) < 0)
-            return -Marshal.GetLastPInvokeError();
+        long ret = kernel.Syscall(Pipe2, (long)kernel.ScratchAddress, ONonblock);
+        if (ret < 0)
+            return ret;
+        Span<int> pair = stackalloc int[2];
+        kernel.ReadScratch(0, MemoryMarshal.AsBytes(pair));
         readFd = fds.Add(pair[0]);
         writeFd = fds.Add(pair[1]);
         return 0;
     }
 
     /// <inheritdoc/>
-    public long Memfd() => AddFd(MemfdCreate("kiov", 0));
+    public long Memfd()
+    {
+        kernel.WriteScratch(0, "kiov\0"u8);
+        return AddFd(kernel.Syscall(MemfdCreate, (long)kernel.ScratchAddress, 0));
+    }
 
     /// <inheritdoc/>
-    public long Ftruncate(int fd, long len) => Result(HostLibc.Ftruncate(Real(fd), len));
+    public long Ftruncate(int fd, long len) => kernel.Syscall(HostSyscallNumbers.Ftruncate, Real(fd), len);
 
     /// <inheritdoc/>
     public long Close(int fd) =>
-        Result(HostLibc.Close(fds.Remove(fd, out int real) ? real : ClosedFd));
+        kernel.Syscall(HostSyscallNumbers.Close, fds.Remove(fd, out int real) ? real : ClosedFd);
 
     /// <inheritdoc/>
-    public long Read(int fd, ulong addr, ulong len) => Result(HostLibc.Read(Real(fd), (nint)addr, (nuint)len));
+    public long Read(int fd, ulong addr, ulong len) =>
+        kernel.Syscall(HostSyscallNumbers.Read, Real(fd), (long)addr, (long)len);
 
     /// <inheritdoc/>
-    public long Write(int fd, ulong addr, ulong len) => Result(HostLibc.Write(Real(fd), (nint)addr, (nuint)len));
+    public long Write(int fd, ulong addr, ulong len) =>
+        kernel.Syscall(HostSyscallNumbers.Write, Real(fd), (long)addr, (long)len);
 
     /// <inheritdoc/>
-    public long Readv(int fd, ReadOnlySpan<IoVec> iov)
-    {
-        fixed (IoVec* p = iov)
-            return Result(HostLibc.Readv(Real(fd), p, iov.Length));
-    }
+    public long Readv(int fd, ReadOnlySpan<IoVec> iov) => Vector(HostSyscallNumbers.Readv, fd, iov);
 
     /// <inheritdoc/>
-    public long Writev(int fd, ReadOnlySpan<IoVec> iov)
-    {
-        fixed (IoVec* p = iov)
-            return Result(HostLibc.Writev(Real(fd), p, iov.Length));
-    }
+    public long Writev(int fd, ReadOnlySpan<IoVec> iov) => Vector(HostSyscallNumbers.Writev, fd, iov);
+
+    // The raw preadv/pwritev take the offset as two halves; on a 64-bit kernel the low one is all of it.
+    /// <inheritdoc/>
+    public long Preadv(int fd, ReadOnlySpan<IoVec> iov, long offset) => Vector(HostSyscallNumbers.Preadv, fd, iov, offset);
 
     /// <inheritdoc/>
-    public long Preadv(int fd, ReadOnlySpan<IoVec> iov, long offset)
-    {
-        fixed (IoVec* p = iov)
-            return Result(HostLibc.Preadv(Real(fd), p, iov.Length, offset));
-    }
+    public long Pwritev(int fd, ReadOnlySpan<IoVec> iov, long offset) => Vector(HostSyscallNumbers.Pwritev, fd, iov, offset);
 
     /// <inheritdoc/>
-    public long Pwritev(int fd, ReadOnlySpan<IoVec> iov, long offset)
-    {
-        fixed (IoVec* p = iov)
-            return Result(HostLibc.Pwritev(Real(fd), p, iov.Length, offset));
-    }
+    public long ProcessVmReadv(ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote) =>
+        SelfVm(HostSyscallNumbers.ProcessVmReadv, local, remote);
 
     /// <inheritdoc/>
-    public long ProcessVmReadv(ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote)
-    {
-        fixed (IoVec* l = local)
-        fixed (IoVec* r = remote)
-            return Result(HostLibc.ProcessVmReadv(pid, l, (nuint)local.Length, r, (nuint)remote.Length, 0));
-    }
+    public long ProcessVmWritev(ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote) =>
+        SelfVm(HostSyscallNumbers.ProcessVmWritev, local, remote);
 
     /// <inheritdoc/>
-    public long ProcessVmWritev(ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote)
-    {
-        fixed (IoVec* l = local)
-        fixed (IoVec* r = remote)
-            return Result(HostLibc.ProcessVmWritev(pid, l, (nuint)local.Length, r, (nuint)remote.Length, 0));
-    }
-
-    /// <inheritdoc/>
-    public long Vmsplice(int fd, ReadOnlySpan<IoVec> iov)
-    {
-        fixed (IoVec* p = iov)
-            return Result(HostLibc.Vmsplice(Real(fd), p, (nuint)iov.Length, SpliceNonblock));
-    }
+    public long Vmsplice(int fd, ReadOnlySpan<IoVec> iov) => Vector(HostSyscallNumbers.Vmsplice, fd, iov, SpliceNonblock);
 
     /// <inheritdoc/>
     public long Splice(int fdIn, long? offIn, int fdOut, long? offOut, ulong len)
     {
-        long inValue = offIn.GetValueOrDefault(), outValue = offOut.GetValueOrDefault();
-        return Result(HostLibc.Splice(Real(fdIn), offIn.HasValue ? &inValue : null,
-            Real(fdOut), offOut.HasValue ? &outValue : null, (nuint)len, SpliceNonblock));
+        Span<long> offsets = [offIn.GetValueOrDefault(), offOut.GetValueOrDefault()];
+        kernel.WriteScratch(0, MemoryMarshal.AsBytes(offsets));
+        long at = (long)kernel.ScratchAddress;
+        return kernel.Syscall(HostSyscallNumbers.Splice, Real(fdIn), offIn.HasValue ? at : 0,
+            Real(fdOut), offOut.HasValue ? at + 8 : 0, (long)len, SpliceNonblock);
     }
 
-    /// <summary>Closes every fd the trace left open, unmaps the whole arena and frees the buffer.</summary>
+    /// <summary>Closes every fd the trace left open and ends the host-side process; nothing when
+    /// the kernel is not this back end's own.</summary>
     public void Dispose()
     {
         if (disposed)
             return;
         disposed = true;
-        foreach (int real in fds.Open().ToList())
-            HostLibc.Close(real);
-        HostLibc.Munmap(unchecked((nint)TraceArena.Start), (nuint)TraceArena.Size);
-        NativeMemory.AlignedFree(chunk);
-        chunk = null;
+        if (!ownsKernel)
+            return;
+        try
+        {
+            foreach (int real in fds.Open().ToList())
+                kernel.Syscall(HostSyscallNumbers.Close, real);
+        }
+        catch (HostExecutorException)
+        {
+            // The host-side process is gone, and its fds with it; the error was reported when it was found.
+        }
+        finally
+        {
+            kernel.Dispose();
+        }
     }
 }

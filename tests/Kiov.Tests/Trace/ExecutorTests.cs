@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using Kiov.Cli;
+using Kiov.Trace;
+
+namespace Kiov.Tests.Trace;
+
+/// <summary>The host back end's executor (kiov-exec): a process of its own that makes the trace's
+/// system calls; its death is reported, never taken for a kernel result, and leaves nothing behind.</summary>
+public class ExecutorTests
+{
+    private const string MapOnePage =
+        "{\"op\":\"mmap\",\"addr\":\"0x100000000000\",\"len\":4096,\"prot\":\"rw\",\"flags\":[\"private\",\"anonymous\",\"fixed\"]}";
+
+    private static bool Alive(int pid) => Directory.Exists($"/proc/{pid}");
+
+    [Fact]
+    public void An_executor_that_dies_mid_trace_throws_naming_the_call_and_leaves_no_process()
+    {
+        // Requests: getpid (made by HostSyscalls), mmap, fill, then the hash that it dies on.
+        var kernel = new ExecutorHostKernel(faultAfter: 4);
+        int pid = kernel.Pid;
+        using (var host = new HostSyscalls(kernel))
+        {
+            Assert.Equal((long)TraceArena.Start, host.Mmap(TraceArena.Start, 4096, 3, 0x32, -1, 0));
+            Assert.Equal(4096, host.Fill(TraceArena.Start, 4096, 1));
+            var e = Assert.Throws<HostExecutorException>(() => host.Hash(TraceArena.Start, 4096, out _));
+            Assert.Equal($"the host-side process kiov-exec (pid {pid}) died (killed by signal 9) during hash", e.Message);
+            Assert.Throws<HostExecutorException>(() => host.Pipe(out _, out _));
+        }
+        Assert.False(Alive(pid));
+    }
+
+    [Fact]
+    public void An_executor_killed_from_outside_is_reported_at_the_next_call()
+    {
+        var kernel = new ExecutorHostKernel();
+        using var host = new HostSyscalls(kernel);
+        Assert.Equal(0, host.Pipe(out _, out _));
+        using (var victim = Process.GetProcessById(kernel.Pid))
+        {
+            victim.Kill();
+            victim.WaitForExit();
+        }
+        var e = Assert.Throws<HostExecutorException>(() => host.Munmap(TraceArena.Start, 4096));
+        Assert.Equal($"the host-side process kiov-exec (pid {kernel.Pid}) died (killed by signal 9) during munmap", e.Message);
+    }
+
+    [Fact]
+    public async Task Kiov_replay_with_an_executor_killed_mid_trace_exits_3_with_one_line_and_leaves_nothing_behind()
+    {
+        string scratch = Path.Combine(Path.GetTempPath(), $"kiov-exec-fault-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            var info = HostChild.StartInfo("replay", "--host", "-");
+            info.Environment[ExecutorHostKernel.FaultAfterVariable] = "4";
+            info.Environment["TMPDIR"] = scratch;
+            info.WorkingDirectory = scratch;
+            using var child = Process.Start(info)!;
+            child.StandardInput.Write(MapOnePage + "\n{\"op\":\"fill\",\"addr\":\"0x100000000000\",\"len\":4096,\"seed\":1}\n"
+                + "{\"op\":\"pipe\"}\n{\"op\":\"close\",\"fd\":3}\n");
+            child.StandardInput.Close();
+            var stdout = child.StandardOutput.ReadToEndAsync();
+            string stderr = await child.StandardError.ReadToEndAsync();
+            await child.WaitForExitAsync();
+            Assert.Equal(3, child.ExitCode);
+            Assert.Equal("{\"ret\":17592186044416}\n{\"ret\":4096}\n", await stdout);
+            string[] lines = stderr.TrimEnd('\n').Split('\n');
+            Assert.Single(lines);
+            Assert.Matches(@"^kiov: the host-side process kiov-exec \(pid \d+\) died \(killed by signal 9\) during pipe2$", lines[0]);
+            int pid = int.Parse(lines[0].Split("(pid ")[1].Split(')')[0]);
+            Assert.False(Alive(pid));
+            Assert.Empty(Directory.GetFileSystemEntries(scratch));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_missing_executor_is_one_line_and_exit_3()
+    {
+        var stderr = new StringWriter();
+        int exit = ExitCodes.Guard(stderr, () =>
+        {
+            using var kernel = new ExecutorHostKernel(executable: "/nonexistent/kiov-exec");
+            return 0;
+        });
+        Assert.Equal(3, exit);
+        Assert.Equal("kiov: the host back end is unavailable: /nonexistent/kiov-exec was not built (no C compiler, cc, was found when kiov was built)\n",
+            stderr.ToString());
+    }
+
+    [Fact]
+    public void Reset_closes_the_traces_fds_and_gives_back_a_fresh_arena()
+    {
+        using var kernel = new ExecutorHostKernel();
+        int fdsAtStart = Directory.GetFiles($"/proc/{kernel.Pid}/fd").Length;
+        using (var host = new HostSyscalls(kernel, ownsKernel: false))
+        {
+            Assert.Equal((long)TraceArena.Start, host.Mmap(TraceArena.Start, 4096, 3, 0x32, -1, 0));
+            Assert.Equal(4096, host.Fill(TraceArena.Start, 4096, 9));
+            Assert.Equal(0, host.Pipe(out _, out _));
+            Assert.Equal(5, host.Memfd());
+            Assert.Equal(0, host.Munmap(TraceArena.Start + 4096, 8192));
+        }
+        Assert.Equal(fdsAtStart + 3, Directory.GetFiles($"/proc/{kernel.Pid}/fd").Length);
+        Assert.Equal(0, kernel.Reset());
+        Assert.Equal(fdsAtStart, Directory.GetFiles($"/proc/{kernel.Pid}/fd").Length);
+        using var again = new HostSyscalls(kernel, ownsKernel: false);
+        Assert.Equal(-14, again.Hash(TraceArena.Start, 4096, out _)); // PROT_NONE again
+        string[] maps = File.ReadAllLines($"/proc/{kernel.Pid}/maps");
+        Assert.Contains(maps, l => l.StartsWith("100000000000-100040000000 ---p", StringComparison.Ordinal)); // one piece again
+        Assert.Contains(maps, l => l.StartsWith("100040000000-100040001000 ---s", StringComparison.Ordinal) && l.Contains("kiov-guard"));
+    }
+
+    [Fact]
+    public void A_forked_executor_has_a_copy_of_the_arena_and_a_channel_of_its_own()
+    {
+        using var parent = new ExecutorHostKernel();
+        var host = new HostSyscalls(parent, ownsKernel: false);
+        Assert.Equal((long)TraceArena.Start, host.Mmap(TraceArena.Start, 4096, 3, 0x32, -1, 0));
+        Assert.Equal(4096, host.Fill(TraceArena.Start, 4096, 3));
+        Assert.Equal(4096, host.Hash(TraceArena.Start, 4096, out ulong before));
+
+        long pid = parent.Fork(out ExecutorHostKernel? child);
+        Assert.True(pid > 0);
+        Assert.NotNull(child);
+        using (child)
+        {
+            Assert.Equal(pid, child.Syscall(HostSyscallNumbers.Getpid));
+            Assert.Equal(4096, child.Hash(TraceArena.Start, 4096, out ulong inChild));
+            Assert.Equal(before, inChild);
+            Assert.Equal(4096, child.Fill(TraceArena.Start, 4096, 4)); // copy-on-write: the parent keeps its bytes
+            Assert.Equal(4096, parent.Hash(TraceArena.Start, 4096, out ulong after));
+            Assert.Equal(before, after);
+            child.Exit();
+        }
+        Assert.Equal(pid, parent.Syscall(HostSyscallNumbers.Wait4, pid, 0, 0, 0));
+    }
+}
