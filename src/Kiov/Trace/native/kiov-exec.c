@@ -232,7 +232,8 @@ static void fork_executor(int fd)
     }
     if (pid == 0)
     {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* No PR_SET_PDEATHSIG here: a trace's process outlives its parent's exit (TRACE.md: exit of
+         * pid 1 leaves pid 1's children running). If kiov dies, EOF on this channel ends us. */
         child_count = 0;
         dup2(pair[1], CHANNEL_FD); /* replaces the parent's channel in this copy */
         close(pair[0]);
