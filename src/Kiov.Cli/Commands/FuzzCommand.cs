@@ -30,7 +30,8 @@ public static class FuzzCommand
                 Positive("--runs", parse.GetValue(runs)),
                 parse.GetValue(outDir)!,
                 Positive("--jobs", parse.GetValue(jobs)),
-                Positive("--shrink-steps", parse.GetValue(shrink)));
+                Positive("--shrink-steps", parse.GetValue(shrink)),
+                Processes: true);
             using var executors = new HostExecutorPool();
             return Run(options, executors.Replay, Console.Out, Console.Error);
         }));

@@ -57,6 +57,8 @@ public static class ReplayCommand
         ExitCodes.Guard(stderr, () =>
         {
             TraceInput trace = TraceInput.Load(file, stdin);
+            if (mode != Mode.Model && HostSettings.Describe() is { } settings)
+                stderr.WriteLine(settings);  // what the model is set up to match
             if (mode == Mode.Diff)
                 return Diff(trace, Backends.CreateModel, Backends.Host, stdout);
             using ISyscalls sys = mode == Mode.Host ? Backends.Host() : Backends.CreateModel();
@@ -76,9 +78,11 @@ public static class ReplayCommand
     {
         using ISyscalls model = createModel();
         using ISyscalls host = createHost();
+        using var modelProcesses = new TraceProcesses(model);
+        using var hostProcesses = new TraceProcesses(host);
         foreach (TraceOp op in trace.Ops)
         {
-            string m = op.Run(model).ToJson(), h = op.Run(host).ToJson();
+            string m = modelProcesses.Run(op).ToJson(), h = hostProcesses.Run(op).ToJson();
             if (m != h)
             {
                 stdout.Write($"{trace.Name}:{op.Line}: {trace.Lines[op.Line - 1].Trim()}\n  model: {m}\n  host:  {h}\n");

@@ -18,8 +18,6 @@ public sealed partial class Kernel : IDisposable
     {
         Memory = new PhysicalMemory(memoryBytes);
         Space = new KernelSpace(Memory, config ?? KernelConfig.Current);
-        ZeroPage = Memory.Alloc(PageOwner.Kernel);
-        Memory.Reserve(ZeroPage);
     }
 
     /// <summary>Physical memory.</summary>
@@ -32,7 +30,7 @@ public sealed partial class Kernel : IDisposable
     public KernelConfig Config => Space.Config;
 
     /// <summary><c>ZERO_PAGE(0)</c>: the shared page of zeros that splice hands out for file holes.</summary>
-    public Page ZeroPage { get; }
+    public Page ZeroPage => Space.ZeroPage;
 
     /// <summary>Creates a process with an empty address space and an empty fd table (<c>fork</c>+<c>exec</c>, reduced).</summary>
     public Process CreateProcess()

@@ -122,12 +122,14 @@ public static unsafe partial class UserPages
             ulong pte = Pte.Read(ptep);
             // A PROT_NONE entry is followed only in an inaccessible area (ptrace's FOLL_FORCE read).
             if (!Pte.MapsPage(pte) || (!Pte.IsPresent(pte) && (vma.Flags & VmFlags.AccessMask) != 0)) return Follow.Absent;
-            if ((pte & Pte.Special) != 0) return Follow.NoStructPage;
+            bool zero = mm.IsZeroEntry(pte);  // vm_normal_page is NULL, but the zero page is handed out
+            if ((pte & Pte.Special) != 0 && !zero) return Follow.NoStructPage;
             page = new Page(Pte.Pfn(pte));
             bool write = (flags & Foll.Write) != 0;
             if (write && !CanFollowWrite(mm.Kernel.Config, mem, pte, page, vma, flags)) return Follow.Absent;
             if (!write && (pte & Pte.Write) == 0 && MustUnshare(mm.Kernel.Config, mem, vma, flags, page)) return Follow.Unshare;
-            if ((flags & (Foll.Get | Foll.Pin)) != 0)
+            bool grab = (flags & (Foll.Get | Foll.Pin)) != 0 && !(zero && (flags & Foll.Pin) != 0); // try_grab_folio: no pin on the zero page
+            if (grab)
             {
                 if (!TryGrab(mem, page, flags)) return Follow.Changed;
                 if (Pte.Read(ptep) != pte) { Ungrab(mem, page, flags); return Follow.Changed; }

@@ -102,6 +102,9 @@ public sealed unsafe partial class AddressSpace
         }
     }
 
+    /// <summary>True when <paramref name="entry"/> maps the shared zero page (<c>is_zero_pfn</c> of a special entry).</summary>
+    public bool IsZeroEntry(ulong entry) => (entry & Pte.Special) != 0 && Pte.Pfn(entry) == Kernel.ZeroPage.Pfn;
+
     // The bits every user entry of 'vma' starts from: present, or PROT_NONE in an area with no access.
     private static ulong BaseBits(Vma vma) =>
         ((vma.Flags & VmFlags.AccessMask) != 0 ? Pte.Present : Pte.ProtNone) | Pte.User | Pte.Accessed;
@@ -114,6 +117,14 @@ public sealed unsafe partial class AddressSpace
     {
         Page page, source = Page.Null;
         bool anon;
+        if (vma.IsAnonymous && !write && Kernel.Config.SharedZeroPage)
+        {
+            // do_anonymous_page's read fault: the zero page, as a special entry (no reference, no map count).
+            ulong zero = Pte.Make(Kernel.ZeroPage.Pfn, BaseBits(vma) | Pte.Special);
+            if (!Pte.CompareExchange(ptep, zero, old)) return 1;
+            Interlocked.Increment(ref _faults);
+            return 0;
+        }
         if (vma.IsAnonymous)
         {
             page = Memory.Alloc(PageOwner.Anon);
@@ -186,6 +197,8 @@ public sealed unsafe partial class AddressSpace
             if (!writable) return -Errno.EFAULT;
             return Pte.CompareExchange(ptep, old | Pte.Write | Pte.Dirty | Pte.Accessed, old) ? 0 : 1;
         }
+        // The zero page (vm_normal_page gives NULL): wp_page_copy of a zeroed page; nothing to release.
+        if (IsZeroEntry(old)) return CopyOnWrite(vma, ptep, old, page, unshare, releaseOld: false);
         // The entry was read without the page-table lock, and madvise(DONTNEED) zaps under the same
         // read lock: hold the page (taken inside the gate, the entry re-checked) before looking at it,
         // as the kernel's do_wp_page does under the PTE lock.
@@ -200,7 +213,7 @@ public sealed unsafe partial class AddressSpace
                 ulong reuse = old | Pte.Dirty | Pte.Accessed | (Pte.IsPresent(old) ? MaybeWrite(vma) : 0);
                 return Pte.CompareExchange(ptep, reuse, old) ? 0 : 1;
             }
-            return CopyOnWrite(vma, ptep, old, page, unshare);
+            return CopyOnWrite(vma, ptep, old, page, unshare, releaseOld: true);
         }
         finally { Memory.Put(page); }
     }
@@ -242,7 +255,7 @@ public sealed unsafe partial class AddressSpace
     // wp_page_copy: a private write to a page the mapping may not reuse copies it (a file's page
     // is never written). The copy is exclusive; for an unshare it is mapped clean and read-only.
     // The caller holds a reference on 'page'.
-    private int CopyOnWrite(Vma vma, ulong* ptep, ulong old, Page page, bool unshare)
+    private int CopyOnWrite(Vma vma, ulong* ptep, ulong old, Page page, bool unshare, bool releaseOld)
     {
         Page copy = CopyPage(page);
         if (copy.IsNull) return -Errno.ENOMEM;
@@ -257,6 +270,7 @@ public sealed unsafe partial class AddressSpace
         }
         Interlocked.Increment(ref _faults);
         Interlocked.Increment(ref _cowFaults);
+        if (!releaseOld) return 0;
         Memory.RemoveMap(page);
         var gather = new MmuGather(Memory, Kernel.Gate);
         gather.PutPage(page);

@@ -98,11 +98,11 @@ internal static class ProcessFields
     public static TraceOp Exit(TraceFields f) => new ExitOp(f.Line);
 
     /// <inheritdoc cref="Fork"/>
-    public static TraceOp MemRead(TraceFields f) => new MemReadOp(f.Line, f.U64("addr"), MemLen(f), OptionalPid(f, "target"));
+    public static TraceOp MemRead(TraceFields f) => new MemReadOp(f.Line, f.CopyAddress("addr"), MemLen(f), OptionalPid(f, "target"));
 
     /// <inheritdoc cref="Fork"/>
     public static TraceOp MemWrite(TraceFields f) =>
-        new MemWriteOp(f.Line, f.U64("addr"), MemLen(f), f.U32("seed"), OptionalPid(f, "target"));
+        new MemWriteOp(f.Line, f.CopyAddress("addr"), MemLen(f), f.U32("seed"), OptionalPid(f, "target"));
 
     /// <summary>Sets the op's <c>pid</c> and turns a process_vm_* with a <c>target</c> into its remote form.</summary>
     public static TraceOp Apply(TraceOp op, TraceFields f)

@@ -10,6 +10,10 @@ public sealed class TraceProcesses(ISyscalls root) : IDisposable
 {
     private readonly List<ISyscalls?> _slots = [root];  // null: never given out
 
+    /// <summary>Runs <paramref name="op"/> in its process (<see cref="TraceOp.Pid"/>): what the line prints.</summary>
+    /// <exception cref="TraceException">The op's pid names no live process, or a process op is wrong.</exception>
+    public TraceResult Run(TraceOp op) => op.Run(Live(op.Pid, op.Line), this);
+
     /// <summary>The live process <paramref name="pid"/>; a trace error at <paramref name="line"/> when none.</summary>
     public ISyscalls Live(int pid, int line)
     {

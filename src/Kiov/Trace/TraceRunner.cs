@@ -13,7 +13,7 @@ public static class TraceRunner
         using var processes = new TraceProcesses(sys);
         foreach (TraceOp op in ops)
         {
-            output.Write(op.Run(processes.Live(op.Pid, op.Line), processes).ToJson());
+            output.Write(processes.Run(op).ToJson());
             output.Write('\n');
         }
     }

@@ -295,3 +295,67 @@ public class ForkTests
         v.Flags |= flag;
     }
 }
+
+/// <summary>The shared zero page as a configuration choice (KernelConfig.SharedZeroPage).</summary>
+public class ZeroPageTests
+{
+    private static readonly KernelConfig WithZeroPage = KernelConfig.Current with { SharedZeroPage = true };
+
+    [Fact]
+    public void AReadFaultMapsTheZeroPageAndAWriteReplacesIt()
+    {
+        using var k = new FsFixture(WithZeroPage);
+        k.Map(A, 4096);
+        Assert.Equal(new byte[16], k.Peek(A, 16));
+        Assert.True(k.P.Mm.IsZeroEntry(k.P.Mm.ReadPte(A)));
+        k.Poke(A, [1, 2, 3]);
+        Assert.False(k.P.Mm.IsZeroEntry(k.P.Mm.ReadPte(A)));
+        Assert.Equal([1, 2, 3], k.Peek(A, 3));
+        Assert.True(k.P.Mm.IsAnonExclusive(A));
+    }
+
+    [Fact]
+    public void GupFastRefusesTheZeroPageAndTheSlowPathReturnsItWithoutAPin()
+    {
+        using var k = new FsFixture(WithZeroPage);
+        k.Map(A, 4096);
+        k.Peek(A, 1);
+        Span<Page> got = stackalloc Page[1];
+        Assert.Equal(0, UserPages.PinUserPagesFastOnly(k.P.Mm, A, 1, Foll.None, got));
+        int before = k.Kernel.Memory.RefCount(k.Kernel.ZeroPage);
+        Assert.Equal(1, UserPages.PinUserPagesFast(k.P.Mm, A, 1, Foll.None, got));
+        Assert.Equal(k.Kernel.ZeroPage, got[0]);
+        Assert.Equal(before, k.Kernel.Memory.RefCount(k.Kernel.ZeroPage));
+        UserPages.UnpinUserPages(k.Kernel.Space, got);
+        Assert.Equal(before, k.Kernel.Memory.RefCount(k.Kernel.ZeroPage));
+    }
+
+    [Theory]
+    [InlineData(true, 0)]
+    [InlineData(false, 7)]
+    public void VmspliceOfUntouchedMemoryThenAWriteShowsZerosOnlyWithTheZeroPage(bool zeroPage, byte expected)
+    {
+        using var k = new FsFixture(KernelConfig.Current with { SharedZeroPage = zeroPage });
+        k.Map(A, 2 * 4096);
+        var (r, w) = k.Pipe();
+        Assert.Equal(4096L, Syscalls.Vmsplice(k.P, w, [new(A, 4096)], Syscalls.SpliceNonBlock));
+        k.Poke(A, Enumerable.Repeat((byte)7, 4096).ToArray());
+        Assert.Equal(4096L, Syscalls.Read(k.P, r, A + 4096, 4096));
+        Assert.Equal(expected, k.Peek(A + 4096, 1)[0]);
+    }
+
+    [Fact]
+    public void ForkAndProtNoneKeepTheZeroPageReadOnly()
+    {
+        using var k = new FsFixture(WithZeroPage);
+        k.Map(A, 4096);
+        k.Peek(A, 1);
+        Assert.Equal(0L, Syscalls.Mprotect(k.P, A, 4096, Prot.None));
+        Assert.NotEqual(0UL, UserAccess.CopyFromUser(k.P.Mm, new byte[1], A));
+        Assert.Equal(0L, Syscalls.Mprotect(k.P, A, 4096, Prot.Read | Prot.Write));
+        using var c = k.Kernel.Fork(k.P)!;
+        Assert.True(c.Mm.IsZeroEntry(c.Mm.ReadPte(A)));
+        Assert.Equal(0UL, UserAccess.CopyToUser(c.Mm, A, [5]));
+        Assert.Equal(0, k.Peek(A, 1)[0]);
+    }
+}

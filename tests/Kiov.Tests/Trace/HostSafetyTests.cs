@@ -114,7 +114,7 @@ public unsafe class HostSafetyTests
         foreach (var mode in new[] { ReplayCommand.Mode.Host, ReplayCommand.Mode.Model })
         {
             var (exit, stdout, stderr) = Replay(mode, line + "\n");
-            Assert.Equal("", stderr);
+            Assert.Equal(HostReplayTests.HostLine(mode), stderr);
             Assert.Equal(0, exit);
             Assert.Equal(expected + "\n", stdout);
         }

@@ -10,7 +10,8 @@ namespace Kiov.Trace.Fuzz;
 /// <param name="OutDir">Where minimized failing traces go.</param>
 /// <param name="Jobs">How many runs at once.</param>
 /// <param name="MaxShrinkSteps">The most test replays one shrink may make.</param>
-public sealed record FuzzOptions(ulong Seed, int Ops, int Runs, string OutDir, int Jobs, int MaxShrinkSteps = 300);
+/// <param name="Processes">Whether traces fork, exit and name other processes (fork, exit, pid, target, mem_*).</param>
+public sealed record FuzzOptions(ulong Seed, int Ops, int Runs, string OutDir, int Jobs, int MaxShrinkSteps = 300, bool Processes = false);
 
 /// <summary>How a fuzz session ended.</summary>
 /// <param name="Passed">Runs on which the two back ends agreed.</param>
@@ -62,7 +63,7 @@ public sealed class FuzzSession(FuzzOptions options, Func<IReadOnlyList<string>,
     /// <returns>Whether the two sides agreed.</returns>
     public bool RunOne(int run)
     {
-        List<string> trace = TraceGenerator.Generate(FuzzRandom.ForRun(options.Seed, run), options.Ops);
+        List<string> trace = TraceGenerator.Generate(FuzzRandom.ForRun(options.Seed, run), options.Ops, options.Processes);
         var (m, h) = Both(trace);
         if (Verdict.Of(m, h) is not { } failure)
             return true;

@@ -29,8 +29,13 @@ public sealed record TraceOutcome(IReadOnlyList<string> Lines, string? Failure =
         try
         {
             using ISyscalls sys = createBackEnd();
+            using var processes = new TraceProcesses(sys);
             foreach (TraceOp op in ops)
-                lines.Add(op.Run(sys).ToJson());
+                lines.Add(processes.Run(op).ToJson());
+        }
+        catch (TraceException e)
+        {
+            return new TraceOutcome(lines, $"trace error: line {e.Line}: {e.Problem}");
         }
         catch (Exception e)
         {
