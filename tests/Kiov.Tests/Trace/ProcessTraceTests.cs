@@ -100,3 +100,31 @@ public class ProcessTraceTests
         Assert.Equal("""{"ret":8192}""", r[4]);
     }
 }
+
+/// <summary>kiov fuzz's traces with processes: fork, exit, pid, target and mem_* appear, every line is
+/// valid, and the model runs them to the end (no pid that is not live, no target never given out).</summary>
+public class ProcessFuzzTests
+{
+    [Fact]
+    public void GeneratedTracesForkExitAndNameOtherProcessesAndRunToTheEnd()
+    {
+        var seen = new HashSet<string>();
+        for (ulong seed = 1; seed <= 6; seed++)
+        {
+            List<string> lines = Kiov.Trace.Fuzz.TraceGenerator.Generate(seed, 400, processes: true);
+            foreach (string op in new[] { "\"op\":\"fork\"", "\"op\":\"exit\"", "\"op\":\"mem_read\"", "\"op\":\"mem_write\"", "\"target\":", "{\"pid\":" })
+                if (lines.Any(l => l.Contains(op))) seen.Add(op);
+            var outcome = Kiov.Trace.Fuzz.TraceOutcome.InProcess(lines, () => new ModelSyscalls());
+            Assert.True(outcome.Failure == null, $"seed {seed}: {outcome.Failure}");
+            Assert.Equal(400, outcome.Lines.Count);
+        }
+        Assert.Equal(6, seen.Count);
+    }
+
+    [Fact]
+    public void WithoutProcessesTheGeneratorIsUnchanged()
+    {
+        List<string> lines = Kiov.Trace.Fuzz.TraceGenerator.Generate(7, 500);
+        Assert.DoesNotContain(lines, l => l.Contains("\"pid\"") || l.Contains("fork") || l.Contains("mem_"));
+    }
+}
