@@ -31,7 +31,7 @@ public static partial class DemoCommand
             Syscalls.Read(parent, rfd, User + Pg, Pg);
             byte seen = PeekUser(parent, User + Pg);
             string verdict = seen == 0x5e
-                ? "LEAKED: do_wp_page reused the page by its map count, and the pipe saw the write"
+                ? "EXPOSED: do_wp_page reused the page by its map count, and the pipe saw the write"
                 : "safe: the page was copied for the parent's write";
             output.WriteLine($"    Linux {config.Name,-7} ({ReuseRule(config.AnonReuse)}): the pipe reads 0x{seen:x2}: {verdict}");
             parent.Dispose();

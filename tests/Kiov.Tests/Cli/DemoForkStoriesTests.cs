@@ -11,7 +11,7 @@ public class DemoForkStoriesTests
         var output = new StringWriter();
         Assert.Equal(0, DemoCommand.Run(output));
         string text = output.ToString();
-        Assert.Contains("Linux 5.7     (reuse by map count): the pipe reads 0x5e: LEAKED", text);
+        Assert.Contains("Linux 5.7     (reuse by map count): the pipe reads 0x5e: EXPOSED", text);
         Assert.Contains("Linux 5.18    (reuse by refcount): the pipe reads 0x11: safe", text);
         Assert.Contains("Linux current (PageAnonExclusive): the pipe reads 0x11: safe", text);
         Assert.Contains("Linux 4.8     (FOLL_WRITE dropped): file byte 0x66: the FILE was written", text);
