@@ -76,7 +76,7 @@ public sealed unsafe partial class AddressSpace
             ulong* dst = PageTables.LookupOrAlloc(parent.Memory, child._pgd, addr);
             if (dst == null) { OutOfMemory = true; return; }
             if ((old & Pte.Special) != 0) { *dst = old & ~Pte.Accessed; return; } // a PFN map: no page to share
-            OutOfMemory = !parent.CopyPresentPte(child, vma, pte, old, dst);
+            OutOfMemory = !parent.CopyPresentPte(child, vma, pte, old, dst, addr);
         }
     }
 
@@ -84,7 +84,7 @@ public sealed unsafe partial class AddressSpace
     // protecting both entries in a copy-on-write mapping; or, for an exclusive anonymous page that may
     // be pinned, give the child its own copy (copy_present_page). The caller holds both write locks,
     // so no fault changes the entry; only the accessed and dirty bits may move under us.
-    private bool CopyPresentPte(AddressSpace child, Vma vma, ulong* src, ulong old, ulong* dst)
+    private bool CopyPresentPte(AddressSpace child, Vma vma, ulong* src, ulong old, ulong* dst, ulong addr)
     {
         Page page = new(Pte.Pfn(old));
         PageFlags flags = Memory.Flags(page);
@@ -100,6 +100,7 @@ public sealed unsafe partial class AddressSpace
             Interlocked.Increment(ref child._cowFaults);
             return true;
         }
+        ForkSharingHook?.Invoke(this, addr);
         Memory.Get(page);
         Memory.AddMap(page);
         if (anon && (flags & PageFlags.AnonExclusive) != 0) Memory.ClearFlags(page, PageFlags.AnonExclusive);
@@ -113,6 +114,11 @@ public sealed unsafe partial class AddressSpace
         *dst = entry & ~Pte.Accessed;
         return true;
     }
+
+    /// <summary>Test hook run by fork with both mmap write locks held, when it has decided to share the
+    /// page at the address given (it looked not pinned) and has not yet write-protected it: the window
+    /// that write_protect_seq closes for GUP-fast. It must not take an mmap lock. Null in production.</summary>
+    internal static Action<AddressSpace, ulong>? ForkSharingHook;
 
     // folio_needs_cow_for_dma: the address space ever pinned (MMF_HAS_PINNED) and the page's count
     // says it may be pinned. Only an exclusive page can be pinned on a kernel with PageAnonExclusive;

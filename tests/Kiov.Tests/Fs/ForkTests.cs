@@ -359,3 +359,41 @@ public class ZeroPageTests
         Assert.Equal(0, k.Peek(A, 1)[0]);
     }
 }
+
+/// <summary>fork racing GUP-fast at its worst point, by a chosen schedule: fork has decided to share a
+/// page (it was not pinned) and not yet write-protected it when GUP-fast tries to pin it.</summary>
+public class ForkPinRaceTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AGupFastPinInsideForksSharingWindowBacksOffSoTheChildNeverMapsAPinnedPage(bool writePin)
+    {
+        using var k = new FsFixture();
+        k.Map(A, 4096);
+        k.Poke(A, [1]);
+        var pinned = new List<Page>();
+        var calls = new List<int>();
+        AddressSpace.ForkSharingHook = (mm, addr) =>
+        {
+            if (mm != k.P.Mm || addr != A) return;
+            Span<Page> one = stackalloc Page[1];
+            // The entry is still writable and the page still exclusive: only write_protect_seq stops the pin.
+            int rr = UserPages.PinUserPagesFastOnly(k.P.Mm, A, 1, writePin ? Foll.Write : Foll.None, one);
+            calls.Add(rr);
+            if (rr == 1) pinned.Add(one[0]);
+        };
+        Process child;
+        try { child = k.Kernel.Fork(k.P)!; }
+        finally { AddressSpace.ForkSharingHook = null; }
+        using (child)
+        {
+            foreach (Page p in pinned) UserPages.UnpinUserPage(k.Kernel.Space, p);
+            Assert.Equal([0], calls);                                     // the fast pin saw the fork and backed off
+            Assert.Empty(pinned);
+            Assert.Equal(PageAt(k.P, A), PageAt(child, A));               // shared, copy-on-write
+        }
+    }
+
+    private static Page PageAt(Process p, ulong addr) => new(Pte.Pfn(p.Mm.ReadPte(addr)));
+}
