@@ -42,7 +42,27 @@ public sealed partial class HostSyscalls : IProcessSyscalls
             throw new InvalidOperationException("exit needs the host-side executor");
         executor.Exit();
         exited = true;
+        WaitUntilDead(pid);
         return 0;
+    }
+
+    // The executor answers EXIT just before it calls _exit: wait until the kernel has finished the exit
+    // (the task is a zombie, or reaped), so that the next op sees its memory and fds gone, and
+    // process_vm_* on it finds no mm (ESRCH) rather than a half-torn-down one.
+    private static void WaitUntilDead(long pid)
+    {
+        string path = $"/proc/{pid}/stat";
+        var spin = new SpinWait();
+        for (int i = 0; i < 100_000; i++)
+        {
+            string stat;
+            try { stat = File.ReadAllText(path); }
+            catch (IOException) { return; }  // reaped
+            int close = stat.LastIndexOf(')');
+            if (close < 0 || close + 2 >= stat.Length || stat[close + 2] is 'Z' or 'X') return;
+            spin.SpinOnce();
+        }
+        throw new HostExecutorException($"the host-side process {pid} did not finish exiting");
     }
 
     /// <inheritdoc/>

@@ -311,6 +311,11 @@ static void serve(void)
             fork_executor(fd);
             break;
         case OP_EXIT:
+            /* exit's effects on what other processes can see (its fds closed, its trace memory
+             * gone) happen before the answer: _exit alone may still be closing them when kiov
+             * sends the next op, and a pipe's last reader would then vanish at a random moment. */
+            close_trace_fds();
+            raw(SYS_munmap, (long)ARENA_START, (long)(ARENA_SIZE + GUARD_SIZE), 0, 0, 0, 0);
             reply(fd, 0, 0);
             _exit(0);
         default:
