@@ -48,10 +48,16 @@ public sealed partial class Kernel : IDisposable
     /// <summary>Ends every process (closing its files and tearing down its memory), then frees physical memory.</summary>
     public void Dispose()
     {
+        ExitAllProcesses();
+        Memory.Dispose();
+    }
+
+    /// <summary>Ends every process still running, children of fork included, newest first.</summary>
+    public void ExitAllProcesses()
+    {
         Process[] all;
         lock (_processes) all = [.. _processes];
-        foreach (var p in all) p.Dispose();
-        Memory.Dispose();
+        for (int i = all.Length - 1; i >= 0; i--) all[i].Dispose();
     }
 
     /// <summary>Frames still allocated that are not the kernel's own: empty when nothing leaked.</summary>

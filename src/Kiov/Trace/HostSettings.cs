@@ -49,7 +49,7 @@ public static class HostSettings
             if (host.Hash(a, 1, out ulong written) != 1) return null;
             return zeroOrWritten != written;
         }
-        catch (Exception e) when (e is HostExecutorException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is HostExecutorException or IOException or InvalidOperationException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
         {
             return null;
         }

@@ -165,7 +165,7 @@ public sealed partial class ModelSyscalls : ISyscalls
         _disposed = true;
         if (_root != null) { Process.Dispose(); return; }  // a forked child: the machine is its root's
         foreach (var p in _chunk) Kernel.Memory.Put(p);
-        Process.Dispose();
+        Kernel.ExitAllProcesses();  // this process and any child of fork still running
         var leaks = Kernel.LeakReport();
         Kernel.Dispose();
         if (leaks.Count != 0)
