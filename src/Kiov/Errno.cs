@@ -35,6 +35,8 @@ public static class Errno
     public const int EMFILE = 24;
     /// <summary>File too large.</summary>
     public const int EFBIG = 27;
+    /// <summary>No space left on device.</summary>
+    public const int ENOSPC = 28;
     /// <summary>Illegal seek.</summary>
     public const int ESPIPE = 29;
     /// <summary>Broken pipe.</summary>

@@ -46,37 +46,8 @@ public static partial class DemoCommand
             clean &= kernel.LeakReport().Count == 0;
         }
 
-        // 9. The seed thread's question, on every kernel the model knows.
-        output.WriteLine();
-        output.WriteLine("9. kernel_write(/dev/st0, kernel buffer, 13) from a driver path: which kernels let the tape's GUP take kernel pages?");
-        string medium = Path.Combine(Path.GetTempPath(), $"kiov-demo-tape-{Environment.ProcessId}.bin");
-        try
-        {
-            foreach (var (config, gup) in new[] {
-                (KernelConfig.Linux2017, TapeGup.Unlocked), (KernelConfig.Linux2017, TapeGup.Fast),
-                (KernelConfig.Linux2017Fixed, TapeGup.Fast), (KernelConfig.Linux5_10, TapeGup.PinFast), (KernelConfig.Current, TapeGup.PinFast) })
-            {
-                File.Delete(medium);
-                using var kernel = new Kernel(config, 16L << 20);
-                Process p = kernel.CreateProcess();
-                using var tape = new ScsiTape(kernel, medium, gup);
-                Page buffer = kernel.Memory.Alloc(PageOwner.KernelBuffer);
-                "kernel secret"u8.CopyTo(kernel.Memory.Span(buffer));
-                KFile file = tape.Open(FMode.Write);
-                long pos = 0;
-                long r = KernelRw.KernelWrite(p, file, PhysicalMemory.KernelAddress(buffer), 13, ref pos);
-                file.Put();
-                string how = r < 0 ? "refused: the tape has no write_iter"
-                    : tape.DirectTransfers > 0 ? "direct I/O on KERNEL pages pinned as if they were user pages"
-                    : "bounce buffer: GUP refused the kernel address, copy_from_user did the work";
-                output.WriteLine($"   Linux {config.Name,-5} st.c with {GupName(gup),-26} -> {r,3}: {how}; kernel pages pinned by user GUP: {kernel.Space.Counters.KernelPagesPinnedByUserGup}");
-                kernel.Memory.Put(buffer);
-                p.Dispose();
-                clean &= kernel.LeakReport().Count == 0;
-            }
-        }
-        finally { File.Delete(medium); }
-        output.WriteLine("   (the model is safe by default; the hole opens only on the 4.10 preset with a fast-GUP tape)");
+        clean &= RunPresets(output);
+        RunProposal(output);
         return clean;
     }
 

@@ -36,7 +36,7 @@ public static partial class DemoCommand
         var kernel = new KernelSpace(memory);
         var kernel2017 = new KernelSpace(memory, KernelConfig.Linux2017);
         int reserved = total - memory.FreeFrames; // frame 0 and the two kernels' page tables
-        output.WriteLine($"kiov demo: {memory.Size >> 20} MiB of physical memory, {total} frames, {memory.FreeFrames} free; the running kernel's rules (6.18)");
+        output.WriteLine($"kiov demo: {memory.Size >> 20} MiB of physical memory, {total} frames, {memory.FreeFrames} free; the running kernel's rules (6.18, x86-64) unless a part names another");
         var mm = new AddressSpace(kernel);
 
         // 1. mmap, then a round trip through uaccess.
@@ -87,7 +87,7 @@ public static partial class DemoCommand
         // 5. The 2017 kernel with set_fs(KERNEL_DS): the same address passes.
         var mm2017 = new AddressSpace(kernel2017);
         output.WriteLine();
-        output.WriteLine($"5. the same on Linux {KernelConfig.Linux2017.Name} (the seed thread's kernel), inside set_fs(KERNEL_DS):");
+        output.WriteLine($"5. the same on Linux {KernelConfig.Linux2017.Name} x86-64 (the seed thread's kernel), inside set_fs(KERNEL_DS):");
         using (UserAccess.SetKernelDs(kernel2017.Config))
         {
             output.WriteLine($"   access_ok(0x{kaddr:x}, {stolen.Length}) = {UserAccess.AccessOk(kernel2017.Config, kaddr, (ulong)stolen.Length).ToString().ToLowerInvariant()}");

@@ -10,10 +10,11 @@ namespace Kiov.Drivers;
 /// <summary>How the tape driver gets the caller's pages for direct I/O, by era of drivers/scsi/st.c.</summary>
 public enum TapeGup
 {
-    /// <summary>2016–2017 (the seed thread's st.c): <c>get_user_pages_unlocked</c>, the slow path,
-    /// whose VMA lookup rejects kernel addresses.</summary>
+    /// <summary>2016 to about 2018 (the seed thread's st.c, 4.10 and 4.15): <c>get_user_pages_unlocked</c>,
+    /// the slow path, whose VMA lookup rejects kernel addresses. The default on presets before FOLL_PIN.</summary>
     Unlocked,
-    /// <summary>The conversion Al Viro warned about: <c>get_user_pages_fast</c>, whose 2017 fast side
+    /// <summary>The conversion Al Viro warned about, which st.c had by 5.2 (its <c>rw == READ</c>
+    /// argument became FOLL_WRITE then): <c>get_user_pages_fast</c>, whose 2017 generic fast side
     /// trusted <c>access_ok()</c> alone.</summary>
     Fast,
     /// <summary>Since 2020 (5.9, "scsi: st: convert get_user_pages() --&gt; pin_user_pages()"):
@@ -26,8 +27,12 @@ public enum TapeGup
 /// A transfer whose buffer is suitably aligned goes by direct I/O: the caller's pages are taken with
 /// GUP (<see cref="TapeGup"/>) and the "DMA" moves bytes between those pages and the host file.
 /// When GUP cannot get every page, the driver falls back, silently, to its bounce buffer and
-/// <c>copy_from_user</c>/<c>copy_to_user</c> (<c>setup_buffering</c>). The file has only plain
-/// <c>-&gt;read</c>/<c>-&gt;write</c>, so since 5.10 <c>kernel_write</c> to it fails with EINVAL.
+/// <c>copy_from_user</c>/<c>copy_to_user</c> (<c>setup_buffering</c>). In variable-block mode (block
+/// size 0) one call is one block: a count outside the drive's block limits is -EINVAL, and one the
+/// bounce buffer cannot grow to hold is -EOVERFLOW; in fixed-block mode a count must be whole blocks
+/// (-EINVAL otherwise) and the bounce path loops a buffer's worth at a time (<c>st_write</c>,
+/// <c>st_read</c>). The file has only plain <c>-&gt;read</c>/<c>-&gt;write</c>, so since 5.10
+/// <c>kernel_write</c> to it fails with EINVAL.
 /// </summary>
 public sealed class ScsiTape : IDisposable
 {
@@ -39,15 +44,38 @@ public sealed class ScsiTape : IDisposable
     private long _directTransfers, _bounceTransfers;
     private long _head; // where the tape is, guarded by _lock: a tape is not seekable, it moves
 
-    /// <summary>Attaches a drive whose medium is the host file <paramref name="hostPath"/> (created if absent).</summary>
-    public ScsiTape(Kernel kernel, string hostPath, TapeGup gup = TapeGup.PinFast, int maxPages = 256, bool directIo = true)
+    /// <summary><c>st_fixed_buffer_size</c>: the bounce buffer of a fixed-block drive holds at least 32 KiB.</summary>
+    public const int FixedBufferSize = 32 * 1024;
+
+    /// <summary>Attaches a drive whose medium is the host file <paramref name="hostPath"/> (created if
+    /// absent). <paramref name="gup"/> defaults to what st.c of the kernel's era used
+    /// (<see cref="DefaultGup"/>); <paramref name="blockSize"/> 0 is variable-block mode, whose blocks
+    /// may be 1 to <paramref name="maxBlock"/> bytes (0: no limit reported by the drive).</summary>
+    public ScsiTape(Kernel kernel, string hostPath, TapeGup? gup = null, int maxPages = 256, bool directIo = true,
+                    int blockSize = 0, int maxBlock = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(blockSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBlock);
         Kernel = kernel;
-        Gup = gup;
+        Gup = gup ?? DefaultGup(kernel.Config);
         MaxPages = maxPages;
         DirectIo = directIo;
+        BlockSize = blockSize;
+        MaxBlock = maxBlock;
         _medium = File.OpenHandle(hostPath, System.IO.FileMode.OpenOrCreate, FileAccess.ReadWrite);
     }
+
+    /// <summary>The GUP st.c's <c>sgl_map_user_pages</c> used in <paramref name="config"/>'s era:
+    /// <c>get_user_pages_unlocked</c> before FOLL_PIN (4.10, 4.15), <c>pin_user_pages_fast</c> since
+    /// the 5.9 conversion.</summary>
+    public static TapeGup DefaultGup(KernelConfig config) => config.HasFollPin ? TapeGup.PinFast : TapeGup.Unlocked;
+
+    /// <summary>The block size: 0 for variable-block mode.</summary>
+    public int BlockSize { get; }
+    /// <summary>The largest block the drive accepts in variable-block mode (<c>STp-&gt;max_block</c>); 0 for no limit.</summary>
+    public int MaxBlock { get; }
+    /// <summary>The most bytes the bounce buffer can grow to (<c>enlarge_buffer</c>'s scatter-gather capacity).</summary>
+    public long BufferLimit => (long)MaxPages * PageSize;
 
     /// <summary>The machine the drive is attached to.</summary>
     public Kernel Kernel { get; }
@@ -73,41 +101,61 @@ public sealed class ScsiTape : IDisposable
     /// <summary>Detaches the drive, closing the host file.</summary>
     public void Dispose() => _medium.Dispose();
 
-    /// <summary><c>st_write</c>/<c>st_read</c>: moves <paramref name="count"/> bytes (at most a
-    /// buffer's worth) between the caller's buffer and the medium where the tape head is, then moves
-    /// the head. Returns the bytes moved or -errno.</summary>
-    internal unsafe long Transfer(Process caller, ulong buf, ulong count, bool toTape)
+    /// <summary><c>st_write</c>/<c>st_read</c>: moves <paramref name="count"/> bytes between the
+    /// caller's buffer and the medium where the tape head is, then moves the head. Returns the bytes
+    /// moved or -errno: -EINVAL for a count that is not whole blocks (fixed) or outside the block
+    /// limits (variable, writes), -EOVERFLOW when direct I/O is not possible and the bounce buffer
+    /// cannot hold a variable block.</summary>
+    internal long Transfer(Process caller, ulong buf, ulong count, bool toTape)
     {
+        if (BlockSize != 0 && count % (ulong)BlockSize != 0) return -Errno.EINVAL;
+        if (toTape && BlockSize == 0 && MaxBlock > 0 && count > (ulong)MaxBlock) return -Errno.EINVAL;
         if (count == 0) return 0;
-        if (count > (ulong)MaxPages * PageSize) count = (ulong)MaxPages * PageSize;
         lock (_lock)
         {
             long pos = _head;
-            int n = (int)PagesSpanned(buf, count);
-            Page[] pages = new Page[n];
-            int got = DirectIo && (buf & DmaAlignmentMask) == 0 ? MapUserPages(caller, buf, count, pages, toTape) : 0;
-            if (got == n)
+            // setup_buffering: direct I/O when enabled and the buffer is DMA-aligned and every page
+            // could be got; any failure falls back to buffering, silently.
+            ulong nPages = (ulong)PagesSpanned(buf, count);
+            if (DirectIo && (buf & DmaAlignmentMask) == 0 && nPages <= (ulong)MaxPages && buf + count >= buf)
             {
-                try { Dma(pages, OffsetInPage(buf), count, pos, toTape); }
-                finally { UnmapUserPages(pages, dirtied: !toTape); }
-                Interlocked.Increment(ref _directTransfers);
+                Page[] pages = new Page[(int)nPages];
+                if (MapUserPages(caller, buf, pages, toTape))
+                {
+                    try { Dma(pages, OffsetInPage(buf), count, pos, toTape); }
+                    finally { UnmapUserPages(pages, dirtied: !toTape); }
+                    Interlocked.Increment(ref _directTransfers);
+                    _head = pos + (long)count;
+                    return (long)count;
+                }
             }
-            else
+            // The bounce buffer: a variable block must fit whole (enlarge_buffer, else -EOVERFLOW);
+            // fixed blocks go a buffer's worth of whole blocks at a time.
+            long bufsize = BlockSize == 0 ? (long)Math.Min(count, (ulong)long.MaxValue)
+                         : Math.Max(BlockSize, FixedBufferSize) / BlockSize * BlockSize;
+            if (bufsize > BufferLimit)
             {
-                long r = Bounce(caller, buf, count, pos, toTape);
-                if (r < 0) return r;
-                count = (ulong)r;
+                if (BlockSize == 0) return -Errno.EOVERFLOW;
+                bufsize = Math.Max(BlockSize, BufferLimit / BlockSize * BlockSize);
+            }
+            ulong done = 0;
+            while (done < count)
+            {
+                ulong chunk = Math.Min(count - done, (ulong)bufsize);
+                long r = Bounce(caller, buf + done, chunk, pos + (long)done, toTape);
+                if (r < 0) { if (done == 0) return r; break; }
+                done += (ulong)r;
                 Interlocked.Increment(ref _bounceTransfers);
+                if ((ulong)r < chunk) break; // end of the recorded data
             }
-            _head = pos + (long)count;
-            return (long)count;
+            _head = pos + (long)done;
+            return (long)done;
         }
     }
 
-    // sgl_map_user_pages: all of the buffer's pages, or none (what was got is released) and 0.
-    private int MapUserPages(Process caller, ulong buf, ulong count, Page[] pages, bool toTape)
+    // sgl_map_user_pages: all of the buffer's pages, or none (what was got is released).
+    private bool MapUserPages(Process caller, ulong buf, Page[] pages, bool toTape)
     {
-        if (buf + count < buf || pages.Length > MaxPages) return 0;
         Foll write = toTape ? 0 : Foll.Write; // reading the tape writes memory
         ulong start = buf & PageMask;
         long got = Gup switch
@@ -116,9 +164,9 @@ public sealed class ScsiTape : IDisposable
             TapeGup.Fast => UserPages.GetUserPagesFast(caller.Mm, start, pages.Length, write, pages),
             _ => UserPages.PinUserPagesFast(caller.Mm, start, pages.Length, write, pages),
         };
-        if (got == pages.Length) return (int)got;
+        if (got == pages.Length) return true;
         if (got > 0) UnmapUserPages(pages.AsSpan(0, (int)got), dirtied: false);
-        return 0;
+        return false;
     }
 
     // sgl_unmap_user_pages: dirty what the tape wrote into, then drop the references or pins.

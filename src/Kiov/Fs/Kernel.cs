@@ -15,9 +15,23 @@ public sealed partial class Kernel : IDisposable
 
     /// <summary>Boots a machine with <paramref name="memoryBytes"/> of physical memory behaving like <paramref name="config"/>.</summary>
     public Kernel(KernelConfig? config = null, long memoryBytes = PhysicalMemory.DefaultSize)
+        : this(new PhysicalMemory(memoryBytes), config ?? KernelConfig.Current) { }
+
+    /// <summary>Boots a machine on <paramref name="memory"/>, such as
+    /// <see cref="PhysicalMemory.OverCallerMemory"/> over an embedder's guest RAM, behaving like
+    /// <paramref name="config"/> (<see cref="KernelConfig.Current"/> if null). The machine owns
+    /// <paramref name="memory"/> from now on: disposing the machine disposes it (memory the caller
+    /// owns stays the caller's to free).</summary>
+    public static Kernel OnMemory(PhysicalMemory memory, KernelConfig? config = null)
     {
-        Memory = new PhysicalMemory(memoryBytes);
-        Space = new KernelSpace(Memory, config ?? KernelConfig.Current);
+        ArgumentNullException.ThrowIfNull(memory);
+        return new Kernel(memory, config ?? KernelConfig.Current);
+    }
+
+    private Kernel(PhysicalMemory memory, KernelConfig config)
+    {
+        Memory = memory;
+        Space = new KernelSpace(Memory, config);
     }
 
     /// <summary>Physical memory.</summary>

@@ -109,7 +109,7 @@ public sealed class MemfdFile : KFile
             Page page = Cache.FindOrCreate(pos >> PageShift);
             if (page.IsNull) return done != 0 ? done : -Errno.ENOMEM;
             ulong copied = from.CopyFromIter(_kernel.Memory.Pointer(page) + offset, bytes);
-            _kernel.Memory.SetFlags(page, PageFlags.Dirty);
+            if ((_kernel.Memory.Flags(page) & PageFlags.Dirty) == 0) _kernel.Memory.SetFlags(page, PageFlags.Dirty);
             _kernel.Memory.Put(page);
             done += (long)copied;
             pos += (long)copied;

@@ -23,6 +23,7 @@ public sealed unsafe class Pipe : IPipeRing
     private uint _head, _tail;                                    // guarded by Lock
     private int _maxUsage = DefaultBuffers;                       // guarded by Lock
     private int _readers, _writers;                               // guarded by Lock
+    private Page _tmpPage0, _tmpPage1;                            // guarded by Lock: pipe->tmp_page[2]
 
     private static long s_lastId;
 
@@ -169,12 +170,12 @@ public sealed unsafe class Pipe : IPipeRing
                     {
                         // anon_pipe_write (6.15 on): fill the page first, insert it only if the copy
                         // did not fault; older kernels inserted it empty first and left it behind.
-                        Page page = Memory.Alloc(PageOwner.Pipe, zero: false);
+                        Page page = GetPageLocked();
                         if (page.IsNull) return ret != 0 ? ret : -Errno.ENOMEM;
                         ulong copied = from.CopyFromIter(Memory.Pointer(page), PageSize);
                         if (copied < PageSize && from.Count != 0)
                         {
-                            Memory.Put(page);
+                            PutPageLocked(page);
                             return ret != 0 ? ret : -Errno.EFAULT;
                         }
                         _bufs[_head & Mask] = new PipeBuffer(page, 0, (uint)copied, PipeBufferKind.Anon, CanMerge: true);
@@ -193,6 +194,14 @@ public sealed unsafe class Pipe : IPipeRing
         }
     }
 
+    /// <summary>In debug builds, throws <see cref="KiovBugException"/> unless the calling thread holds
+    /// <see cref="Lock"/> (<c>lockdep_assert_held(&amp;pipe->mutex)</c>): every <c>…Locked</c> member needs it.</summary>
+    [System.Diagnostics.Conditional("DEBUG")]
+    internal void AssertLocked()
+    {
+        if (!Monitor.IsEntered(Lock)) ThrowHelper.Bug("pipe->mutex is not held by this thread");
+    }
+
     /// <summary>
     /// <c>add_to_pipe</c>: appends a buffer the caller has a page reference for. On failure the
     /// reference is dropped: -EPIPE with no readers, -EAGAIN when the ring is full. Returns the length.
@@ -200,6 +209,7 @@ public sealed unsafe class Pipe : IPipeRing
     /// </summary>
     internal long AddLocked(in PipeBuffer buf)
     {
+        AssertLocked();
         if (_readers == 0) { Memory.Put(buf.Page); return -Errno.EPIPE; }
         if (IsFullLocked) { Memory.Put(buf.Page); return -Errno.EAGAIN; }
         _bufs[_head & Mask] = buf;
@@ -212,6 +222,7 @@ public sealed unsafe class Pipe : IPipeRing
     /// and non-blocking; otherwise waits. Caller holds <see cref="Lock"/>.</summary>
     internal int WaitForSpaceLocked(bool nonBlock)
     {
+        AssertLocked();
         while (true)
         {
             if (_readers == 0) return -Errno.EPIPE;
@@ -226,6 +237,7 @@ public sealed unsafe class Pipe : IPipeRing
     /// Caller holds <see cref="Lock"/>.</summary>
     internal int WaitForDataLocked(bool nonBlock, bool movedSome)
     {
+        AssertLocked();
         while (IsEmptyLocked)
         {
             if (_writers == 0 || movedSome) return 0;
@@ -239,6 +251,7 @@ public sealed unsafe class Pipe : IPipeRing
     /// buffers (what splice does after its actor ran). Caller holds <see cref="Lock"/>.</summary>
     internal void ConsumeLocked(ulong bytes)
     {
+        AssertLocked();
         while (bytes != 0)
         {
             ref PipeBuffer buf = ref TailLocked;
@@ -248,13 +261,37 @@ public sealed unsafe class Pipe : IPipeRing
         Monitor.PulseAll(Lock);
     }
 
-    // pipe_buf_release + tail++: every kind holds one page reference.
+    // pipe_buf_release + tail++: every kind holds one page reference; an anonymous buffer's page
+    // goes back to the pipe's spares (anon_pipe_buf_release), the others' to their owners.
     internal void ReleaseTailLocked()
     {
+        AssertLocked();
         ref PipeBuffer buf = ref TailLocked;
-        Page page = buf.Page;
+        PipeBuffer old = buf;
         buf = default;
         _tail++;
+        if (old.Kind == PipeBufferKind.Anon) PutPageLocked(old.Page);
+        else Memory.Put(old.Page);
+    }
+
+    // anon_pipe_get_page: a spare page kept from an earlier buffer (tmp_page[]), else a new one.
+    private Page GetPageLocked()
+    {
+        Page page;
+        if (!_tmpPage0.IsNull) (page, _tmpPage0) = (_tmpPage0, Page.Null);
+        else if (!_tmpPage1.IsNull) (page, _tmpPage1) = (_tmpPage1, Page.Null);
+        else page = Memory.Alloc(PageOwner.Pipe, zero: false);
+        return page;
+    }
+
+    // anon_pipe_put_page: a page nobody else holds is kept as a spare while a slot is free.
+    private void PutPageLocked(Page page)
+    {
+        if (Memory.RefCount(page) == 1)
+        {
+            if (_tmpPage0.IsNull) { _tmpPage0 = page; return; }
+            if (_tmpPage1.IsNull) { _tmpPage1 = page; return; }
+        }
         Memory.Put(page);
     }
 
@@ -312,6 +349,10 @@ public sealed unsafe class Pipe : IPipeRing
             Monitor.PulseAll(Lock);
             if (_readers != 0 || _writers != 0) return;
             while (!IsEmptyLocked) ReleaseTailLocked();
+            // free_pipe_info: the spares go too.
+            if (!_tmpPage0.IsNull) Memory.Put(_tmpPage0);
+            if (!_tmpPage1.IsNull) Memory.Put(_tmpPage1);
+            _tmpPage0 = _tmpPage1 = Page.Null;
         }
     }
 }

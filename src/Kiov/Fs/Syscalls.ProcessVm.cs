@@ -27,7 +27,8 @@ public static partial class Syscalls
     private static long ProcessVmRw(Process p, Process target, ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote, ulong flags, bool write)
     {
         if (flags != 0) return -Errno.EINVAL;
-        IoVec[] iov = ArrayPool<IoVec>.Shared.Rent(Math.Max(local.Length, IovLimits.FastIov));
+        // One local segment becomes a UBUF iterator and needs no kernel copy of the array.
+        IoVec[] iov = local.Length > 1 ? ArrayPool<IoVec>.Shared.Rent(Math.Max(local.Length, IovLimits.FastIov)) : [];
         try
         {
             long rc = Import.ImportIovec(write, p.Mm, local, ref iov, out IovIter iter);
@@ -37,7 +38,7 @@ public static partial class Syscalls
             foreach (var r in remote) if ((long)r.Len < 0) return -Errno.EINVAL;
             return ProcessVmRwCore(target, ref iter, remote, write);
         }
-        finally { ArrayPool<IoVec>.Shared.Return(iov); }
+        finally { if (iov.Length != 0) ArrayPool<IoVec>.Shared.Return(iov); }
     }
 
     /// <summary>
@@ -97,13 +98,20 @@ public static partial class Syscalls
         return rc;
     }
 
-    // process_vm_rw_pages: a short copy with local bytes still wanted is -EFAULT.
+    // process_vm_rw_pages: a short copy with local bytes still wanted is -EFAULT. Pages that follow
+    // each other in memory too are copied as one run (as a large folio would be): the
+    // bytes, their order and where a fault stops the copy are those of the page-by-page copy.
     private static unsafe long ProcessVmRwPages(PhysicalMemory mem, ReadOnlySpan<Page> pages, ulong offset, ulong len, ref IovIter local, bool write)
     {
         for (int i = 0; len != 0 && local.Count != 0; i++)
         {
             ulong copy = Math.Min((ulong)PageSize - offset, len);
             byte* p = mem.Pointer(pages[i]) + offset;
+            while (copy < len && i + 1 < pages.Length && mem.Pointer(pages[i + 1]) == p + copy)
+            {
+                i++;
+                copy += Math.Min((ulong)PageSize, len - copy);
+            }
             ulong copied = write ? local.CopyFromIter(p, copy) : local.CopyToIter(p, copy);
             len -= copied;
             if (copied < copy && local.Count != 0) return -Errno.EFAULT;

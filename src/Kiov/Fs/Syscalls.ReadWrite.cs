@@ -157,7 +157,8 @@ public static partial class Syscalls
         if (pos < 0) return -Errno.EINVAL;
         KFile? f = p.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
-        IoVec[] iov = ArrayPool<IoVec>.Shared.Rent(Math.Max(uvec.Length, IovLimits.FastIov));
+        // One segment becomes a UBUF iterator and needs no kernel copy of the array.
+        IoVec[] iov = uvec.Length > 1 ? ArrayPool<IoVec>.Shared.Rent(Math.Max(uvec.Length, IovLimits.FastIov)) : [];
         try
         {
             if (pos != null && (f.Mode & (write ? FMode.PWrite : FMode.PRead)) == 0) return -Errno.ESPIPE;
@@ -166,7 +167,7 @@ public static partial class Syscalls
         }
         finally
         {
-            ArrayPool<IoVec>.Shared.Return(iov);
+            if (iov.Length != 0) ArrayPool<IoVec>.Shared.Return(iov);
             f.Put();
         }
     }

@@ -18,11 +18,10 @@ public static unsafe partial class UserPages
     internal static Action<GupFastStep, ulong>? FastStepHook;
 
     /// <summary>
-    /// <c>gup_fast_fallback</c>: validates the range as the modelled kernel does, walks it without a
-    /// lock, and hands the rest to the slow path (unless FOLL_FAST_ONLY). Running kernel: overflow is
-    /// -EOVERFLOW and an end above TASK_SIZE_MAX -EFAULT. 2017 (no kernel-address check): only
-    /// <c>access_ok()</c>, which passes kernel addresses under <c>set_fs(KERNEL_DS)</c>, and when it
-    /// fails the slow path decides.
+    /// <c>gup_fast_fallback</c> (and its ancestors): validates the range as the modelled kernel's
+    /// <see cref="GupFastEntry"/> does, walks it without a lock, and hands the rest to the slow path
+    /// (unless FOLL_FAST_ONLY). The slow path's VMA lookup is what rejects a kernel address wherever
+    /// the fast side let it through to a walk that found nothing.
     /// </summary>
     private static int FastFallback(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages)
     {
@@ -34,17 +33,39 @@ public static unsafe partial class UserPages
         start &= PageMask;
         ulong len = (ulong)(long)nrPages << PageShift;
         ulong end = start + len;
+        bool fastOnly = (flags & Foll.FastOnly) != 0;
         int got = 0;
-        if (config.GupFastChecksKernelAddress)
+        switch (config.GupFastEntry)
         {
-            if (end < start) { counters.AddRefused(); return -Errno.EOVERFLOW; }
-            if (end > Layout.TaskSizeMax) { counters.AddRefused(); return -Errno.EFAULT; }
-            got = FastWalkUnlessForking(mm, start, end, flags, pages);
+            case GupFastEntry.TaskSizeMax: // 6.4 on: check_add_overflow, then end > TASK_SIZE_MAX
+                if (end < start) { counters.AddRefused(); return -Errno.EOVERFLOW; }
+                if (end > Layout.TaskSizeMax) { counters.AddRefused(); return -Errno.EFAULT; }
+                got = FastWalkUnlessForking(mm, start, end, flags, pages);
+                break;
+            case GupFastEntry.AccessOkEfault: // 5.10 internal_get_user_pages_fast
+                if (end <= start) { counters.AddRefused(); return 0; }
+                // get_user_pages_fast_only / pin_user_pages_fast_only turn the -EFAULT into 0 (5.10).
+                if (!UserAccess.AccessOk(config, start, len)) { counters.AddRefused(); return fastOnly ? 0 : -Errno.EFAULT; }
+                if (FastPermitted(config, start, end)) got = FastWalkUnlessForking(mm, start, end, flags, pages);
+                break;
+            case GupFastEntry.AccessOkReturnsZero: // 4.15 get_user_pages_fast (5b65c4677a57)
+                if (nrPages <= 0) return 0;
+                if (!UserAccess.AccessOk(config, start, len)) { counters.AddRefused(); return 0; }
+                if (FastPermitted(config, start, end)) got = FastWalkUnlessForking(mm, start, end, flags, pages);
+                break;
+            case GupFastEntry.AccessOkThenSlowPath: // generic 4.10: __get_user_pages_fast, then the slow path
+                if (nrPages <= 0) return 0;
+                if (UserAccess.AccessOk(config, start, len)) got = FastWalkUnlessForking(mm, start, end, flags, pages);
+                break;
+            default: // x86-64 4.10 arch/x86/mm/gup.c
+                if (nrPages <= 0) return 0;
+                // __get_user_pages_fast checks access_ok; get_user_pages_fast only the wrap and 2^47.
+                bool walk = fastOnly ? UserAccess.AccessOk(config, start, len) : FastPermitted(config, start, end);
+                if (walk) got = FastWalkUnlessForking(mm, start, end, flags, pages);
+                break;
         }
-        else if (nrPages <= 0) { counters.AddFastHit(0, pin); return 0; }
-        else if (UserAccess.AccessOk(config, start, len)) got = FastWalkUnlessForking(mm, start, end, flags, pages);
 
-        if (got == nrPages || (flags & Foll.FastOnly) != 0)
+        if (got == nrPages || fastOnly)
         {
             counters.AddFastHit(got, pin);
             return got;
@@ -54,6 +75,17 @@ public static unsafe partial class UserPages
         if (slow < 0) return got > 0 ? got : (int)slow;
         return got + (int)slow;
     }
+
+    // gup_fast_permitted: x86-64's refuses a wrap and any end above 2^47 (end >> __VIRTUAL_MASK_SHIFT);
+    // the generic one (ARM, arm64) allows every range.
+    private static bool FastPermitted(KernelConfig config, ulong start, ulong end) =>
+        config.Arch != Architecture.X86_64 || (end >= start && (end >> VirtualMaskShift) == 0);
+
+    private const int VirtualMaskShift = 47;
+
+    // What one user table root spans: on a separate-kernel-root architecture, pgd_offset(mm, addr)
+    // keeps only the index bits, so a kernel address names the user address with the same bits.
+    private const ulong UserRootSpanMask = (1UL << 47) - 1;
 
     /// <summary>
     /// <c>gup_fast</c>'s guard against fork: a FOLL_PIN walk reads <c>mm-&gt;write_protect_seq</c> first
@@ -86,9 +118,18 @@ public static unsafe partial class UserPages
     /// </summary>
     private static int FastWalk(AddressSpace mm, ulong start, ulong end, Foll flags, Span<Page> pages)
     {
+        KernelConfig config = mm.Kernel.Config;
+        if (!config.KernelSharesUserRoot)
+        {
+            // arm64: the kernel's tables are another root; the index bits of a kernel address pick a
+            // user slot of current->mm's table. For a user address this changes nothing.
+            ulong len = end - start;
+            start &= UserRootSpanMask;
+            end = start + len;
+        }
         PhysicalMemory mem = mm.Memory;
         Action<GupFastStep, ulong>? hook = FastStepHook;
-        ulong need = Pte.Present | ((flags & Foll.Write) != 0 ? Pte.Write : 0) | (mm.Kernel.Config.GupFastChecksUserBit ? Pte.User : 0);
+        ulong need = Pte.Present | ((flags & Foll.Write) != 0 ? Pte.Write : 0) | (config.GupFastChecksUserBit ? Pte.User : 0);
         int nr = 0, kernelPages = 0;
         WalkerGate gate = mm.Kernel.Gate;
         int token = gate.Enter();
@@ -104,6 +145,16 @@ public static unsafe partial class UserPages
                 ulong next = (addr & ~(PmdSize - 1)) + PmdSize;
                 ulong stop = next == 0 || next > end ? end : next;
                 bool leaf = (pmd & Pte.Huge) != 0;
+                if (leaf && config.Arch == Architecture.ArmLpae)
+                {
+                    // 4.10 generic gup_huge_pmd on an LPAE section: every reference on the block's head.
+                    int taken = GrabSectionOnHead(mem, pmdp, pmd, addr, stop, flags, pages[nr..]);
+                    if (taken == 0) goto done;
+                    if ((pmd & Pte.User) == 0) kernelPages += taken;
+                    nr += taken;
+                    addr = stop;
+                    continue;
+                }
                 // A 2 MiB leaf (the kernel's direct map) is one entry for 512 pages; a table has one per page.
                 ulong* ptep = leaf ? pmdp : PageTables.Entry(mem, Pte.Pfn(pmd), PageTables.Index(addr, 0));
                 for (; addr < stop; addr += PageSize, ptep += leaf ? 0 : 1)
@@ -134,6 +185,31 @@ public static unsafe partial class UserPages
         finally { gate.Exit(token); }
         if (kernelPages != 0) mm.Kernel.Counters.AddKernelPages(kernelPages);
         return nr;
+    }
+
+    // gup_huge_pmd as the 4.10 generic walk had it: a write needs a writable block; the pages of
+    // [addr, stop) are handed back, but page_cache_add_speculative puts all their references on the
+    // block's first page (pmd_page), a compound head for a THP, an ordinary page for a kernel section;
+    // then the PMD is re-read. Returns the pages taken, 0 if none.
+    private static int GrabSectionOnHead(PhysicalMemory mem, ulong* pmdp, ulong pmd, ulong addr, ulong stop, Foll flags, Span<Page> pages)
+    {
+        if ((flags & Foll.Write) != 0 && (pmd & Pte.Write) == 0) return 0;
+        Page head = new(Pte.Pfn(pmd));
+        int refs = (int)((stop - addr) >> PageShift);
+        int first = PageTables.Index(addr, 0);
+        for (int i = 0; i < refs; i++)
+        {
+            if (TryGrab(mem, head, flags)) continue;
+            for (int j = 0; j < i; j++) Ungrab(mem, head, flags);
+            return 0;
+        }
+        if (Pte.Read(pmdp) != pmd)
+        {
+            for (int j = 0; j < refs; j++) Ungrab(mem, head, flags);
+            return 0;
+        }
+        for (int i = 0; i < refs; i++) pages[i] = head.Nth(first + i);
+        return refs;
     }
 
     // The PMD entry of addr (pgd → pud → pmd), or null where an upper level is absent or a leaf.

@@ -25,9 +25,11 @@ public static unsafe partial class UserPages
     /// it allows the access), follow the entry, fault it in when absent or not writable enough, and take
     /// the reference. The mmap read lock is held (dropped only to grow a stack, as 2017's
     /// <c>find_extend_vma</c> could). FOLL_LONGTERM needs no migration here: the model has no movable zone.
+    /// The caller holds the mmap lock (asserted in debug builds, as <c>__get_user_pages</c> does).
     /// </summary>
     private static long Slow(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages)
     {
+        mm.MmapLock.AssertLocked();
         ArgumentOutOfRangeException.ThrowIfNegative(nrPages);
         if (nrPages == 0) return 0;
         bool wantPages = !pages.IsEmpty;
@@ -38,10 +40,12 @@ public static unsafe partial class UserPages
         int done = 0;
         long err = 0, faults = 0;
         Vma? vma = null;
+        var tables = new PteTableCache();
         while (done < nrPages)
         {
             if (vma == null || start >= vma.End)
             {
+                tables = default; // LookupVma may drop the lock (stack growth)
                 vma = LookupVma(mm, start);
                 err = vma == null ? -Errno.EFAULT : CheckVmaFlags(vma, flags);
                 if (err != 0) break;
@@ -50,11 +54,12 @@ public static unsafe partial class UserPages
             int tries = 0;
             Follow r;
             Foll pageFlags = flags;  // FOLL_COW (4.9 to 6.1) or a dropped FOLL_WRITE (before 4.9) last for this page
-            while ((r = FollowPage(mm, vma!, start, pageFlags, out page)) != Follow.Got)
+            while ((r = FollowPage(mm, vma!, start, pageFlags, out page, ref tables)) != Follow.Got)
             {
                 if (r == Follow.Changed) continue;
                 if (r == Follow.NoStructPage) break;
-                if (++tries > MaxFaultsPerPage) throw new KiovBugException($"GUP at 0x{start:x}: the fault never made the page followable");
+                if (++tries > MaxFaultsPerPage) ThrowHelper.Unmapped("GUP: the fault never made the page followable at", start);
+                tables = default;
                 err = FaultInPage(mm, vma!, start, pageFlags, r == Follow.Unshare, ref faults);
                 if (err != 0) break;
                 pageFlags = AfterForcedWriteFault(mm, vma!, pageFlags);
@@ -109,7 +114,7 @@ public static unsafe partial class UserPages
     /// The read lock keeps the tables, but madvise(DONTNEED) may zap the entry under it, so the
     /// reference is speculative and the entry re-checked, inside the gate, exactly as the fast walk does.
     /// </summary>
-    private static Follow FollowPage(AddressSpace mm, Vma vma, ulong addr, Foll flags, out Page page)
+    private static Follow FollowPage(AddressSpace mm, Vma vma, ulong addr, Foll flags, out Page page, ref PteTableCache tables)
     {
         page = Page.Null;
         PhysicalMemory mem = mm.Memory;
@@ -117,7 +122,7 @@ public static unsafe partial class UserPages
         int token = gate.Enter();
         try
         {
-            ulong* ptep = PageTables.Lookup(mem, mm.Pgd, addr, out bool huge);
+            ulong* ptep = tables.Lookup(mem, mm.Pgd, addr, out bool huge);
             if (ptep == null || huge) return Follow.Absent;
             ulong pte = Pte.Read(ptep);
             // A PROT_NONE entry is followed only in an inaccessible area (ptrace's FOLL_FORCE read).
@@ -142,6 +147,31 @@ public static unsafe partial class UserPages
             return Follow.Got;
         }
         finally { gate.Exit(token); }
+    }
+
+    // The PTE table of the last page followed (pte_offset_map for the next address in the same
+    // 2 MiB): page tables are freed only under the mmap write lock, so while the caller holds the
+    // read lock without dropping it (no fault, no stack growth since the cache was filled) the
+    // table stays; the entry itself is still read afresh for every page.
+    private struct PteTableCache
+    {
+        private ulong* _table;
+        private ulong _region;
+        private bool _valid;
+
+        public ulong* Lookup(PhysicalMemory mem, int pgd, ulong addr, out bool huge)
+        {
+            huge = false;
+            if (_valid && (addr >> 21) == _region) return _table + PageTables.Index(addr, 0);
+            ulong* pte = PageTables.Lookup(mem, pgd, addr, out huge);
+            if (pte != null && !huge)
+            {
+                _table = pte - PageTables.Index(addr, 0);
+                _region = addr >> 21;
+                _valid = true;
+            }
+            return pte;
+        }
     }
 
     // can_follow_write_pte: a read-only entry satisfies a FOLL_FORCE write only once the fault broke

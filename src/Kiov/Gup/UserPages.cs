@@ -40,17 +40,20 @@ public static partial class UserPages
 
     /// <summary><c>pin_user_pages</c>: FOLL_PIN pins, released with <see cref="UnpinUserPages"/>.
     /// The caller holds the mmap lock for reading.</summary>
+    /// <remarks>Invalid arguments give 0 on the running kernel (is_valid_gup_args), -EINVAL before 6.3.</remarks>
     public static long PinUserPages(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages) =>
-        ValidatePin(mm, nrPages, pages, ref flags, Foll.Pin | Foll.Touch) ? Slow(mm, start, nrPages, flags, pages) : Refuse(mm);
+        ValidatePin(mm, nrPages, pages, ref flags, Foll.Pin | Foll.Touch) ? Slow(mm, start, nrPages, flags, pages) : RefusePin(mm);
 
     /// <summary><c>pin_user_pages_unlocked</c>: as <see cref="PinUserPages"/>, taking the mmap lock itself.</summary>
+    /// <remarks>Invalid arguments give 0 on the running kernel, -EINVAL before 6.3.</remarks>
     public static long PinUserPagesUnlocked(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages) =>
-        ValidatePin(mm, nrPages, pages, ref flags, Foll.Pin | Foll.Touch | Foll.Unlockable) ? SlowUnlocked(mm, start, nrPages, flags, pages) : Refuse(mm);
+        ValidatePin(mm, nrPages, pages, ref flags, Foll.Pin | Foll.Touch | Foll.Unlockable) ? SlowUnlocked(mm, start, nrPages, flags, pages) : RefusePin(mm);
 
     /// <summary><c>pin_user_pages_remote</c>: pins in another task's address space, whose mmap lock the
     /// caller holds for reading.</summary>
+    /// <remarks>Invalid arguments give 0 on the running kernel, -EINVAL before 6.3.</remarks>
     public static long PinUserPagesRemote(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages) =>
-        ValidatePin(mm, nrPages, pages, ref flags, Foll.Pin | Foll.Touch | Foll.Remote) ? Slow(mm, start, nrPages, flags, pages) : Refuse(mm);
+        ValidatePin(mm, nrPages, pages, ref flags, Foll.Pin | Foll.Touch | Foll.Remote) ? Slow(mm, start, nrPages, flags, pages) : RefusePin(mm);
 
     /// <summary><c>pin_user_pages_fast</c>: FOLL_PIN pins through the lockless walk, the rest through
     /// the slow path. No lock may be held.</summary>
@@ -67,14 +70,29 @@ public static partial class UserPages
         return -Errno.EINVAL;
     }
 
-    // The pin_* entries refuse a NULL page array before anything else (WARN_ON_ONCE(!pages)).
-    private static bool ValidatePin(AddressSpace mm, int nrPages, Span<Page> pages, ref Foll flags, Foll toSet) =>
-        !IsNullArray(nrPages, pages) && Validate(mm, nrPages, pages, ref flags, toSet);
+    // pin_user_pages, pin_user_pages_unlocked, pin_user_pages_remote: `if (!is_valid_gup_args(...))
+    // return 0;` in the running kernel (mm/gup.c); -EINVAL in 5.6–6.2. pin_user_pages_fast stays -EINVAL.
+    private static int RefusePin(AddressSpace mm)
+    {
+        mm.Kernel.Counters.AddRefused();
+        return mm.Kernel.Config.PinInvalidArgsReturnZero ? 0 : -Errno.EINVAL;
+    }
+
+    // The pin_* entries exist from 5.6 on; before, a pin is a bug in the caller, not an errno. They
+    // refuse a NULL page array (is_valid_gup_args: "Pages input must be given if using GET/PIN").
+    private static bool ValidatePin(AddressSpace mm, int nrPages, Span<Page> pages, ref Foll flags, Foll toSet)
+    {
+        ArgumentNullException.ThrowIfNull(mm);
+        KernelConfig config = mm.Kernel.Config;
+        if (!config.HasFollPin) throw new InvalidOperationException($"pin_user_pages* do not exist in kernel {config.Name}: FOLL_PIN arrived in 5.6");
+        return !IsNullArray(nrPages, pages) && Validate(mm, nrPages, pages, ref flags, toSet);
+    }
 
     private static bool IsNullArray(int nrPages, Span<Page> pages) => pages.IsEmpty && nrPages > 0;
 
     // is_valid_gup_args: no internal flag from the caller; GET and PIN exclusive; LONGTERM only with
-    // PIN; a page array whenever a reference is taken. Also checks the span can hold the result.
+    // PIN; a page array whenever a reference is taken; (6.2 on) not LONGTERM with PCI_P2PDMA, since
+    // the pgmap must stay hot-unpluggable. Also checks the span can hold the result.
     private static bool Validate(AddressSpace mm, int nrPages, Span<Page> pages, ref Foll flags, Foll toSet)
     {
         ArgumentNullException.ThrowIfNull(mm);
@@ -85,6 +103,7 @@ public static partial class UserPages
         if ((flags & (Foll.Pin | Foll.Get)) == (Foll.Pin | Foll.Get)) return false;
         if ((flags & (Foll.Pin | Foll.LongTerm)) == Foll.LongTerm) return false;
         if ((flags & (Foll.Pin | Foll.Get)) != 0 && IsNullArray(nrPages, pages)) return false;
+        if (mm.Kernel.Config.RefusesLongTermP2pDma && (flags & (Foll.LongTerm | Foll.PciP2pDma)) == (Foll.LongTerm | Foll.PciP2pDma)) return false;
         return true;
     }
 }

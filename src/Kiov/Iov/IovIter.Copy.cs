@@ -125,13 +125,13 @@ public partial struct IovIter
     private readonly unsafe struct ToIterStep(byte* src) : IIterStep
     {
         public ulong User(AddressSpace mm, ulong uaddr, ulong progress, ulong len) => UserAccess.CopyToUser(mm, uaddr, src + progress, len);
-        public ulong Kernel(byte* p, ulong progress, ulong len) { Buffer.MemoryCopy(src + progress, p, len, len); return 0; }
+        public ulong Kernel(byte* p, ulong progress, ulong len) { ForwardCopy.Copy(src + progress, p, len); return 0; }
     }
 
     private readonly unsafe struct FromIterStep(byte* dst) : IIterStep
     {
         public ulong User(AddressSpace mm, ulong uaddr, ulong progress, ulong len) => UserAccess.RawCopyFromUser(mm, dst + progress, uaddr, len);
-        public ulong Kernel(byte* p, ulong progress, ulong len) { Buffer.MemoryCopy(p, dst + progress, len, len); return 0; }
+        public ulong Kernel(byte* p, ulong progress, ulong len) { ForwardCopy.Copy(p, dst + progress, len); return 0; }
     }
 
     private readonly unsafe struct ZeroStep : IIterStep

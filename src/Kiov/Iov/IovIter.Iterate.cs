@@ -118,7 +118,7 @@ public partial struct IovIter
             {
                 ulong a = kaddr + done;
                 if (!kernel.TryTranslate(a, out byte* p, out _))
-                    throw new KiovBugException($"kernel iterator names unmapped kernel address 0x{a:x}");
+                    ThrowHelper.Unmapped("kernel iterator names unmapped kernel address", a);
                 ulong chunk = Math.Min(len - done, (ulong)(PageSize - OffsetInPage(a)));
                 ulong remain = step.Kernel(p, progress + done, chunk);
                 done += chunk - remain;

@@ -5,18 +5,24 @@ using static Kiov.Memory.PageGeometry;
 namespace Kiov.Memory;
 
 /// <summary>
-/// Physical memory: one page-aligned native block carved into 4 KiB frames, with the per-frame
+/// Physical memory: page-aligned native memory carved into 4 KiB frames, with the per-frame
 /// metadata the kernel keeps in <c>struct page</c> (reference count, map count, flags) and a
 /// thread-safe frame allocator (<c>alloc_page</c>/<c>__free_page</c>).
 /// </summary>
 /// <remarks>
+/// <para>Sized to the work: the frames lie in one large reservation of address space, and a frame
+/// is committed (made real memory) only when it is first handed out, a chunk at a time; the metadata
+/// is native memory that the host kernel supplies on first touch. So a machine of tens of GiB costs
+/// what its traces use. Frames are handed out from the lowest never-used frame upward (the
+/// <em>frontier</em>), after the freed ones (LIFO), so the order is that of a free list holding every
+/// frame in ascending order. Or the frames are memory the caller owns (<see cref="OverCallerMemory"/>).</para>
 /// <para>Reference counting follows the kernel: a new frame has a count of one; <see cref="Put"/> of
 /// the last reference frees it. FOLL_PIN pins add <see cref="PinBias"/> (1024) to the count, so
 /// "maybe DMA-pinned" is a count of 1024 or more (<c>page_maybe_dma_pinned</c>).</para>
 /// <para>Counts and flags are touched only through <see cref="Interlocked"/> and <see cref="Volatile"/>,
-/// so lockless walkers may race with them. The free list is protected by <c>_allocLock</c>.</para>
-/// <para>A freed frame is filled with <see cref="PoisonByte"/>; reaching a free frame through
-/// <see cref="Pointer"/>, or finding the poison disturbed when the frame is reused, throws
+/// so lockless walkers may race with them. The free list and the frontier are protected by <c>_allocLock</c>.</para>
+/// <para>A freed frame is filled with <see cref="PoisonByte"/>; reaching a free (or never used) frame
+/// through <see cref="Pointer"/>, or finding the poison disturbed when the frame is reused, throws
 /// <see cref="KiovBugException"/>.</para>
 /// </remarks>
 public sealed unsafe class PhysicalMemory : IDisposable
@@ -34,40 +40,83 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>The default size: 256 MiB.</summary>
     public const long DefaultSize = 256L << 20;
 
+    /// <summary>The largest memory: 1 TiB (the direct map's frame numbers stay an <c>int</c>).</summary>
+    public const long MaxSize = 1L << 40;
+
+    private const int CommitFrames = 512; // frames are committed 2 MiB at a time
+
     private byte* _base;
-    private readonly int[] _refcount;   // Interlocked
-    private readonly int[] _mapcount;   // Interlocked
-    private readonly int[] _flags;      // Interlocked (PageFlags)
-    private readonly PageOwner[] _owner; // written by the allocator only
-    private readonly int[] _freeStack;  // guarded by _allocLock
-    private readonly bool[] _onFreeList; // guarded by _allocLock: exactly the frames in _freeStack
+    private readonly AddressReservation? _frames;   // null when the caller owns the frames
+    private readonly AddressReservation _metadata;
+    private readonly int* _refcount;   // Interlocked
+    private readonly int* _mapcount;   // Interlocked
+    private readonly int* _flags;      // Interlocked (PageFlags); read through FlagsOf beyond the frontier
+    private readonly PageOwner* _owner; // written by the allocator only
+    private readonly int* _freeStack;  // guarded by _allocLock
+    private readonly bool* _onFreeList; // guarded by _allocLock: exactly the frames in _freeStack
     private int _freeTop;               // guarded by _allocLock
+    private int _frontier;              // written under _allocLock: frames at or above it were never handed out
+    private long _allocFailures;        // Interlocked
     private readonly object _allocLock = new();
 
-    /// <summary>Carves <paramref name="bytes"/> (rounded down to whole pages, at least 16 pages) of
-    /// native memory into frames. Frame 0 is reserved, so that <see cref="Page.Null"/> is never handed out.</summary>
+    /// <summary>A machine of <paramref name="bytes"/> (rounded down to whole pages, at least 16
+    /// pages, at most <see cref="MaxSize"/>) of physical memory, reserved as address space and
+    /// committed as frames are first handed out. Frame 0 is reserved, so that <see cref="Page.Null"/>
+    /// is never handed out.</summary>
+    /// <param name="bytes">The size of physical memory.</param>
     public PhysicalMemory(long bytes = DefaultSize)
+        : this(CheckSize(bytes), null)
     {
-        if (bytes < 16L * PageSize || bytes > (1L << 40))
-            throw new ArgumentOutOfRangeException(nameof(bytes), "physical memory must be 64 KiB to 1 TiB");
+    }
+
+    private PhysicalMemory(long bytes, byte* callerMemory)
+    {
         FrameCount = (int)(bytes >> PageShift);
-        _base = (byte*)NativeMemory.AlignedAlloc((nuint)FrameCount << PageShift, PageSize);
-        _refcount = new int[FrameCount];
-        _mapcount = new int[FrameCount];
-        _flags = new int[FrameCount];
-        _owner = new PageOwner[FrameCount];
-        _freeStack = new int[FrameCount];
-        _onFreeList = new bool[FrameCount];
-        for (int pfn = FrameCount - 1; pfn >= 1; pfn--)
+        if (callerMemory == null)
         {
-            _flags[pfn] = (int)PageFlags.Free;
-            _freeStack[_freeTop++] = pfn;
-            _onFreeList[pfn] = true;
+            _frames = AddressReservation.Reserve((long)FrameCount << PageShift, usable: false);
+            _base = _frames.Start;
         }
+        else
+        {
+            _base = callerMemory;
+        }
+        long n = FrameCount;
+        _metadata = AddressReservation.Reserve(n * (4 + 4 + 4 + 4 + sizeof(PageOwner) + sizeof(bool)), usable: true);
+        byte* m = _metadata.Start;
+        _refcount = (int*)m; m += n * 4;
+        _mapcount = (int*)m; m += n * 4;
+        _flags = (int*)m; m += n * 4;
+        _freeStack = (int*)m; m += n * 4;
+        _owner = (PageOwner*)m; m += n * sizeof(PageOwner);
+        _onFreeList = (bool*)m;
         _refcount[0] = 1;
         _flags[0] = (int)PageFlags.Reserved;
         _owner[0] = PageOwner.Kernel;
+        _frontier = 1;
     }
+
+    /// <summary>Physical memory over native memory the caller owns, such as an embedder's guest
+    /// RAM: frame <c>n</c> is the 4 KiB at <paramref name="start"/> + <c>n</c> * 4096, and the
+    /// direct map (<see cref="DirectMapBase"/>) maps it. Kiov writes the memory (zeroing frames it
+    /// hands out, poisoning frames freed) but never frees it: the caller keeps it valid, readable
+    /// and writable until this is disposed, and frees it after. Frame 0 is reserved as always.</summary>
+    /// <param name="start">The first byte: page aligned.</param>
+    /// <param name="length">The length in bytes: a multiple of the page size, 16 pages to <see cref="MaxSize"/>.</param>
+    /// <exception cref="ArgumentException">The memory is not page aligned or of a valid size.</exception>
+    public static PhysicalMemory OverCallerMemory(byte* start, long length)
+    {
+        if (start == null || ((nuint)start & (PageSize - 1)) != 0)
+            throw new ArgumentException("caller memory must start on a page boundary", nameof(start));
+        if ((length & (PageSize - 1)) != 0)
+            throw new ArgumentException("caller memory must be a whole number of pages", nameof(length));
+        return new PhysicalMemory(CheckSize(length), start);
+    }
+
+    private static long CheckSize(long bytes) =>
+        bytes < 16L * PageSize || bytes > MaxSize
+            ? throw new ArgumentOutOfRangeException(nameof(bytes), "physical memory must be 64 KiB to 1 TiB")
+            : bytes;
 
     /// <summary>The number of frames, frame 0 included.</summary>
     public int FrameCount { get; }
@@ -75,8 +124,14 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>The size of physical memory in bytes.</summary>
     public long Size => (long)FrameCount << PageShift;
 
-    /// <summary>Frames on the free list now.</summary>
-    public int FreeFrames { get { lock (_allocLock) return _freeTop; } }
+    /// <summary>Frames free now: on the free list, or never handed out.</summary>
+    public int FreeFrames { get { lock (_allocLock) return _freeTop + FrameCount - _frontier; } }
+
+    /// <summary>Frames handed out at least once: the high-water mark of the memory in use.</summary>
+    public int FramesTouched => Volatile.Read(ref _frontier);
+
+    /// <summary>How many allocations found no free frame: nonzero once the machine truly ran out.</summary>
+    public long AllocFailures => Interlocked.Read(ref _allocFailures);
 
     /// <summary>When true (the default), a frame's poison is checked when it is reused, catching
     /// writes after free. Costs one vectorised scan of 4 KiB per allocation.</summary>
@@ -89,9 +144,19 @@ public sealed unsafe class PhysicalMemory : IDisposable
         int pfn;
         lock (_allocLock)
         {
-            if (_freeTop == 0) return Page.Null;
-            pfn = _freeStack[--_freeTop];
-            _onFreeList[pfn] = false;
+            if (_freeTop > 0)
+            {
+                pfn = _freeStack[--_freeTop];
+                _onFreeList[pfn] = false;
+            }
+            else if (!TryAdvanceFrontier(1))
+            {
+                return Failed();
+            }
+            else
+            {
+                pfn = _frontier - 1;
+            }
         }
         return Prepare(pfn, owner, zero);
     }
@@ -109,12 +174,17 @@ public sealed unsafe class PhysicalMemory : IDisposable
             // The free list, not the Free flag, says what is free: a frame popped by Alloc keeps its
             // flag until Prepare, and a frame being freed gets its flag before it is pushed.
             int run = 0;
-            for (int pfn = 1; pfn < FrameCount; pfn++)
+            for (int pfn = 1; pfn < _frontier; pfn++)
             {
                 run = _onFreeList[pfn] ? run + 1 : 0;
                 if (run == count) { first = pfn - count + 1; break; }
             }
-            if (first < 0) return Page.Null;
+            if (first < 0)
+            {
+                // The free run that ends at the frontier goes on into frames never handed out.
+                first = _frontier - run;
+                if (!TryAdvanceFrontier(count - run)) return Failed();
+            }
             for (int pfn = first; pfn < first + count; pfn++) _onFreeList[pfn] = false;
             int w = 0;
             for (int r = 0; r < _freeTop; r++)
@@ -128,15 +198,40 @@ public sealed unsafe class PhysicalMemory : IDisposable
         return new Page(first);
     }
 
+    /// <summary>Moves the frontier up by <paramref name="frames"/> never-used frames, committing
+    /// their memory if needed; they are free until <see cref="Prepare"/>. Under <c>_allocLock</c>.</summary>
+    private bool TryAdvanceFrontier(int frames)
+    {
+        int target = _frontier + frames;
+        if (frames > FrameCount - _frontier)
+            return false;
+        if (_frames is not null)
+        {
+            long commit = Math.Min((long)FrameCount, ((long)target + CommitFrames - 1) / CommitFrames * CommitFrames) << PageShift;
+            if (!_frames.Commit(commit))
+                return false;
+        }
+        for (int pfn = _frontier; pfn < target; pfn++)
+            _flags[pfn] = (int)PageFlags.Free;
+        Volatile.Write(ref _frontier, target);
+        return true;
+    }
+
+    private Page Failed()
+    {
+        Interlocked.Increment(ref _allocFailures);
+        return Page.Null;
+    }
+
     private Page Prepare(int pfn, PageOwner owner, bool zero)
     {
         byte* p = _base + ((nint)pfn << PageShift);
         int flags = Volatile.Read(ref _flags[pfn]);
         if ((flags & (int)PageFlags.Free) == 0)
-            throw new KiovBugException($"allocator handed out pfn {pfn}, which is not free");
+            ThrowHelper.BadFrame("allocator handed out a frame that is not free", pfn);
         if (CheckPoisonOnAlloc && (flags & (int)PageFlags.Poisoned) != 0
             && new ReadOnlySpan<byte>(p, PageSize).IndexOfAnyExcept(PoisonByte) >= 0)
-            throw new KiovBugException($"pfn {pfn} was written after it was freed (poison disturbed)");
+            ThrowHelper.BadFrame("written after it was freed (poison disturbed)", pfn);
         if (zero) new Span<byte>(p, PageSize).Clear();
         _owner[pfn] = owner;
         Volatile.Write(ref _mapcount[pfn], 0);
@@ -148,10 +243,9 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private void FreeFrame(int pfn)
     {
         int flags = Volatile.Read(ref _flags[pfn]);
-        if ((flags & (int)PageFlags.Free) != 0) throw new KiovBugException($"double free of pfn {pfn}");
-        if ((flags & (int)PageFlags.Reserved) != 0) throw new KiovBugException($"free of reserved pfn {pfn}");
-        if (Volatile.Read(ref _mapcount[pfn]) != 0)
-            throw new KiovBugException($"pfn {pfn} freed while still mapped {_mapcount[pfn]} times");
+        if ((flags & (int)PageFlags.Free) != 0) ThrowHelper.BadFrame("double free", pfn);
+        if ((flags & (int)PageFlags.Reserved) != 0) ThrowHelper.BadFrame("free of a reserved frame", pfn);
+        if (Volatile.Read(ref _mapcount[pfn]) != 0) ThrowHelper.BadFrame("freed while still mapped", pfn);
         new Span<byte>(_base + ((nint)pfn << PageShift), PageSize).Fill(PoisonByte);
         _owner[pfn] = PageOwner.None;
         Volatile.Write(ref _flags[pfn], (int)(PageFlags.Free | PageFlags.Poisoned));
@@ -166,7 +260,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     public void Get(Page page)
     {
         int v = Interlocked.Increment(ref _refcount[Check(page)]);
-        if (v <= 1) throw new KiovBugException($"get_page on {page} whose count was {v - 1}");
+        if (v <= 1) ThrowHelper.BadCount("get_page", page, v);
     }
 
     /// <summary>Takes a reference unless the count is zero (<c>get_page_unless_zero</c>,
@@ -199,7 +293,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
         int pfn = Check(page);
         int v = Interlocked.Add(ref _refcount[pfn], -delta);
         if (v == 0) FreeFrame(pfn);
-        else if (v < 0) throw new KiovBugException($"{what} on {page} took its count to {v}");
+        else if (v < 0) ThrowHelper.BadCount(what, page, v);
     }
 
     /// <summary>The reference count (<c>page_ref_count</c>).</summary>
@@ -217,12 +311,16 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>Counts one mapping fewer (<c>page_remove_rmap</c>).</summary>
     public void RemoveMap(Page page)
     {
-        if (Interlocked.Decrement(ref _mapcount[Check(page)]) < 0)
-            throw new KiovBugException($"mapcount of {page} went negative");
+        int v = Interlocked.Decrement(ref _mapcount[Check(page)]);
+        if (v < 0) ThrowHelper.BadCount("page_remove_rmap (mapcount)", page, v);
     }
 
-    /// <summary>The page's flags.</summary>
-    public PageFlags Flags(Page page) => (PageFlags)Volatile.Read(ref _flags[Check(page)]);
+    /// <summary>The page's flags (a frame never handed out is <see cref="PageFlags.Free"/>).</summary>
+    public PageFlags Flags(Page page)
+    {
+        int pfn = Check(page);
+        return pfn >= Volatile.Read(ref _frontier) ? PageFlags.Free : (PageFlags)Volatile.Read(ref _flags[pfn]);
+    }
 
     /// <summary>Sets flags atomically (<c>SetPageDirty</c> and friends).</summary>
     public void SetFlags(Page page, PageFlags flags) => Interlocked.Or(ref _flags[Check(page)], (int)flags);
@@ -239,7 +337,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     public byte* Pointer(Page page)
     {
         int pfn = Check(page);
-        if ((Volatile.Read(ref _flags[pfn]) & (int)PageFlags.Free) != 0) ThrowUseAfterFree(page);
+        if (pfn >= Volatile.Read(ref _frontier) || (Volatile.Read(ref _flags[pfn]) & (int)PageFlags.Free) != 0) ThrowUseAfterFree(page);
         return _base + ((nint)pfn << PageShift);
     }
 
@@ -270,7 +368,8 @@ public sealed unsafe class PhysicalMemory : IDisposable
     public IReadOnlyList<FrameLeak> LeakReport()
     {
         var leaks = new List<FrameLeak>();
-        for (int pfn = 1; pfn < FrameCount; pfn++)
+        int frontier = Volatile.Read(ref _frontier);
+        for (int pfn = 1; pfn < frontier; pfn++)
         {
             var f = (PageFlags)Volatile.Read(ref _flags[pfn]);
             if ((f & (PageFlags.Free | PageFlags.Reserved)) != 0) continue;
@@ -290,14 +389,20 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private static void ThrowBadPage(Page page) => throw new KiovBugException($"{page} is not a frame of this memory");
     private static void ThrowUseAfterFree(Page page) => throw new KiovBugException($"use after free: {page} is on the free list");
 
-    /// <summary>Releases the native block.</summary>
+    /// <summary>Gives back the reserved address space (the frames, unless the caller owns them,
+    /// and the metadata).</summary>
     public void Dispose()
     {
-        if (_base != null) { NativeMemory.AlignedFree(_base); _base = null; }
+        if (_base != null)
+        {
+            _base = null;
+            _frames?.Dispose();
+            _metadata.Dispose();
+        }
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Releases the native block if <see cref="Dispose"/> was not called.</summary>
+    /// <summary>Gives back the address space if <see cref="Dispose"/> was not called.</summary>
     ~PhysicalMemory() => Dispose();
 }
 

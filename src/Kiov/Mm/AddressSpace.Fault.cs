@@ -61,8 +61,8 @@ public sealed unsafe partial class AddressSpace
     /// <c>handle_mm_fault</c>: makes the page of <paramref name="addr"/> present in <paramref name="vma"/>
     /// for a read or a write: zero-fill for anonymous memory, the file's page for a file mapping,
     /// copy-on-write for a write to a private page the mapping may not reuse. The caller holds the
-    /// mmap lock (read or write) and has checked the access against the area's flags (or FOLL_FORCE).
-    /// Returns 0, -EFAULT (beyond the end of a file: SIGBUS) or -ENOMEM.
+    /// mmap lock (read or write; asserted in debug builds) and has checked the access against the
+    /// area's flags (or FOLL_FORCE). Returns 0, -EFAULT (beyond the end of a file: SIGBUS) or -ENOMEM.
     /// </summary>
     public int HandleMmFault(Vma vma, ulong addr, bool write) => HandleMmFault(vma, addr, write, unshare: false);
 
@@ -74,6 +74,7 @@ public sealed unsafe partial class AddressSpace
     /// </summary>
     public int HandleMmFault(Vma vma, ulong addr, bool write, bool unshare)
     {
+        MmapLock.AssertLocked();
         ulong* ptep = PageTables.LookupOrAlloc(Memory, _pgd, addr);
         if (ptep == null) return -Errno.ENOMEM;
         bool accessible = (vma.Flags & VmFlags.AccessMask) != 0;
@@ -309,10 +310,12 @@ public sealed unsafe partial class AddressSpace
 
     /// <summary>
     /// <c>zap_page_range</c>: clears every entry of [start, end) and queues the pages on
-    /// <paramref name="gather"/>; a dirty entry marks a file page dirty. Caller holds the mmap lock.
+    /// <paramref name="gather"/>; a dirty entry marks a file page dirty. Caller holds the mmap lock
+    /// (asserted in debug builds).
     /// </summary>
     internal void ZapRange(ulong start, ulong end, MmuGather gather)
     {
+        MmapLock.AssertLocked();
         var zap = new ZapVisitor(Memory, gather);
         PageTables.ForEachEntry(Memory, _pgd, start, end, ref zap);
     }

@@ -130,9 +130,10 @@ public sealed unsafe partial class AddressSpace
 
     // round_hint_to_min + arch_get_unmapped_area_topdown: the hint, rounded down to its page (a
     // hint below mmap_min_addr is raised to it; one that rounds to 0 is none), if it is free; else
-    // the highest gap below mmap_base. 0 = none.
+    // the highest gap below mmap_base. 0 = none. Write lock held.
     private ulong GetUnmappedArea(ulong hint, ulong size)
     {
+        MmapLock.AssertWriteLocked();
         if (size > Layout.TaskSize - Layout.MmapMinAddr) return 0;
         hint &= PageMask;
         if (hint != 0)
@@ -169,6 +170,7 @@ public sealed unsafe partial class AddressSpace
     // do_vmi_munmap: split at both ends, remove the areas, zap, free empty tables. Write lock held.
     private void RemoveRange(ulong start, ulong end, MmuGather gather)
     {
+        MmapLock.AssertWriteLocked();
         Vma? v = _vmas.FirstOverlapping(start, end);
         if (v == null) return;
         if (v.Start < start) { SplitAt(v, start); v = _vmas.Next(v); }
@@ -184,9 +186,10 @@ public sealed unsafe partial class AddressSpace
         PageTables.FreeEmptyTables(Memory, _pgd, start, end, gather);
     }
 
-    // __split_vma: [Start, addr) stays in place, [addr, End) becomes a new area.
+    // __split_vma: [Start, addr) stays in place, [addr, End) becomes a new area. Write lock held.
     private Vma SplitAt(Vma vma, ulong addr)
     {
+        MmapLock.AssertWriteLocked();
         var tail = new Vma(addr, vma.End, vma.Flags, vma.File, vma.PageIndex(addr));
         vma.End = addr;
         _vmas.Insert(tail);
@@ -195,8 +198,10 @@ public sealed unsafe partial class AddressSpace
     }
 
     // vma_merge: joins vma with its neighbours when they are adjacent and alike. Returns the survivor.
+    // Write lock held.
     private Vma TryMerge(Vma vma)
     {
+        MmapLock.AssertWriteLocked();
         Vma? prev = _vmas.FindLastEndingAtOrBelow(vma.Start);
         if (prev != null && CanMerge(prev, vma))
         {

@@ -53,7 +53,7 @@ public sealed unsafe partial class AddressSpace : IDisposable
     public int Pgd => _pgd;
 
     /// <summary>The areas; read under the mmap lock.</summary>
-    public VmaTree Vmas => _vmas;
+    internal VmaTree Vmas => _vmas;
 
     /// <summary><c>MMF_HAS_PINNED</c>: some page of this address space was ever pinned with FOLL_PIN.</summary>
     public bool HasPinned { get; internal set; }
@@ -64,8 +64,13 @@ public sealed unsafe partial class AddressSpace : IDisposable
     /// <summary>Of <see cref="Faults"/>, those that copied a page for copy-on-write.</summary>
     public long CowFaults => Interlocked.Read(ref _cowFaults);
 
-    /// <summary><c>vma_lookup</c>: the area containing <paramref name="addr"/>. Caller holds the mmap lock.</summary>
-    public Vma? FindVma(ulong addr) => _vmas.Find(addr);
+    /// <summary><c>vma_lookup</c>: the area containing <paramref name="addr"/>. Caller holds the mmap
+    /// lock (asserted in debug builds).</summary>
+    public Vma? FindVma(ulong addr)
+    {
+        MmapLock.AssertLocked();
+        return _vmas.Find(addr);
+    }
 
     /// <summary>A /proc/self/maps-style listing (takes the mmap lock for reading).</summary>
     public IReadOnlyList<Vma> Maps()

@@ -55,13 +55,19 @@ public sealed unsafe class KernelSpace
     public KernelConfig Config { get; }
 
     /// <summary>The gate lockless walkers of every address space enter (their "IRQs off").</summary>
-    public WalkerGate Gate { get; } = new();
+    internal WalkerGate Gate { get; } = new();
 
     /// <summary>Event counters (<c>/proc/vmstat</c>): GUP calls, paths, faults, pins.</summary>
     public VmCounters Counters { get; } = new();
 
     /// <summary>The kernel's PGD frame (<c>init_mm.pgd</c>).</summary>
     public int Pgd => _pgd;
+
+    /// <summary>The table root the MMU uses for <paramref name="addr"/> in an address space whose PGD
+    /// is <paramref name="userPgd"/>: the user's for every address where the kernel shares it, the
+    /// kernel's for an upper-half address on a separate-root architecture (TTBR1).</summary>
+    public int RootFor(int userPgd, ulong addr) =>
+        Config.KernelSharesUserRoot || (long)addr >= 0 ? userPgd : _pgd;
 
     private Page AllocTable()
     {
@@ -83,9 +89,12 @@ public sealed unsafe class KernelSpace
         return PageTables.Entry(Memory, table, PageTables.Index(va, 1));
     }
 
-    /// <summary>Copies the kernel half of the PGD into a new address space's PGD (<c>pgd_alloc</c>).</summary>
+    /// <summary>Copies the kernel half of the PGD into a new address space's PGD (<c>pgd_alloc</c>),
+    /// where the architecture keeps the kernel in every process's table; with a separate kernel root
+    /// (arm64's TTBR1) the user's table holds user entries only.</summary>
     internal void CopyKernelHalf(int userPgd)
     {
+        if (!Config.KernelSharesUserRoot) return;
         for (int i = PageTables.Entries / 2; i < PageTables.Entries; i++)
             *PageTables.Entry(Memory, userPgd, i) = *PageTables.Entry(Memory, _pgd, i);
     }

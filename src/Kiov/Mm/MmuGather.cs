@@ -7,7 +7,7 @@ namespace Kiov.Mm;
 /// that may still see them has left (<c>struct mmu_gather</c>: <c>tlb_remove_page</c>,
 /// <c>tlb_remove_table</c>, <c>tlb_finish_mmu</c>).
 /// </summary>
-public sealed class MmuGather(PhysicalMemory memory, WalkerGate gate)
+internal sealed class MmuGather(PhysicalMemory memory, WalkerGate gate)
 {
     private readonly List<Page> _pages = [];
     private readonly List<Page> _tables = [];

@@ -9,7 +9,7 @@ namespace Kiov.Mm;
 /// tables are added with a compare-and-swap, so concurrent faults under the mmap read lock can
 /// populate the same range (<c>__pte_alloc</c> under the page-table lock).
 /// </summary>
-public static unsafe class PageTables
+internal static unsafe class PageTables
 {
     /// <summary>Entries per table.</summary>
     public const int Entries = 512;

@@ -7,7 +7,7 @@ namespace Kiov.Mm;
 /// 64-bit words inside page-table frames, read with <see cref="Volatile"/> and changed with
 /// <see cref="Interlocked"/>, so lockless walkers always see a whole entry.
 /// </summary>
-public static class Pte
+internal static class Pte
 {
     /// <summary><c>_PAGE_PRESENT</c>.</summary>
     public const ulong Present = 1UL << 0;

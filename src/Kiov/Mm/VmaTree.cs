@@ -7,7 +7,7 @@ namespace Kiov.Mm;
 /// removal (the kernel uses a maple tree). Areas never overlap, so ordering by start orders by end
 /// too. Protected by the owner's mmap lock: written under the write lock, read under either.
 /// </summary>
-public sealed class VmaTree
+internal sealed class VmaTree
 {
     private sealed class Node(Vma vma, uint priority)
     {

@@ -3,38 +3,91 @@ namespace Kiov.Mm;
 /// <summary>
 /// What keeps a lockless page-table walker safe: the kernel disables interrupts around the GUP-fast
 /// walk, and frees page tables (and the pages a TLB flush covers) only after every CPU has taken
-/// the flush IPI or passed an RCU grace period. The model does the same with two counters of
-/// walkers, one per parity of an epoch: <see cref="Synchronize"/> flips the epoch and waits for
-/// the walkers of the old parity to leave, so anything unlinked before it is unreachable after it.
+/// the flush IPI or passed an RCU grace period. The model does the same: each walker thread counts
+/// its entries in its own slot, one count per parity of an epoch, with plain writes (as cheap as
+/// disabling interrupts: no locked instruction); <see cref="Synchronize"/> flips the epoch, makes
+/// every thread's pending writes visible with a process-wide barrier (the IPI), and waits for the
+/// counts of the old parity to drain, so anything unlinked before it is unreachable after it.
 /// </summary>
 /// <remarks>
-/// Nothing may block inside the gate (take a lock, wait, fault): a writer waiting in
-/// <see cref="Synchronize"/> may hold the mmap lock. Counters and the epoch are touched only with
-/// <see cref="Interlocked"/>/<see cref="Volatile"/>.
+/// <para>Nothing may block inside the gate (take a lock, wait, fault): a writer waiting in
+/// <see cref="Synchronize"/> may hold the mmap lock. A walker leaves the gate on the thread that
+/// entered it.</para>
+/// <para>Why plain writes suffice: a walker writes its count, then reads the epoch again. If the
+/// barrier of a <see cref="Synchronize"/> reaches the walker's CPU after that write, the writer sees
+/// the count and waits; if before, the walker's re-read comes after the flip, so it moves to the new
+/// parity (which this grace period does not wait for) and every entry it reads afterwards was
+/// written before the barrier.</para>
 /// </remarks>
-public sealed class WalkerGate
+internal sealed class WalkerGate
 {
-    private const int Stride = 16; // keeps the two counters on separate cache lines
-    private readonly int[] _walkers = new int[Stride * 2]; // Interlocked
-    private int _epoch;                                    // Interlocked; changed under _syncLock
+    // One thread's entries, by parity; written only by that thread. Padded so that two threads'
+    // slots never share a cache line.
+    private sealed class Slot(WalkerGate owner, int threadId)
+    {
+#pragma warning disable CS0169 // padding
+        private readonly long _pad0, _pad1, _pad2, _pad3, _pad4, _pad5, _pad6;
+#pragma warning restore CS0169
+        public readonly WalkerGate Owner = owner;
+        public readonly int ThreadId = threadId;
+        public long Even, Odd;
+#pragma warning disable CS0169
+        private readonly long _pad7, _pad8, _pad9, _pad10, _pad11, _pad12, _pad13;
+#pragma warning restore CS0169
+    }
+
+    [ThreadStatic] private static Slot? t_slot;   // this thread's slot in the gate it used last
+    private Slot[] _slots = [];                   // copy-on-write under _slotsLock; read with Volatile
+    private readonly object _slotsLock = new();   // never held while waiting: a walker may register inside the gate
+    private int _epoch;                           // Volatile; changed under _syncLock
     private readonly object _syncLock = new();
     private long _grace;
 
     /// <summary>Enters the gate (<c>local_irq_save</c> before a GUP-fast walk); returns the token for <see cref="Exit"/>.</summary>
     public int Enter()
     {
+        Slot s = MySlot();
         while (true)
         {
             int epoch = Volatile.Read(ref _epoch);
-            int slot = (epoch & 1) * Stride;
-            Interlocked.Increment(ref _walkers[slot]);
-            if (Volatile.Read(ref _epoch) == epoch) return slot;
-            Interlocked.Decrement(ref _walkers[slot]);
+            ref long count = ref (epoch & 1) == 0 ? ref s.Even : ref s.Odd;
+            Volatile.Write(ref count, count + 1);
+            if (Volatile.Read(ref _epoch) == epoch) return epoch & 1;
+            Volatile.Write(ref count, count - 1);
         }
     }
 
-    /// <summary>Leaves the gate (<c>local_irq_restore</c>).</summary>
-    public void Exit(int token) => Interlocked.Decrement(ref _walkers[token]);
+    /// <summary>Leaves the gate (<c>local_irq_restore</c>), on the thread that entered it.</summary>
+    public void Exit(int token)
+    {
+        Slot s = MySlot();
+        ref long count = ref token == 0 ? ref s.Even : ref s.Odd;
+        Volatile.Write(ref count, count - 1);
+    }
+
+    private Slot MySlot()
+    {
+        Slot? s = t_slot;
+        return s != null && ReferenceEquals(s.Owner, this) ? s : Register();
+    }
+
+    // The thread's first entry (or its first since it used another gate): find or add its slot.
+    private Slot Register()
+    {
+        int id = Environment.CurrentManagedThreadId;
+        lock (_slotsLock)
+        {
+            // Found again by thread id (the ThreadStatic remembers one gate only). A dead thread's
+            // id may come back on a new thread: its slot is balanced, so the new thread may take it.
+            // A slot published after a Synchronize took its snapshot belongs to a walker that will
+            // read the new epoch after its count, and so is not one that Synchronize must wait for.
+            foreach (Slot mine in _slots)
+                if (mine.ThreadId == id) return t_slot = mine;
+            var s = new Slot(this, id);
+            Volatile.Write(ref _slots, [.. _slots, s]);
+            return t_slot = s;
+        }
+    }
 
     /// <summary>Waits until every walker that might have seen something unlinked before this call
     /// has left (<c>synchronize_rcu</c>, or the TLB-flush IPI that waits on IRQs-off walkers).</summary>
@@ -44,9 +97,13 @@ public sealed class WalkerGate
         {
             int old = Volatile.Read(ref _epoch);
             Interlocked.Exchange(ref _epoch, old + 1);
-            int slot = (old & 1) * Stride;
+            Interlocked.MemoryBarrierProcessWide();
             var spin = new SpinWait();
-            while (Volatile.Read(ref _walkers[slot]) != 0) spin.SpinOnce();
+            foreach (Slot s in Volatile.Read(ref _slots))
+            {
+                ref long count = ref (old & 1) == 0 ? ref s.Even : ref s.Odd;
+                while (Volatile.Read(ref count) != 0) spin.SpinOnce();
+            }
             _grace++;
         }
     }

@@ -81,7 +81,7 @@ internal static class HostSyscallNumbers
     /// <exception cref="PlatformNotSupportedException">Another architecture.</exception>
     public static void EnsureSupported()
     {
-        if (RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        if (RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
             throw new PlatformNotSupportedException(
                 $"the host back end knows the x86-64 system call numbers only, not {RuntimeInformation.ProcessArchitecture}'s");
     }

@@ -15,8 +15,8 @@ namespace Kiov.Trace;
 /// </summary>
 public sealed partial class ModelSyscalls : ISyscalls
 {
-    /// <summary>Physical memory of the model's machine: the arena can be filled whole, with room to spare.</summary>
-    public const long MemoryBytes = 1280L << 20;
+    /// <summary>Physical memory of the model's machine: 64 GiB, reserved as address space and committed only as frames are first used, so a trace can fill the arena and more files besides.</summary>
+    public const long MemoryBytes = 64L << 30;
 
     private const int ChunkPages = 256;
     private readonly TraceFdTable<int> _fds = new();
@@ -26,9 +26,11 @@ public sealed partial class ModelSyscalls : ISyscalls
 
     /// <summary>Boots a machine behaving like <paramref name="config"/> (the running kernel by default)
     /// with one process, and reserves the arena in it.</summary>
-    public ModelSyscalls(KernelConfig? config = null)
+    /// <param name="config">The kernel's behaviours.</param>
+    /// <param name="memoryBytes">Its physical memory (<see cref="MemoryBytes"/> by default).</param>
+    public ModelSyscalls(KernelConfig? config = null, long memoryBytes = MemoryBytes)
     {
-        Kernel = new Kernel(config, MemoryBytes);
+        Kernel = new Kernel(config, memoryBytes);
         Process = Kernel.CreateProcess();
         long r = Process.Mm.Mmap(TraceArena.Start, TraceArena.Size, Prot.None,
             MapFlags.Private | MapFlags.Anonymous | MapFlags.FixedNoReplace);

@@ -33,8 +33,9 @@ public static class TraceNumber
         }
     }
 
-    /// <summary>Parses the string form: an optional <c>-</c>, then decimal digits or
-    /// <c>0x</c> and 1 to 16 hex digits.</summary>
+    /// <summary>Parses the string form: an optional <c>-</c>, then decimal digits or <c>0x</c>
+    /// and hex digits. Leading zeros are allowed in both (<c>"007"</c>, <c>"0x0000001f"</c>);
+    /// the value must fit.</summary>
     /// <param name="text">The string.</param>
     /// <param name="bits">The value's 64 bits.</param>
     /// <returns>Whether <paramref name="text"/> is a trace integer.</returns>
@@ -49,8 +50,13 @@ public static class TraceNumber
         if (s.StartsWith("0x") || s.StartsWith("0X"))
         {
             s = s[2..];
-            if (s.Length is 0 or > 16 || !s.ContainsOnlyHex())
+            if (s.Length == 0 || !s.ContainsOnlyHex())
                 return false;
+            s = s.TrimStart('0'); // leading zeros are allowed, as in decimal
+            if (s.Length > 16)
+                return false;
+            if (s.Length == 0)
+                s = "0";
             magnitude = ulong.Parse(s, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
         }
         else if (s.Length == 0 || !s.ContainsOnlyDigits() ||

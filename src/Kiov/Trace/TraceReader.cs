@@ -1,14 +1,16 @@
 using Kiov.Mm;
 using Kiov.Iov;
+using System.Text;
 using System.Text.Json;
 
 namespace Kiov.Trace;
 
 /// <summary>
-/// Parses a trace (TRACE.md, JSON Lines) into <see cref="TraceOp"/>s. Blank lines and lines
-/// starting with <c>#</c> (after leading white space) are skipped. Everything else must be a JSON
-/// object with a known string <c>op</c> and its fields; otherwise a <see cref="TraceException"/>
-/// names the 1-based line. Fields beyond those an op needs are ignored.
+/// Parses a trace (TRACE.md, JSON Lines) into <see cref="TraceOp"/>s, by the lexical rules of
+/// docs/trace-lexical-rules.md, the same for a file, standard input, text or a list of lines.
+/// Blank lines and lines starting with <c>#</c> (after leading spaces and tabs) are skipped.
+/// Everything else must be a JSON object with a known string <c>op</c> and its fields; otherwise a
+/// <see cref="TraceException"/> names the 1-based line. Fields beyond those an op needs are ignored.
 /// </summary>
 public static class TraceReader
 {
@@ -43,19 +45,32 @@ public static class TraceReader
         ["mem_write"] = ProcessFields.MemWrite,
     };
 
-    /// <summary>Reads a whole trace.</summary>
+    /// <summary>Reads a whole trace from text, by the same rules as a stream of bytes
+    /// (<see cref="Read(Stream)"/>): the text is taken as its UTF-8 encoding.</summary>
     /// <param name="reader">The trace text.</param>
     /// <returns>The operations, in order, one per line that prints.</returns>
     /// <exception cref="TraceException">A line is not a valid operation.</exception>
-    public static List<TraceOp> Read(TextReader reader)
+    public static List<TraceOp> Read(TextReader reader) =>
+        Read(new MemoryStream(new UTF8Encoding(false).GetBytes(reader.ReadToEnd())));
+
+    /// <summary>Reads a whole trace from its bytes (docs/trace-lexical-rules.md).</summary>
+    /// <param name="stream">The trace's bytes; left open.</param>
+    /// <returns>The operations, in order, one per line that prints.</returns>
+    /// <exception cref="TraceException">A line is not a valid operation.</exception>
+    public static List<TraceOp> Read(Stream stream)
     {
-        var lines = new List<string>();
-        while (reader.ReadLine() is { } line)
-            lines.Add(line);
-        return Read(lines);
+        var ops = new List<TraceOp>();
+        using var lines = new TraceLineReader(stream, leaveOpen: true);
+        while (lines.TryReadLine(out ReadOnlyMemory<byte> line))
+        {
+            if (ParseLine(line, lines.LineNumber) is { } op)
+                ops.Add(op);
+        }
+        return ops;
     }
 
-    /// <summary>Reads a whole trace given as its lines (line numbers count from 1).</summary>
+    /// <summary>Reads a whole trace given as its lines (line numbers count from 1), by the rules
+    /// of a stream holding those lines each ended by a line feed.</summary>
     /// <param name="lines">The trace's lines, without line ends.</param>
     /// <returns>The operations, in order, one per line that prints.</returns>
     /// <exception cref="TraceException">A line is not a valid operation.</exception>
@@ -64,7 +79,12 @@ public static class TraceReader
         var ops = new List<TraceOp>();
         for (int i = 0; i < lines.Count; i++)
         {
-            if (ParseLine(lines[i], i + 1) is { } op)
+            string text = i == 0 && lines[i].StartsWith('\uFEFF') ? lines[i][1..] : lines[i];
+            if (text.EndsWith('\r'))
+                text = text[..^1];
+            if (text.Length > TraceLineReader.MaxLineBytes / 3 && Encoding.UTF8.GetByteCount(text) > TraceLineReader.MaxLineBytes)
+                throw new TraceException(i + 1, $"line longer than the limit of {TraceLineReader.MaxLineBytes} bytes (1 MiB)");
+            if (ParseLine(text, i + 1) is { } op)
                 ops.Add(op);
         }
         return ops;
@@ -75,15 +95,26 @@ public static class TraceReader
     /// <param name="line">Its 1-based line number.</param>
     /// <returns>The operation, or null for a blank or comment line.</returns>
     /// <exception cref="TraceException">The line is not a valid operation.</exception>
-    public static TraceOp? ParseLine(string text, int line)
+    public static TraceOp? ParseLine(string text, int line) =>
+        ParseLine(Encoding.UTF8.GetBytes(text), line);
+
+    /// <summary>Parses one line given as its UTF-8 bytes (docs/trace-lexical-rules.md): blank
+    /// and comment lines give null; else the line must be valid UTF-8 and one JSON object, nested
+    /// at most <see cref="TraceSyntax.MaxDepth"/> deep, with no key twice in an object, holding a
+    /// known <c>op</c>.</summary>
+    /// <param name="utf8">The line, without its line end.</param>
+    /// <param name="line">Its 1-based line number.</param>
+    /// <returns>The operation, or null for a blank or comment line.</returns>
+    /// <exception cref="TraceException">The line is not a valid operation.</exception>
+    public static TraceOp? ParseLine(ReadOnlyMemory<byte> utf8, int line)
     {
-        ReadOnlySpan<char> trimmed = text.AsSpan().Trim();
-        if (trimmed.IsEmpty || trimmed[0] == '#')
+        if (TraceSyntax.IsBlankOrComment(utf8.Span))
             return null;
+        TraceSyntax.Check(utf8.Span, line);
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(text);
+            doc = JsonDocument.Parse(utf8);
         }
         catch (JsonException e)
         {
@@ -97,7 +128,7 @@ public static class TraceReader
             string op = fields.String("op");
             return Parsers.TryGetValue(op, out Parser? parse)
                 ? ProcessFields.Apply(parse(fields), fields)
-                : throw fields.Error($"unknown op \"{op}\"");
+                : throw fields.Error($"unknown op {TraceException.Quote(op)}");
         }
     }
 
@@ -115,7 +146,7 @@ public static class TraceReader
                 "shared" => MapFlags.Shared,
                 "fixed" => MapFlags.Fixed,
                 "anonymous" => MapFlags.Anonymous,
-                _ => throw f.Error($"unknown mmap flag \"{word}\" (private, shared, fixed, anonymous)"),
+                _ => throw f.Error($"unknown mmap flag {TraceException.Quote(word)} (private, shared, fixed, anonymous)"),
             };
         }
         if ((flags & MapFlags.Fixed) == 0)
@@ -138,7 +169,7 @@ public static class TraceReader
                 'r' => Mm.Prot.Read,
                 'w' => Mm.Prot.Write,
                 'x' => Mm.Prot.Exec,
-                _ => throw f.Error($"unknown prot letter '{c}' (a subset of \"rwx\")"),
+                _ => throw f.Error($"unknown prot letter {TraceException.Quote(c.ToString())} (a subset of \"rwx\")"),
             };
         }
         return prot;
@@ -147,6 +178,6 @@ public static class TraceReader
     private static int Advice(TraceFields f)
     {
         string advice = f.String("advice");
-        return advice == "dontneed" ? Madv.DontNeed : throw f.Error($"unknown advice \"{advice}\" (dontneed)");
+        return advice == "dontneed" ? Madv.DontNeed : throw f.Error($"unknown advice {TraceException.Quote(advice)} (dontneed)");
     }
 }

@@ -102,19 +102,6 @@ public static unsafe class UserAccess
         }
     }
 
-    // copy_user_generic: `rep movsb` (FSRM) or a forward word loop, so when the destination starts
-    // inside the source (process_vm_readv from a page to a later spot of the same page) the bytes
-    // already written are read again, as a forward byte copy does; Buffer.MemoryCopy is memmove,
-    // which would copy the old bytes.
-    private static void ForwardCopy(byte* src, byte* dst, ulong n)
-    {
-        if (dst > src && dst < src + n)
-        {
-            for (ulong i = 0; i < n; i++) dst[i] = src[i];
-        }
-        else Buffer.MemoryCopy(src, dst, n, n);
-    }
-
     // Copies through present, permitted pages from 'addr' on, at most PagesPerGateEntry pages per
     // entry into the gate, and returns the bytes copied before the first page that needs a fault.
     // Pages that are consecutive in physical memory too are copied as one run (one vectorised
@@ -143,7 +130,7 @@ public static unsafe class UserAccess
                     if ((a >> 21) == tableRegion) pte = table + PageTables.Index(a, 0);
                     else
                     {
-                        pte = PageTables.Lookup(mem, mm.Pgd, a, out huge);
+                        pte = PageTables.Lookup(mem, mm.Kernel.RootFor(mm.Pgd, a), a, out huge);
                         if (pte == null) { blocked = true; break; }
                         if (!huge) { table = pte - PageTables.Index(a, 0); tableRegion = a >> 21; }
                     }
@@ -179,8 +166,8 @@ public static unsafe class UserAccess
         if (count == 0) return;
         switch (op)
         {
-            case Op.ToUser: ForwardCopy(kbuf + offset, user, count); break;
-            case Op.FromUser: ForwardCopy(user, kbuf + offset, count); break;
+            case Op.ToUser: ForwardCopy.Copy(kbuf + offset, user, count); break;
+            case Op.FromUser: ForwardCopy.Copy(user, kbuf + offset, count); break;
             default: NativeMemory.Clear(user, (nuint)count); break;
         }
     }

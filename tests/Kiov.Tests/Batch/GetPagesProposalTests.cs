@@ -253,4 +253,69 @@ public class GetPagesProposalTests
         foreach (var p in s) k.Memory.Put(p);
         for (int i = 0; i < 3; i++) k.Memory.Put(run.Nth(i));
     }
+
+    private static Page MappedPage(KernelFixture k, ulong addr) => new(Pte.Pfn(k.Mm.ReadPte(addr)));
+
+    /// <summary>v3 as posted, bug 1 (iov_iter_pvec_size): a misaligned segment between two aligned ones
+    /// is skipped by the scan, which keeps its "tail aligned" flag and counts the third; the fill walks
+    /// the bytes in order, so the array's second page is the misaligned segment's page while the count
+    /// says the run goes on at offset 0 of it. The fixed version stops at the misaligned segment.</summary>
+    [Fact]
+    public void V3AsPostedCountsPastAMisalignedSegmentAndHandsTheWrongPages()
+    {
+        using var k = new KernelFixture(Seed);
+        MapFilled(k, A, 8 * PageSize, 5);
+        IoVec[] iov = [new(A, P), new(A + 2 * P + 8, 100), new(A + 4 * P, 2 * P)];
+        var it = IovIter.Init(true, k.Mm, iov, 3, Sum(iov));
+        long posted = it.GetPagesAllocV3AsPosted(out Page[]? pages, ulong.MaxValue, out ulong start);
+        Assert.Equal(0UL, start);
+        Assert.Equal(3, pages!.Length);                                  // sized for P + 2P
+        Assert.Equal((long)P + 100, posted);                              // the fill stopped at the overrun guard
+        Assert.Equal(MappedPage(k, A + 2 * P), pages[1]);                 // bytes P.. claimed at offset 0 of this page; they live 8 bytes in
+        Assert.True(pages[2].IsNull);
+        Put(k.Memory, pages, posted, start);
+        long fixedV3 = it.GetPagesAllocV3(out pages, ulong.MaxValue, out start);
+        Assert.Equal((long)P, fixedV3);
+        Put(k.Memory, pages, fixedV3, start);
+    }
+
+    /// <summary>v3 as posted, bug 2: a short get_user_pages_fast in the middle (a hole in the second
+    /// segment) does not end the run: the third segment's page fills the gap, the array's last entry
+    /// stays NULL, and the count still claims every byte. The fixed version returns the pages before the hole.</summary>
+    [Fact]
+    public void V3AsPostedGoesOnAfterAShortGupAndLeavesANullPage()
+    {
+        using var k = new KernelFixture(Seed);
+        MapFilled(k, A, 2 * PageSize, 3);
+        MapFilled(k, A + 2 * P, PageSize, 4);  // the second segment's second page is a hole
+        MapFilled(k, A + 6 * P, PageSize, 6);
+        IoVec[] iov = [new(A, P), new(A + 2 * P, 2 * P), new(A + 6 * P, P)];
+        var it = IovIter.Init(true, k.Mm, iov, 3, Sum(iov));
+        long posted = it.GetPagesAllocV3AsPosted(out Page[]? pages, ulong.MaxValue, out ulong start);
+        Assert.Equal(4 * (long)P, posted);                                    // every byte claimed
+        Assert.Equal(MappedPage(k, A + 6 * P), pages![2]);                // in the hole's place
+        Assert.True(pages[3].IsNull);                                     // put_page(NULL) for the caller
+        UserPages.PutPages(k.Memory, pages.AsSpan(0, 3));
+        long fixedV3 = it.GetPagesAllocV3(out pages, ulong.MaxValue, out start);
+        Assert.Equal(2 * (long)P, fixedV3);
+        Put(k.Memory, pages, fixedV3, start);
+    }
+
+    /// <summary>On the inputs the thread was about (aligned iovecs, one big buffer, bvecs) the posted
+    /// code and the fixed one agree.</summary>
+    [Fact]
+    public void V3AsPostedAndFixedAgreeWhereTheBugsDoNotReach()
+    {
+        using var k = new KernelFixture(Seed);
+        MapFilled(k, A, 8 * PageSize, 7);
+        IoVec[] iov = [new(A + 100, P - 100), new(A + 2 * P, 2 * P), new(A + 5 * P, P)];
+        var it = IovIter.Init(false, k.Mm, iov, 3, Sum(iov));
+        long posted = it.GetPagesAllocV3AsPosted(out Page[]? a, ulong.MaxValue, out ulong s1);
+        long fixedV3 = it.GetPagesAllocV3(out Page[]? b, ulong.MaxValue, out ulong s2);
+        Assert.Equal(fixedV3, posted);
+        Assert.Equal(s2, s1);
+        Assert.Equal(b, a);
+        Put(k.Memory, a, posted, s1);
+        Put(k.Memory, b, fixedV3, s2);
+    }
 }

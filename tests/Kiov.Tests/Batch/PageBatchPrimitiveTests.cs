@@ -11,6 +11,7 @@ namespace Kiov.Tests.Batch;
 
 /// <summary>Al Viro's proposed primitive (<see cref="IovIter.ForEachPageBatch{TConsumer}"/>) and its first,
 /// GetPages2-based form, on every kind the seed thread names.</summary>
+[Collection(Kiov.Tests.Support.AllocationCollection.Name)]
 public class PageBatchPrimitiveTests
 {
     // s0 ends at a page end and s1 starts at one: one batch. s2 is misaligned: its own batch. s3 starts
@@ -386,5 +387,44 @@ public class PageBatchPrimitiveTests
         Assert.Equal(10L, bv.ForEachPageBatchViaGetPages2(10, ref r));
         Assert.Equal(k.Memory.Span(page).Slice(5, 10).ToArray(), r.Bytes());
         k.Memory.Put(page);
+    }
+
+    /// <summary>Al's first step (Feb 2017) on the 4.10 preset: the 2017 non-advancing iov_iter_get_pages,
+    /// then iov_iter_advance over what the consumer took; references, one segment per batch.</summary>
+    [Fact]
+    public void OnThe2017GetPagesEachBatchIsOneSegmentThenAnAdvance()
+    {
+        using var k = new KernelFixture(KernelConfig.Linux2017);
+        MapFilled(k, A, 11 * PageSize, 15);
+        IoVec[] iov = MixedIovec();
+        var it = IovIter.Init(true, k.Mm, iov, iov.Length, Sum(iov));
+        var r = new Recorder(k.Memory);
+        Assert.Equal((long)Sum(iov), it.ForEachPageBatchOnGetPages2017(ulong.MaxValue, ref r));
+        Assert.Equal(0UL, it.Count);
+        Assert.Equal(5, r.Seen.Count);
+        Assert.All(r.Seen, s => Assert.Equal(BatchHold.Ref, s.Hold));
+        Assert.Equal(UserBytes(k, iov), r.Bytes());
+        var early = IovIter.Init(true, k.Mm, iov, iov.Length, Sum(iov));
+        r = new Recorder(k.Memory) { Budget = 5000 };
+        Assert.Equal(5000L, early.ForEachPageBatchOnGetPages2017(ulong.MaxValue, ref r));
+        Assert.Equal(Sum(iov) - 5000, early.Count);
+        using var now = new KernelFixture();
+        MapFilled(now, A, PageSize, 1);
+        var current = IovIter.Ubuf(true, now.Mm, A, 10);
+        Assert.Throws<InvalidOperationException>(() => { var rr = new Recorder(now.Memory); current.ForEachPageBatchOnGetPages2017(10, ref rr); });
+    }
+
+    /// <summary>Before 5.6 there is no FOLL_PIN: the primitive takes references on a 2017 preset.</summary>
+    [Fact]
+    public void On2017KernelsThePrimitiveTakesReferencesNotPins()
+    {
+        using var k = new KernelFixture(KernelConfig.Linux2017);
+        MapFilled(k, A, 11 * PageSize, 16);
+        IoVec[] iov = MixedIovec();
+        var it = IovIter.Init(true, k.Mm, iov, iov.Length, Sum(iov));
+        var r = new Recorder(k.Memory);
+        Assert.Equal((long)Sum(iov), Walk(ref it, ref r));
+        Assert.All(r.Seen, s => Assert.Equal(BatchHold.Ref, s.Hold));
+        Assert.Equal(0, k.Kernel.Counters.PinsAcquired);
     }
 }

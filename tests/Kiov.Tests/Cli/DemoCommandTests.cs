@@ -37,10 +37,20 @@ public class DemoCommandTests
         Assert.Contains("refcount back to 1, dirty = true", text);
         Assert.Contains("pin_user_pages_fast(0xffff888000000000, 1) = -14", text);
         Assert.Contains("the first byte read is 0x22", text);
-        Assert.Matches(@"Linux 4\.10  st\.c with get_user_pages_unlocked +->  13: bounce buffer.*pinned by user GUP: 0", text);
-        Assert.Matches(@"Linux 4\.10  st\.c with get_user_pages_fast +->  13: direct I/O on KERNEL pages.*pinned by user GUP: 1", text);
-        Assert.Matches(@"Linux 4\.15  st\.c with get_user_pages_fast +->  13: bounce buffer", text);
-        Assert.Matches(@"Linux current st\.c with pin_user_pages_fast +-> -22: refused", text);
+        Assert.Matches(@"Linux 4\.10 x86-64 +get_user_pages_unlocked \(as shipped\) +-> +13: bounce buffer", text);
+        Assert.Matches(@"Linux 4\.10 x86-64 +get_user_pages_fast \(a fast-GUP st\) +-> +13: bounce buffer", text);
+        Assert.Matches(@"Linux 4\.10 arm64 +get_user_pages_fast \(a fast-GUP st\), user memory at the alias +-> +13: direct I/O on the USER page .* recorded ""user's bytes!""", text);
+        Assert.Matches(@"Linux 4\.10 arm LPAE get_user_pages_fast \(a fast-GUP st\) +-> +13: direct I/O on the KERNEL page", text);
+        Assert.Matches(@"Linux 4\.15 x86-64 +get_user_pages_fast \(a fast-GUP st\) +-> +13: bounce buffer", text);
+        Assert.Matches(@"Linux 6\.18 x86-64 +pin_user_pages_fast \(as shipped\) +-> -22: refused", text);
+        Assert.Contains("a credentials record, uid 1000", text);
+        Assert.Matches(@"page \d+ is FREE, the record still in use", text);
+        Assert.Contains("and the record's uid is now 0", text);
+        Assert.Contains("now reads \"from the tape\", the kernel buffer is still all zero", text);
+        Assert.Matches(@"2017 iov_iter_get_pages_alloc \(\+ advance\) +256 +1 +256 +256 +2048  yes", text);
+        Assert.Matches(@"Jeff Layton's v3 as posted \(\+ advance\) +1 +256 +1 +1 +2048  yes; NOT on a misaligned iovec", text);
+        Assert.Matches(@"v3 with its two bugs fixed \(\+ advance\) +1 +256 +1 +1 +2048  yes\r?\n", text);
+        Assert.Matches(@"Al's primitive standing alone, 5\.6\+ pins +1 +256 +1 +1 +2048  yes", text);
     }
 
     [Fact]

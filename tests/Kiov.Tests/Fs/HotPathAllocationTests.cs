@@ -4,6 +4,7 @@ using static Kiov.Tests.Fs.FsFixture;
 
 namespace Kiov.Tests.Fs;
 
+[Collection(Kiov.Tests.Support.AllocationCollection.Name)]
 public class HotPathAllocationTests
 {
     [Fact]

@@ -33,6 +33,10 @@ public class GupFlagRuleTests
 
     private static bool IsPin(Entry e) => e >= Entry.Pin;
 
+    // mm/gup.c (newest stored, 6.x): pin_user_pages, pin_user_pages_unlocked and pin_user_pages_remote
+    // end in `if (!is_valid_gup_args(...)) return 0;`; every other entry returns -EINVAL.
+    private static long Refused(Entry e) => e is Entry.Pin or Entry.PinUnlocked or Entry.PinRemote ? 0 : -Errno.EINVAL;
+
     public static TheoryData<Entry, Foll> Invalid()
     {
         var d = new TheoryData<Entry, Foll>();
@@ -51,12 +55,12 @@ public class GupFlagRuleTests
 
     [Theory]
     [MemberData(nameof(Invalid))]
-    public void InvalidCombinationsAreEinval(Entry e, Foll flags)
+    public void InvalidCombinationsAreEinvalOrZeroForTheSlowPinEntries(Entry e, Foll flags)
     {
         using var k = new KernelFixture();
         MapFilled(k, 1);
         var pages = new Page[1];
-        Assert.Equal(-Errno.EINVAL, Call(k, e, flags, pages));
+        Assert.Equal(Refused(e), Call(k, e, flags, pages));
         Assert.Equal(1, k.Memory.RefCount(Mapped(k, A)));
     }
 
@@ -66,11 +70,57 @@ public class GupFlagRuleTests
     [InlineData(Entry.PinRemote)]
     [InlineData(Entry.PinFast)]
     [InlineData(Entry.GetFast)]
-    public void ANullPageArrayIsEinvalWhenAReferenceIsTaken(Entry e)
+    public void ANullPageArrayIsRefusedWhenAReferenceIsTaken(Entry e)
     {
         using var k = new KernelFixture();
         MapFilled(k, 1);
-        Assert.Equal(-Errno.EINVAL, Call(k, e, 0, []));
+        Assert.Equal(Refused(e), Call(k, e, 0, []));
+    }
+
+    /// <summary>6.x is_valid_gup_args: "We want to allow the pgmap to be hot-unplugged at all times":
+    /// FOLL_LONGTERM with FOLL_PCI_P2PDMA is refused, 0 from pin_user_pages, -EINVAL from pin_user_pages_fast.</summary>
+    [Theory]
+    [InlineData(Entry.Pin)]
+    [InlineData(Entry.PinUnlocked)]
+    [InlineData(Entry.PinRemote)]
+    [InlineData(Entry.PinFast)]
+    public void Linux618RefusesALongTermPinOfP2pDmaPages(Entry e)
+    {
+        using var k = new KernelFixture();
+        MapFilled(k, 1);
+        var pages = new Page[1];
+        Assert.Equal(Refused(e), Call(k, e, Foll.LongTerm | Foll.PciP2pDma, pages));
+        Assert.Equal(1, k.Memory.RefCount(Mapped(k, A)));
+        Assert.Equal(1, Call(k, e, Foll.LongTerm, pages));           // either flag alone is fine
+        Unpin(k, pages, 1);
+    }
+
+    /// <summary>5.6–6.2 mm/gup.c pin_user_pages{,_remote,_fast}: <c>if (WARN_ON_ONCE(gup_flags &amp; FOLL_GET))
+    /// return -EINVAL;</c>: no zero return, and no FOLL_PCI_P2PDMA rule yet.</summary>
+    [Theory]
+    [InlineData(Entry.Pin)]
+    [InlineData(Entry.PinUnlocked)]
+    [InlineData(Entry.PinRemote)]
+    [InlineData(Entry.PinFast)]
+    public void Linux510PinEntriesRefuseWithEinval(Entry e)
+    {
+        using var k = new KernelFixture(KernelConfig.Linux5_10);
+        MapFilled(k, 1);
+        var pages = new Page[1];
+        Assert.Equal(-Errno.EINVAL, Call(k, e, Foll.Get, pages));
+        Assert.Equal(1, Call(k, e, Foll.LongTerm | Foll.PciP2pDma, pages));
+        Unpin(k, pages, 1);
+    }
+
+    /// <summary>Before 5.6 there is no FOLL_PIN: a pin entry on a 2017 preset is a bug in the caller.</summary>
+    [Fact]
+    public void Linux410HasNoPinEntries()
+    {
+        using var k = new KernelFixture(KernelConfig.Linux2017);
+        MapFilled(k, 1);
+        var pages = new Page[1];
+        Assert.Throws<InvalidOperationException>(() => UserPages.PinUserPagesFast(k.Mm, A, 1, 0, pages));
+        Assert.Throws<InvalidOperationException>(() => UserPages.PinUserPagesUnlocked(k.Mm, A, 1, 0, pages));
     }
 
     [Theory]

@@ -90,9 +90,9 @@ public class GupSemanticsTests
         MapStack(k, top, 2);
         ulong below = top - 4 * P;                      // two pages under the stack's start
         var pages = new Page[1];
-        Assert.Equal(1, UserPages.PinUserPagesUnlocked(k.Mm, below, 1, Foll.Write, pages));
+        Assert.Equal(1, UserPages.GetUserPagesUnlocked(k.Mm, below, 1, Foll.Write, pages));
         Assert.Equal(below, k.Mm.Maps().Single().Start);
-        Unpin(k, pages, 1);
+        Put(k, pages, 1);
         Assert.Equal(1, UserPages.GetUserPagesFast(k.Mm, below - P, 1, Foll.Write, pages));
         Put(k, pages, 1);
     }
@@ -155,51 +155,5 @@ public class GupSemanticsTests
         Assert.Equal(0, k.Kernel.Counters.KernelPagesPinnedByUserGup);
         Assert.Equal(1, k.Memory.RefCount(secret));
         k.Memory.Put(secret);
-    }
-
-    // 4.15 refuses a kernel range on the fast path whatever set_fs says; 4.10 under USER_DS leaves it
-    // to access_ok(), which fails, so the slow path's VMA lookup refuses it.
-    [Theory]
-    [InlineData("4.15", true, 0)]
-    [InlineData("4.15", false, 0)]
-    [InlineData("4.10", false, 1)]
-    public void OldKernelsRefuseAKernelAddressUnlessKernelDsOn410(string preset, bool kernelDs, int fallbacks)
-    {
-        using var k = new KernelFixture(KernelConfig.Presets[preset]);
-        Page secret = SecretKernelPage(k);
-        var pages = new Page[1];
-        using (kernelDs ? UserAccess.SetKernelDs(k.Kernel.Config) : default)
-            Assert.Equal(-Errno.EFAULT, UserPages.PinUserPagesFast(k.Mm, PhysicalMemory.KernelAddress(secret), 1, 0, pages));
-        Assert.Equal(fallbacks, k.Kernel.Counters.SlowPathFallbacks);
-        Assert.Equal(0, k.Kernel.Counters.KernelPagesPinnedByUserGup);
-        k.Memory.Put(secret);
-    }
-
-    [Fact]
-    public void Linux2017UnderKernelDsPinsKernelPagesThroughTheDirectMapAndReportsThem()
-    {
-        using var k = new KernelFixture(KernelConfig.Linux2017);
-        Page secret = SecretKernelPage(k);
-        Page second = k.Memory.Alloc(PageOwner.KernelBuffer);
-        var pages = new Page[1];
-        int n;
-        // kernel_write() → a driver's ->write with set_fs(KERNEL_DS) → get_user_pages_fast(kernel buffer).
-        using (UserAccess.SetKernelDs(k.Kernel.Config))
-            n = UserPages.PinUserPagesFast(k.Mm, PhysicalMemory.KernelAddress(secret) + 100, 1, Foll.Write, pages);
-        Assert.Equal(1, n);
-        Assert.Equal(secret, pages[0]);
-        Assert.True(k.Memory.MaybeDmaPinned(secret));
-        Assert.Equal(0x5e, k.Memory.Span(pages[0])[0]);
-        Assert.Equal(1, k.Kernel.Counters.KernelPagesPinnedByUserGup);
-        Unpin(k, pages, 1);
-        using (UserAccess.SetKernelDs(k.Kernel.Config))
-            n = UserPages.GetUserPagesFast(k.Mm, PhysicalMemory.KernelAddress(second), 1, 0, pages);
-        Assert.Equal(1, n);
-        Assert.Equal(second, pages[0]);
-        Put(k, pages, 1);
-        Assert.Equal(2, k.Kernel.Counters.KernelPagesPinnedByUserGup);
-        Assert.Equal(1, k.Memory.RefCount(secret));
-        k.Memory.Put(secret);
-        k.Memory.Put(second);
     }
 }

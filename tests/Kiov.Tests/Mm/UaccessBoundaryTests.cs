@@ -108,6 +108,7 @@ public class UaccessBoundaryTests
     }
 }
 
+[Collection(Kiov.Tests.Support.AllocationCollection.Name)]
 public class UaccessAllocationTests
 {
     [Fact]

@@ -36,11 +36,7 @@ public class ExecutorTests
         var kernel = new ExecutorHostKernel();
         using var host = new HostSyscalls(kernel);
         Assert.Equal(0, host.Pipe(out _, out _));
-        using (var victim = Process.GetProcessById(kernel.Pid))
-        {
-            victim.Kill();
-            victim.WaitForExit();
-        }
+        Assert.Equal(0, HostLibc.Call(HostSyscallNumbers.Kill, kernel.Pid, 9));
         var e = Assert.Throws<HostExecutorException>(() => host.Munmap(TraceArena.Start, 4096));
         Assert.Equal($"the host-side process kiov-exec (pid {kernel.Pid}) died (killed by signal 9) during munmap", e.Message);
     }
@@ -138,5 +134,74 @@ public class ExecutorTests
             child.Exit();
         }
         Assert.Equal(pid, parent.Syscall(HostSyscallNumbers.Wait4, pid, 0, 0, 0));
+    }
+}
+
+/// <summary>The executor's THREADS request: lists of calls on threads released together.</summary>
+public class ExecutorThreadsTests
+{
+    private const ulong A = TraceArena.Start, B = TraceArena.Start + 4096;
+
+    // A blocking pipe (the threads may block) in the executor: its real fds.
+    private static (long Read, long Write) BlockingPipe(ExecutorHostKernel kernel)
+    {
+        Assert.Equal(0, kernel.Syscall(HostSyscallNumbers.Pipe2, (long)kernel.ScratchAddress, 0));
+        Span<int> fds = stackalloc int[2];
+        kernel.ReadScratch(0, System.Runtime.InteropServices.MemoryMarshal.AsBytes(fds));
+        return (fds[0], fds[1]);
+    }
+
+    [Fact]
+    public void Each_list_runs_on_a_thread_of_its_own_and_a_thread_may_block_until_another_runs()
+    {
+        using var kernel = new ExecutorHostKernel();
+        Assert.Equal((long)A, kernel.Syscall(HostSyscallNumbers.Mmap, (long)A, 8192, 3, 0x32, -1, 0));
+        Assert.Equal(4096, kernel.Fill(B, 4096, 8));
+        var (r, w) = BlockingPipe(kernel);
+        // Thread 0 reads the pipe before anything is in it and waits; thread 1 fills, then writes.
+        ThreadedCall[] calls =
+        [
+            ThreadedCall.Syscall(HostSyscallNumbers.Read, r, (long)A, 100),
+            ThreadedCall.Hash(A, 100),
+            ThreadedCall.Fill(B, 100, 9),
+            ThreadedCall.Syscall(HostSyscallNumbers.Write, w, (long)B, 100),
+        ];
+        var results = new ThreadedResult[calls.Length];
+        Assert.Equal(0, kernel.RunThreads([2, 2], calls, results, TimeSpan.FromSeconds(30)));
+        byte[] pattern = new byte[100];
+        FillPattern.Generate(9, 0, pattern);
+        Assert.Equal(new ThreadedResult(100, 0), results[0]);
+        Assert.Equal(new ThreadedResult(100, Fnv1a64.Hash(pattern)), results[1]);
+        Assert.Equal(100, results[2].Ret);
+        Assert.Equal(100, results[3].Ret);
+        Assert.Equal(100, kernel.Hash(A, 100, out ulong after)); // the executor serves on afterwards
+        Assert.Equal(Fnv1a64.Hash(pattern), after);
+    }
+
+    [Fact]
+    public void Threads_that_never_finish_are_given_up_and_the_executor_with_them()
+    {
+        var kernel = new ExecutorHostKernel();
+        int pid = kernel.Pid;
+        try
+        {
+            Assert.Equal((long)A, kernel.Syscall(HostSyscallNumbers.Mmap, (long)A, 4096, 3, 0x32, -1, 0));
+            var (r, _) = BlockingPipe(kernel);
+            var results = new ThreadedResult[2];
+            long status = kernel.RunThreads([1, 1],
+                [ThreadedCall.Syscall(HostSyscallNumbers.Read, r, (long)A, 1), ThreadedCall.Syscall(HostSyscallNumbers.Getpid)],
+                results, TimeSpan.FromMilliseconds(200));
+            Assert.Equal(-110, status);
+            Assert.Equal(-110, results[0].Ret);
+            Assert.Equal(pid, results[1].Ret);
+            Assert.True(kernel.Lost);
+            var e = Assert.Throws<HostExecutorException>(() => kernel.Syscall(HostSyscallNumbers.Getpid));
+            Assert.Contains("threads did not finish", e.Message);
+        }
+        finally
+        {
+            kernel.Dispose();
+        }
+        Assert.False(Directory.Exists($"/proc/{pid}"));
     }
 }

@@ -219,4 +219,23 @@ public class FuzzTests
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void The_models_outcome_says_where_its_physical_memory_ran_out()
+    {
+        string[] trace =
+        [
+            "{\"op\":\"mmap\",\"addr\":\"0x100000000000\",\"len\":16777216,\"prot\":\"rw\",\"flags\":[\"private\",\"anonymous\",\"fixed\"]}",
+            "{\"op\":\"fill\",\"addr\":\"0x100000000000\",\"len\":16777216,\"seed\":1}",
+            "{\"op\":\"munmap\",\"addr\":\"0x100000000000\",\"len\":16777216}",
+        ];
+        var small = TraceOutcome.InProcess(trace, () => new ModelSyscalls(memoryBytes: 8L << 20));
+        Assert.True(small.Completed, small.Failure);
+        Assert.Equal(1, small.OutOfMemoryAt);
+        Assert.NotEqual("{\"ret\":16777216}", small.Lines[1]);
+        var big = TraceOutcome.InProcess(trace, () => new ModelSyscalls(memoryBytes: 64L << 20));
+        Assert.True(big.Completed, big.Failure);
+        Assert.Null(big.OutOfMemoryAt);
+        Assert.Equal("{\"ret\":16777216}", big.Lines[1]);
+    }
 }

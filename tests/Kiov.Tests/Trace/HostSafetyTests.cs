@@ -8,7 +8,7 @@ namespace Kiov.Tests.Trace;
 /// <summary>
 /// The host never reaches its own memory (TRACE.md version 2, "The arena"): a trace naming an
 /// address outside the arena that some runner could have mapped is a trace error on every back
-/// end, found before anything runs; and kiov's own memory is left as it was.
+/// end, found before that line runs; and kiov's own memory is left as it was.
 /// </summary>
 [Collection(HostCollection.Name)]
 public unsafe class HostSafetyTests
@@ -75,7 +75,9 @@ public unsafe class HostSafetyTests
                     var (exit, stdout, stderr) = Replay(mode, "{\"op\":\"mmap\",\"addr\":\"0x100000000000\",\"len\":4096,\"prot\":\"rw\",\"flags\":[\"private\",\"anonymous\",\"fixed\"]}\n"
                         + "{\"op\":\"pipe\"}\n" + line + "\n");
                     Assert.Equal(2, exit);
-                    Assert.Equal("", stdout);
+                    // Traces are streamed: the two lines before the bad one have run and printed
+                    // (--diff prints nothing while the back ends agree); the bad one never runs.
+                    Assert.Equal(mode == ReplayCommand.Mode.Diff ? 0 : 2, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
                     Assert.StartsWith("kiov: -:3: ", stderr);
                     Assert.Contains("outside the arena", stderr);
                     Assert.Single(stderr.TrimEnd('\n').Split('\n'));
@@ -114,7 +116,7 @@ public unsafe class HostSafetyTests
         foreach (var mode in new[] { ReplayCommand.Mode.Host, ReplayCommand.Mode.Model })
         {
             var (exit, stdout, stderr) = Replay(mode, line + "\n");
-            Assert.Equal(HostReplayTests.HostLine(mode), stderr);
+            Assert.Equal("", stderr);
             Assert.Equal(0, exit);
             Assert.Equal(expected + "\n", stdout);
         }

@@ -5,11 +5,8 @@ namespace Kiov.Tests.Trace;
 
 public class RunnerAndDiffTests
 {
-    private static TraceInput Input(string text)
-    {
-        string[] lines = text.Split('\n');
-        return new TraceInput("t.jsonl", lines, TraceReader.Read(lines));
-    }
+    private static TraceInput Input(string text) =>
+        new("t.jsonl", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)));
 
     [Fact]
     public void Runner_prints_one_line_per_op_with_fds_and_hash_only_when_not_negative()

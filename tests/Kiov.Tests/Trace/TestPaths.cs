@@ -17,8 +17,8 @@ internal static class TestPaths
         }
     }
 
-    /// <summary><c>shared/</c>, beside the repository (<c>&lt;repo&gt;/../shared</c>).</summary>
-    public static string Shared => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
+    /// <summary><c>docs/examples/</c>: the example traces of docs/trace-format.md, with what the host kernel printed.</summary>
+    public static string Examples => Path.Combine(RepoRoot, "docs", "examples");
 
     /// <summary>The edge-case traces, copied next to the test binaries.</summary>
     public static string Traces => Path.Combine(AppContext.BaseDirectory, "Traces");

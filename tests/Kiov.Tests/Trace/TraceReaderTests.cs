@@ -121,7 +121,7 @@ public class TraceReaderTests
     [InlineData("{\"op\":\"readv\",\"fd\":3,\"iov\":[[1]]}", "field \"iov\" element 0 must be a pair")]
     [InlineData("{\"op\":\"readv\",\"fd\":3,\"iov\":[[1,2],[3,\"x\"]]}", "field \"iov[1] len\" must be an integer")]
     [InlineData("{\"op\":\"splice\",\"fd_in\":3,\"fd_out\":4,\"off_out\":null,\"len\":1}", "missing field \"off_in\"")]
-    [InlineData("{\"op\":\"mprotect\",\"addr\":0,\"len\":1,\"prot\":\"rq\"}", "unknown prot letter 'q'")]
+    [InlineData("{\"op\":\"mprotect\",\"addr\":0,\"len\":1,\"prot\":\"rq\"}", "unknown prot letter \"q\"")]
     [InlineData("{\"op\":\"mprotect\",\"addr\":0,\"len\":1,\"prot\":7}", "field \"prot\" must be a string")]
     [InlineData("{\"op\":\"madvise\",\"addr\":0,\"len\":1,\"advice\":\"free\"}", "unknown advice \"free\"")]
     [InlineData("{\"op\":\"mmap\",\"addr\":\"0x100000000000\",\"len\":1,\"prot\":\"r\",\"flags\":[\"private\",\"anonymous\",\"fixed\",\"populate\"]}", "unknown mmap flag \"populate\"")]
@@ -175,5 +175,79 @@ public class TraceReaderTests
     {
         var op = (HashOp)Parse("{\"op\":\"hash\",\"addr\":\"0xffff888000000000\",\"len\":1}");
         Assert.Equal(0xffff888000000000UL, op.Addr);
+    }
+
+    // The lexical rules (docs/trace-lexical-rules.md), the same whichever way the trace comes in.
+
+    [Theory]
+    [InlineData("\"0x00000000000000000000001f\"", 0x1fUL)]
+    [InlineData("\"0000000000000000000000031\"", 31UL)]
+    [InlineData("\"-0x0000000000000000001\"", ulong.MaxValue)]
+    [InlineData("\"-00001\"", ulong.MaxValue)]
+    [InlineData("\"0x0000\"", 0UL)]
+    public void Leading_zeros_are_allowed_in_hex_and_decimal_alike(string json, ulong bits)
+    {
+        var op = (HashOp)Parse($"{{\"op\":\"hash\",\"addr\":{json},\"len\":0}}");
+        Assert.Equal(bits, op.Addr);
+    }
+
+    [Theory]
+    [InlineData("{\"op\":\"hash\",\"addr\":007,\"len\":0}", "not valid JSON")] // JSON numbers follow JSON
+    [InlineData("{\"op\":\"close\",\"fd\":3,\"fd\":4}", "key \"fd\" given twice")]
+    [InlineData("{\"op\":\"pipe\",\"x\":{\"a\":1,\"a\":2}}", "key \"a\" given twice")]
+    [InlineData("{\"op\":\"pipe\",\"op\":\"memfd\"}", "key \"op\" given twice")]
+    [InlineData("{\"op\":\"pipe\",\"x\":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}", "nested more than 16 deep")]
+    public void Lexical_errors_say_what_is_wrong(string line, string problem)
+    {
+        var e = Assert.Throws<TraceException>(() => TraceReader.ParseLine(line, 2));
+        Assert.Contains(problem, e.Problem);
+    }
+
+    [Fact]
+    public void Fifteen_levels_of_nesting_are_allowed_and_keys_may_repeat_in_different_objects()
+    {
+        Assert.IsType<PipeOp>(Parse("{\"op\":\"pipe\",\"x\":[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]}"));
+        Assert.IsType<PipeOp>(Parse("{\"op\":\"pipe\",\"x\":{\"op\":1},\"y\":{\"op\":2}}"));
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_a_trace_error_but_a_comment_is_not_read()
+    {
+        byte[] bad = [.. "{\"op\":\""u8, 0xff, .. "\"}\n"u8];
+        var e = Assert.Throws<TraceException>(() => TraceReader.Read(new MemoryStream(bad)));
+        Assert.Equal("not valid UTF-8", e.Problem);
+        byte[] comment = [.. "# \xff "u8, 0xfe, .. "\n{\"op\":\"pipe\"}\n"u8];
+        Assert.Single(TraceReader.Read(new MemoryStream(comment)));
+    }
+
+    [Fact]
+    public void A_byte_order_mark_is_skipped_at_the_start_only_from_bytes_text_and_lines_alike()
+    {
+        byte[] bytes = [0xEF, 0xBB, 0xBF, .. "{\"op\":\"pipe\"}\r\n{\"op\":\"memfd\"}"u8];
+        Assert.Equal(2, TraceReader.Read(new MemoryStream(bytes)).Count);
+        Assert.Equal(2, TraceReader.Read(new StringReader("\uFEFF{\"op\":\"pipe\"}\n{\"op\":\"memfd\"}")).Count);
+        Assert.Equal(2, TraceReader.Read(["\uFEFF{\"op\":\"pipe\"}", "{\"op\":\"memfd\"}"]).Count);
+        Assert.Throws<TraceException>(() => TraceReader.Read(["{\"op\":\"pipe\"}", "\uFEFF{\"op\":\"memfd\"}"]));
+        Assert.Throws<TraceException>(() => TraceReader.Read(new StringReader("{\"op\":\"pipe\"}\n\uFEFF{\"op\":\"memfd\"}")));
+    }
+
+    [Fact]
+    public void A_line_may_be_one_mebibyte_and_no_longer()
+    {
+        string Line(int length) => "{\"op\":\"pipe\",\"x\":\"" + new string('a', length - 20) + "\"}";
+        Assert.Equal(TraceLineReader.MaxLineBytes, Line(TraceLineReader.MaxLineBytes).Length);
+        Assert.Single(TraceReader.Read(new StringReader(Line(TraceLineReader.MaxLineBytes) + "\r\n")));
+        Assert.Single(TraceReader.Read([Line(TraceLineReader.MaxLineBytes)]));
+        var e = Assert.Throws<TraceException>(() => TraceReader.Read(new StringReader("\n" + Line(TraceLineReader.MaxLineBytes + 1))));
+        Assert.Equal((2, "line longer than the limit of 1048576 bytes (1 MiB)"), (e.Line, e.Problem));
+        Assert.Throws<TraceException>(() => TraceReader.Read([Line(TraceLineReader.MaxLineBytes + 1)]));
+    }
+
+    [Fact]
+    public void A_quoted_piece_of_input_is_escaped_and_cut()
+    {
+        Assert.Equal("\"a\\u000ab\\\"c\"", TraceException.Quote("a\nb\"c"));
+        string cut = TraceException.Quote(new string('z', 1000));
+        Assert.Equal("\"" + new string('z', TraceException.MaxQuoted) + "\"... (1000 characters)", cut);
     }
 }

@@ -7,7 +7,7 @@ using static Kiov.Memory.PageGeometry;
 namespace Kiov.Iov;
 
 /// <summary>How <see cref="DirectIo.IterGetBvecsAlloc"/> gets its pages.</summary>
-public enum DioVectorMethod
+internal enum DioVectorMethod
 {
     /// <summary>ceph's <c>__iter_get_bvecs</c>: a loop of <c>iov_iter_get_pages2</c> through a 64-page
     /// array (<c>ITER_GET_BVECS_PAGES</c>): FOLL_GET references on every kind, -EFAULT on KVEC.</summary>
@@ -23,7 +23,7 @@ public enum DioVectorMethod
 /// or the BVEC iterator <c>netfs_extract_user_iter</c> builds): one <see cref="BioVec"/> per page piece,
 /// and what the pages carry until the request completes.
 /// </summary>
-public sealed class DioPageVector
+internal sealed class DioPageVector
 {
     private readonly KernelSpace _kernel;
     private bool _released;
@@ -80,7 +80,7 @@ public sealed class DioPageVector
 }
 
 /// <summary>The direct I/O helpers that turn an iterator into a page vector for one request.</summary>
-public static class DirectIo
+internal static class DirectIo
 {
     /// <summary>Pages ceph's loop gets per <c>iov_iter_get_pages2</c> call (<c>ITER_GET_BVECS_PAGES</c>).</summary>
     public const int GetBvecsPages = 64;

@@ -24,10 +24,10 @@ namespace Kiov.Iov;
 public partial struct IovIter
 {
     /// <summary>Batches of at most this many pages live on the stack (vmsplice's <c>pages[16]</c>).</summary>
-    public const int BatchStackPages = 16;
+    internal const int BatchStackPages = 16;
 
     /// <summary>The largest buffer a batch walk uses (<c>PVM_MAX_KMALLOC_PAGES</c> / pointer size).</summary>
-    public const int BatchMaxPages = 1024;
+    internal const int BatchMaxPages = 1024;
 
     /// <summary>
     /// Al Viro's proposed primitive (the seed thread's <c>iov_iter_for_each_page</c>, batched), standing
@@ -40,7 +40,7 @@ public partial struct IovIter
     /// took none, the first error (the GUP's, the consumer's, -EFAULT for DISCARD and MANAGED or a full
     /// pipe), or 0 (an XARRAY hole at the start).
     /// </summary>
-    public long ForEachPageBatch<TConsumer>(ulong maxSize, ref TConsumer consumer, PageBatchFlags flags = PageBatchFlags.None)
+    internal long ForEachPageBatch<TConsumer>(ulong maxSize, ref TConsumer consumer, PageBatchFlags flags = PageBatchFlags.None)
         where TConsumer : IPageBatchConsumer, allows ref struct
     {
         maxSize = Math.Min(Math.Min(maxSize, _count), IovLimits.MaxRwCount);
@@ -55,7 +55,9 @@ public partial struct IovIter
                 Span<Page> buffer = need <= BatchStackPages
                     ? stackalloc Page[BatchStackPages]
                     : (rented = ArrayPool<Page>.Shared.Rent(need)).AsSpan(0, need);
-                try { return UserBatches(buffer, maxSize, ref consumer, (flags & PageBatchFlags.GetRefs) == 0); }
+                // FOLL_PIN arrived in 5.6: on an older kernel the primitive could only take references.
+                bool pin = (flags & PageBatchFlags.GetRefs) == 0 && _mm!.Kernel.Config.HasFollPin;
+                try { return UserBatches(buffer, maxSize, ref consumer, pin); }
                 finally { if (rented != null) ArrayPool<Page>.Shared.Return(rented); }
             }
             case IterType.Kvec:
@@ -76,7 +78,24 @@ public partial struct IovIter
     /// gets FOLL_GET references (<see cref="BatchHold.Ref"/>), and KVEC fails with -EFAULT as get_pages
     /// does. Same contract as <see cref="ForEachPageBatch{TConsumer}"/> otherwise.
     /// </summary>
-    public long ForEachPageBatchViaGetPages2<TConsumer>(ulong maxSize, ref TConsumer consumer)
+    internal long ForEachPageBatchViaGetPages2<TConsumer>(ulong maxSize, ref TConsumer consumer)
+        where TConsumer : IPageBatchConsumer, allows ref struct => GetPagesBatches(maxSize, ref consumer, advancing: true);
+
+    /// <summary>
+    /// Al Viro's primitive exactly as he described its first step (Feb 2017): built on the kernel's own
+    /// non-advancing <c>iov_iter_get_pages</c> (<see cref="GetPages"/>, present before 6.0), each batch
+    /// one get_pages call into a buffer of the request's pages (capped at 1024), followed by
+    /// <c>iov_iter_advance</c> over the bytes the consumer took. FOLL_GET references on every kind
+    /// (<see cref="BatchHold.Ref"/>), KVEC -EFAULT, as get_pages. Throws on a kernel without the
+    /// non-advancing call (6.0 on: use <see cref="ForEachPageBatchViaGetPages2{TConsumer}"/>).
+    /// </summary>
+    internal long ForEachPageBatchOnGetPages2017<TConsumer>(ulong maxSize, ref TConsumer consumer)
+        where TConsumer : IPageBatchConsumer, allows ref struct => GetPagesBatches(maxSize, ref consumer, advancing: false);
+
+    // The primitive on get_pages: each batch one get_pages call into an ArrayPool buffer. The 6.0
+    // get_pages2 has advanced, so what the consumer leaves is reverted (Settle); the 2017 get_pages has
+    // not, so the walk advances over what the consumer took.
+    private long GetPagesBatches<TConsumer>(ulong maxSize, ref TConsumer consumer, bool advancing)
         where TConsumer : IPageBatchConsumer, allows ref struct
     {
         maxSize = Math.Min(Math.Min(maxSize, _count), IovLimits.MaxRwCount);
@@ -89,14 +108,24 @@ public partial struct IovIter
         {
             while ((ulong)total < maxSize)
             {
-                long got = GetPages2(buffer, maxSize - (ulong)total, need, out ulong start);
+                long got = advancing
+                    ? GetPages2(buffer, maxSize - (ulong)total, need, out ulong start)
+                    : GetPages(buffer, maxSize - (ulong)total, need, out start);
                 if (got <= 0) return total != 0 ? total : got;
                 int n = (int)PagesSpanned(start, (ulong)got);
                 int kept = 0;
                 long took;
                 try { took = CallConsumer(ref consumer, new PageBatch(buffer.AsSpan(0, n), (int)start, (ulong)got, BatchHold.Ref, ref kept)); }
                 finally { for (int i = kept; i < n; i++) mem!.Put(buffer[i]); }
-                if (!Settle(took, (ulong)got, ref total)) break;
+                if (advancing)
+                {
+                    if (!Settle(took, (ulong)got, ref total)) break;
+                    continue;
+                }
+                if (took < 0) return total != 0 ? total : took;
+                Advance((ulong)took);
+                total += took;
+                if ((ulong)took < (ulong)got) break;
             }
             return total;
         }

@@ -16,7 +16,7 @@ public partial struct IovIter
     /// references of user pages and taking one on the iterator's own pages. Same results, references and
     /// iterator position as <see cref="GetPages2"/>.
     /// </summary>
-    public long GetPages2ViaPrimitive(Page[] pages, ulong maxSize, int maxPages, out ulong start)
+    internal long GetPages2ViaPrimitive(Page[] pages, ulong maxSize, int maxPages, out ulong start)
     {
         start = 0;
         if (maxPages == 0) return 0;

@@ -24,7 +24,7 @@ public partial struct IovIter
     /// the DIV_ROUND_UP(start + bytes, PAGE_SIZE) pages used; <paramref name="pages"/> is null unless the
     /// result is positive.
     /// </summary>
-    public readonly long GetPagesAllocV3(out Page[]? pages, ulong maxSize, out ulong start)
+    internal readonly long GetPagesAllocV3(out Page[]? pages, ulong maxSize, out ulong start)
     {
         pages = null;
         start = 0;

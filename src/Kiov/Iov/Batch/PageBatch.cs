@@ -5,7 +5,7 @@ namespace Kiov.Iov;
 
 /// <summary>What the pages of a <see cref="PageBatch"/> carry on the consumer's behalf, and so how
 /// the batch primitive releases the ones the consumer does not keep.</summary>
-public enum BatchHold : byte
+internal enum BatchHold : byte
 {
     /// <summary>Nothing: the iterator's own pages (KVEC, BVEC, PIPE, XARRAY, FOLIOQ), alive for as long
     /// as the iterator's owner keeps them; a consumer that wants one longer takes its own reference.</summary>
@@ -19,7 +19,7 @@ public enum BatchHold : byte
 
 /// <summary>Options of Al Viro's proposed primitive (<see cref="IovIter.ForEachPageBatch{TConsumer}"/>).</summary>
 [Flags]
-public enum PageBatchFlags
+internal enum PageBatchFlags
 {
     /// <summary>User pages are pinned (FOLL_PIN), as for direct I/O.</summary>
     None = 0,
@@ -40,7 +40,7 @@ public enum PageBatchFlags
 /// consecutive frames named by its first page (<see cref="IsRun"/>: the kernel kinds, which hand their
 /// own pages without an intermediate array, as Al said ITER_BVEC and ITER_PIPE need none).
 /// </remarks>
-public readonly ref struct PageBatch
+internal readonly ref struct PageBatch
 {
     private readonly ReadOnlySpan<Page> _list;
     private readonly Page _first;
@@ -134,7 +134,7 @@ public readonly ref struct PageBatch
 /// time instead of one. Implemented by a struct (or a ref struct) that holds its own state, so each
 /// consumer gets its own specialised, inlinable walk, and nothing is allocated or boxed per call.
 /// </summary>
-public interface IPageBatchConsumer
+internal interface IPageBatchConsumer
 {
     /// <summary>
     /// Takes the bytes of <paramref name="batch"/>: returns how many it took from the start (0 to

@@ -7,7 +7,7 @@ namespace Kiov.Trace.Fuzz;
 /// choice of addresses (valid ranges, read-only, PROT_NONE, holes); a wrong guess makes a less
 /// interesting trace, never a wrong one, since the kernel is the judge.
 /// </summary>
-public sealed class ArenaTracker
+internal sealed class ArenaTracker
 {
     /// <summary>The prot value that stands for a hole.</summary>
     public const int Hole = -1;

@@ -5,7 +5,7 @@ namespace Kiov.Trace.Fuzz;
 /// machine and every .NET version (unlike <see cref="Random"/>, whose algorithm may change).
 /// </summary>
 /// <param name="seed">The starting state.</param>
-public sealed class FuzzRandom(ulong seed)
+internal sealed class FuzzRandom(ulong seed)
 {
     private ulong _state = seed;
 

@@ -4,7 +4,7 @@ using static Kiov.Trace.Fuzz.TraceLineWriter;
 
 namespace Kiov.Trace.Fuzz;
 
-public sealed partial class TraceGenerator
+internal sealed partial class TraceGenerator
 {
     /// <summary>The most processes a generated trace has live at once (pid 0 included).</summary>
     public const int MaxProcesses = 4;

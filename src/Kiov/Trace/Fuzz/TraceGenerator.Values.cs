@@ -2,7 +2,7 @@ using Kiov.Iov;
 
 namespace Kiov.Trace.Fuzz;
 
-public sealed partial class TraceGenerator
+internal sealed partial class TraceGenerator
 {
     /// <summary>Addresses outside the arena that no Linux process has mapped: low pages below
     /// mmap_min_addr (64 KiB), kernel addresses, non-canonical ones. Other addresses outside the

@@ -14,7 +14,7 @@ namespace Kiov.Trace.Fuzz;
 /// latest, and at most <see cref="MaxOpenFds"/> trace fds are open at once. The same seed and op
 /// count always give the same lines.
 /// </summary>
-public sealed partial class TraceGenerator
+internal sealed partial class TraceGenerator
 {
     /// <summary>The most trace fds a generated trace holds open at once.</summary>
     public const int MaxOpenFds = 12;

@@ -7,7 +7,7 @@ namespace Kiov.Trace.Fuzz;
 /// <summary>Writes trace lines (TRACE.md) from fields, in the forms a person would: addresses as
 /// hex strings, small lengths as JSON numbers, the absurd ones as strings (<c>"-1"</c>,
 /// <c>"0x8000000000000000"</c>), since numbers above 2^53 must be strings.</summary>
-public static class TraceLineWriter
+internal static class TraceLineWriter
 {
     /// <summary>An address: <c>"0x…"</c>.</summary>
     /// <param name="addr">The address.</param>

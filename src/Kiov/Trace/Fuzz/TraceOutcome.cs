@@ -6,6 +6,10 @@ namespace Kiov.Trace.Fuzz;
 /// <param name="Failure">Null when the replay ran to the end; else a one-line reason.</param>
 public sealed record TraceOutcome(IReadOnlyList<string> Lines, string? Failure = null)
 {
+    /// <summary>For the model: the 0-based index of the first result line during which its
+    /// physical memory ran out (the model's limit, not a divergence from there on); else null.</summary>
+    public int? OutOfMemoryAt { get; init; }
+
     /// <summary>Whether the replay ran every line.</summary>
     public bool Completed => Failure is null;
 
@@ -26,12 +30,18 @@ public sealed record TraceOutcome(IReadOnlyList<string> Lines, string? Failure =
             return new TraceOutcome([], $"trace error: line {e.Line}: {e.Problem}");
         }
         var lines = new List<string>(ops.Count);
+        int? outOfMemoryAt = null;
         try
         {
             using ISyscalls sys = createBackEnd();
             using var processes = new TraceProcesses(sys);
+            var memory = (sys as ModelSyscalls)?.Kernel.Memory;
             foreach (TraceOp op in ops)
+            {
                 lines.Add(processes.Run(op).ToJson());
+                if (outOfMemoryAt is null && memory is { AllocFailures: > 0 })
+                    outOfMemoryAt = lines.Count - 1;
+            }
         }
         catch (TraceException e)
         {
@@ -39,9 +49,9 @@ public sealed record TraceOutcome(IReadOnlyList<string> Lines, string? Failure =
         }
         catch (Exception e)
         {
-            return new TraceOutcome(lines, $"crash: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            return new TraceOutcome(lines, $"crash: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}") { OutOfMemoryAt = outOfMemoryAt };
         }
-        return new TraceOutcome(lines);
+        return new TraceOutcome(lines) { OutOfMemoryAt = outOfMemoryAt };
     }
 
     /// <summary>Splits a back end's standard output into result lines.</summary>

@@ -7,7 +7,7 @@ namespace Kiov.Trace.Fuzz;
 /// "still fails" is the caller's test, which must answer false for a trace that is a trace error
 /// or whose replay crashes when the failure being shrunk is a divergence.
 /// </summary>
-public static class TraceShrinker
+internal static class TraceShrinker
 {
     /// <summary>The result of a shrink.</summary>
     /// <param name="Lines">The smallest failing trace found.</param>
