@@ -5,9 +5,9 @@ namespace Kiov.Cli;
 /// <summary>The back ends <c>kiov replay</c> can run a trace on.</summary>
 public static class Backends
 {
-    /// <summary>The model: Kiov's own kernel. Null until the model is built; then this line
-    /// becomes <c>= () =&gt; new ModelSyscalls();</c>.</summary>
-    public static readonly Func<ISyscalls>? Model = () => new ModelSyscalls();
+    /// <summary>The model: Kiov's own kernel, set up as the host is where a host setting decides a
+    /// result (<see cref="HostSettings"/>: the shared zero page).</summary>
+    public static readonly Func<ISyscalls>? Model = () => new ModelSyscalls(HostSettings.ModelConfig());
 
     /// <summary>The host: the running Linux kernel, each call made in kiov-exec, a process of its own.</summary>
     public static readonly Func<ISyscalls> Host = () => new HostSyscalls();

@@ -5,7 +5,7 @@ namespace Kiov;
 /// running kernel, in one place with named presets. Every switch defaults to the current kernel;
 /// an old behaviour is only ever reached through a preset or an explicit <c>with</c>.
 /// </summary>
-public sealed record KernelConfig
+public sealed partial record KernelConfig
 {
     /// <summary>A short name for the preset, shown by the tools.</summary>
     public string Name { get; init; } = "current";
@@ -96,6 +96,7 @@ public sealed record KernelConfig
         HasFollPin = false,
         PinInvalidArgsReturnZero = false,
         RefusesLongTermP2pDma = false,
+        AnonReuse = AnonReuseRule.MapCount, ForcedWrite = ForcedWriteRule.FollCow, ForkCopiesPinned = false,
     };
 
     /// <summary>Linux 4.10 on an arm64-like generic-GUP architecture with a separate kernel root:
@@ -136,6 +137,7 @@ public sealed record KernelConfig
         KernelRwRequiresIterOps = true,
         GupFastEntry = GupFastEntry.AccessOkEfault,
         HasFollPin = true,
+        AnonReuse = AnonReuseRule.RefCount, ForkCopiesPinned = true,
     };
 
     /// <summary>Every preset by name, for the command line.</summary>
@@ -143,5 +145,6 @@ public sealed record KernelConfig
     {
         ["current"] = Current, ["4.10"] = Linux2017, ["4.10-arm64"] = Linux2017Arm64, ["4.10-arm-lpae"] = Linux2017ArmLpae,
         ["4.15"] = Linux2017Fixed, ["5.10"] = Linux5_10,
+        ["4.8"] = Linux4_8, ["5.7"] = Linux5_7, ["5.18"] = Linux5_18,
     };
 }

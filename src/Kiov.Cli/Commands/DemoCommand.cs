@@ -107,6 +107,7 @@ public static partial class DemoCommand
         bool clean = leaked == 0 && total - memory.FreeFrames == reserved;
         output.WriteLine(clean ? "   no leak: every frame the demo used is back on the free list" : "   LEAK: frames the demo used are still allocated");
         clean &= RunIoPaths(output);
+        clean &= RunForkStories(output);
         return clean ? ExitCodes.Ok : ExitCodes.Internal;
     }
 }

@@ -63,7 +63,8 @@ public static class FuzzCommand
                 parse.GetValue(outDir)!,
                 parse.GetValue(jobs),
                 parse.GetValue(shrink),
-                k, n, budget);
+                k, n, budget,
+                Processes: true);
             using var interrupt = new CtrlC();
             using var executors = new HostExecutorPool();
             return Run(options, executors.Replay, stdout, stderr, interrupt.Token);

@@ -99,9 +99,10 @@ public static class ReplayCommand
     public static int Replay(TraceInput trace, ISyscalls sys, TextWriter stdout, TextWriter stderr)
     {
         var limit = new ModelLimit(sys);
+        using var processes = new TraceProcesses(sys);
         while (trace.Next() is { } op)
         {
-            stdout.Write(op.Run(sys).ToJson());
+            stdout.Write(processes.Run(op).ToJson());
             stdout.Write('\n');
             if (limit.JustReached(op.Line))
             {
@@ -127,10 +128,12 @@ public static class ReplayCommand
     {
         using ISyscalls model = createModel();
         using ISyscalls host = createHost();
+        using var modelProcesses = new TraceProcesses(model);
+        using var hostProcesses = new TraceProcesses(host);
         var limit = new ModelLimit(model);
         while (trace.Next() is { } op)
         {
-            string m = op.Run(model).ToJson(), h = op.Run(host).ToJson();
+            string m = modelProcesses.Run(op).ToJson(), h = hostProcesses.Run(op).ToJson();
             limit.JustReached(op.Line);
             if (m != h)
             {

@@ -65,6 +65,19 @@ public sealed class FdTable
         foreach (var f in all) f?.Put();
     }
 
+    /// <summary><c>dup_fd</c> (fork): a new table with the same numbers naming the same open files,
+    /// each with a reference more.</summary>
+    public FdTable Dup()
+    {
+        var copy = new FdTable();
+        lock (_lock)
+        {
+            copy._files = (KFile?[])_files.Clone();
+            foreach (var f in copy._files) f?.Get();
+        }
+        return copy;
+    }
+
     /// <summary>How many descriptors are open.</summary>
     public int Count { get { lock (_lock) return _files.Count(f => f != null); } }
 }

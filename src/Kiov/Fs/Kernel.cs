@@ -8,7 +8,7 @@ namespace Kiov.Fs;
 /// configuration (which kernel it behaves like), and the processes. What a test or a tool creates
 /// first; disposing it ends every process.
 /// </summary>
-public sealed class Kernel : IDisposable
+public sealed partial class Kernel : IDisposable
 {
     private readonly List<Process> _processes = [];  // guarded by itself
     private int _nextPid = 100;
@@ -32,8 +32,6 @@ public sealed class Kernel : IDisposable
     {
         Memory = memory;
         Space = new KernelSpace(Memory, config);
-        ZeroPage = Memory.Alloc(PageOwner.Kernel);
-        Memory.Reserve(ZeroPage);
     }
 
     /// <summary>Physical memory.</summary>
@@ -46,7 +44,7 @@ public sealed class Kernel : IDisposable
     public KernelConfig Config => Space.Config;
 
     /// <summary><c>ZERO_PAGE(0)</c>: the shared page of zeros that splice hands out for file holes.</summary>
-    public Page ZeroPage { get; }
+    public Page ZeroPage => Space.ZeroPage;
 
     /// <summary>Creates a process with an empty address space and an empty fd table (<c>fork</c>+<c>exec</c>, reduced).</summary>
     public Process CreateProcess()
@@ -64,10 +62,16 @@ public sealed class Kernel : IDisposable
     /// <summary>Ends every process (closing its files and tearing down its memory), then frees physical memory.</summary>
     public void Dispose()
     {
+        ExitAllProcesses();
+        Memory.Dispose();
+    }
+
+    /// <summary>Ends every process still running, children of fork included, newest first.</summary>
+    public void ExitAllProcesses()
+    {
         Process[] all;
         lock (_processes) all = [.. _processes];
-        foreach (var p in all) p.Dispose();
-        Memory.Dispose();
+        for (int i = all.Length - 1; i >= 0; i--) all[i].Dispose();
     }
 
     /// <summary>Frames still allocated that are not the kernel's own: empty when nothing leaked.</summary>

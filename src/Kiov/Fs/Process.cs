@@ -13,6 +13,16 @@ public sealed class Process : IDisposable
         Kernel = kernel;
         Pid = pid;
         Mm = new AddressSpace(kernel.Space);
+        Files = new FdTable();
+    }
+
+    // A child of fork: its address space and fd table were copied from the parent's.
+    internal Process(Kernel kernel, int pid, AddressSpace mm, FdTable files)
+    {
+        Kernel = kernel;
+        Pid = pid;
+        Mm = mm;
+        Files = files;
     }
 
     /// <summary>The machine.</summary>
@@ -25,15 +35,18 @@ public sealed class Process : IDisposable
     public AddressSpace Mm { get; }
 
     /// <summary>The open files (<c>current->files</c>).</summary>
-    public FdTable Files { get; } = new();
+    public FdTable Files { get; }
 
-    private bool _disposed;
+    private int _disposed;
 
-    /// <summary><c>do_exit</c>: closes every file, then tears the address space down.</summary>
+    /// <summary>True once the process has exited (<see cref="Dispose"/>).</summary>
+    public bool HasExited => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary><c>do_exit</c>: closes every file (<c>exit_files</c>), then tears the address space down
+    /// (<c>exit_mm</c>). Pages a pipe still references outlive it, each freed when the pipe lets go.</summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Files.CloseAll();
         Mm.Dispose();
         Kernel.Forget(this);

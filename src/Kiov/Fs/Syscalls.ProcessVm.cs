@@ -55,6 +55,7 @@ public static partial class Syscalls
             if ((long)r.Len > 0)
                 maxPages = Math.Max(maxPages, (r.Base + r.Len) / PageSize - r.Base / PageSize + 1);
         if (maxPages == 0) return 0;
+        if (target.HasExited) return -Errno.ESRCH;  // mm_access found no mm: the target exited
         int batch = (int)Math.Min(maxPages, PvmMaxPages);
         Page[]? rented = batch > PvmStackPages ? ArrayPool<Page>.Shared.Rent(batch) : null;
         Span<Page> pages = rented != null ? rented.AsSpan(0, batch) : stackalloc Page[PvmStackPages];

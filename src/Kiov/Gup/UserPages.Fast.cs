@@ -41,28 +41,28 @@ public static unsafe partial class UserPages
             case GupFastEntry.TaskSizeMax: // 6.4 on: check_add_overflow, then end > TASK_SIZE_MAX
                 if (end < start) { counters.AddRefused(); return -Errno.EOVERFLOW; }
                 if (end > Layout.TaskSizeMax) { counters.AddRefused(); return -Errno.EFAULT; }
-                got = FastWalk(mm, start, end, flags, pages);
+                got = FastWalkUnlessForking(mm, start, end, flags, pages);
                 break;
             case GupFastEntry.AccessOkEfault: // 5.10 internal_get_user_pages_fast
                 if (end <= start) { counters.AddRefused(); return 0; }
                 // get_user_pages_fast_only / pin_user_pages_fast_only turn the -EFAULT into 0 (5.10).
                 if (!UserAccess.AccessOk(config, start, len)) { counters.AddRefused(); return fastOnly ? 0 : -Errno.EFAULT; }
-                if (FastPermitted(config, start, end)) got = FastWalk(mm, start, end, flags, pages);
+                if (FastPermitted(config, start, end)) got = FastWalkUnlessForking(mm, start, end, flags, pages);
                 break;
             case GupFastEntry.AccessOkReturnsZero: // 4.15 get_user_pages_fast (5b65c4677a57)
                 if (nrPages <= 0) return 0;
                 if (!UserAccess.AccessOk(config, start, len)) { counters.AddRefused(); return 0; }
-                if (FastPermitted(config, start, end)) got = FastWalk(mm, start, end, flags, pages);
+                if (FastPermitted(config, start, end)) got = FastWalkUnlessForking(mm, start, end, flags, pages);
                 break;
             case GupFastEntry.AccessOkThenSlowPath: // generic 4.10: __get_user_pages_fast, then the slow path
                 if (nrPages <= 0) return 0;
-                if (UserAccess.AccessOk(config, start, len)) got = FastWalk(mm, start, end, flags, pages);
+                if (UserAccess.AccessOk(config, start, len)) got = FastWalkUnlessForking(mm, start, end, flags, pages);
                 break;
             default: // x86-64 4.10 arch/x86/mm/gup.c
                 if (nrPages <= 0) return 0;
                 // __get_user_pages_fast checks access_ok; get_user_pages_fast only the wrap and 2^47.
                 bool walk = fastOnly ? UserAccess.AccessOk(config, start, len) : FastPermitted(config, start, end);
-                if (walk) got = FastWalk(mm, start, end, flags, pages);
+                if (walk) got = FastWalkUnlessForking(mm, start, end, flags, pages);
                 break;
         }
 
@@ -87,6 +87,28 @@ public static unsafe partial class UserPages
     // What one user table root spans: on a separate-kernel-root architecture, pgd_offset(mm, addr)
     // keeps only the index bits, so a kernel address names the user address with the same bits.
     private const ulong UserRootSpanMask = (1UL << 47) - 1;
+
+    /// <summary>
+    /// <c>gup_fast</c>'s guard against fork: a FOLL_PIN walk reads <c>mm-&gt;write_protect_seq</c> first
+    /// and walks nothing while a fork is write-protecting (odd); if the count moved by the end, a
+    /// fork may have shared a page after it was pinned here, so every pin is dropped and the slow path,
+    /// which fork excludes by the mmap lock, does the work.
+    /// </summary>
+    private static int FastWalkUnlessForking(AddressSpace mm, ulong start, ulong end, Foll flags, Span<Page> pages)
+    {
+        if ((flags & Foll.Pin) == 0) return FastWalk(mm, start, end, flags, pages);
+        int seq = mm.WriteProtectSeq;
+        if ((seq & 1) != 0) return 0;
+        int got = FastWalk(mm, start, end, flags, pages);
+        ForkRaceHook?.Invoke(mm, start);
+        if (got == 0 || mm.WriteProtectSeq == seq) return got;
+        for (int i = 0; i < got; i++) Ungrab(mm.Memory, pages[i], flags);
+        return 0;
+    }
+
+    /// <summary>Test hook run by a FOLL_PIN GUP-fast after its walk and before it re-reads the
+    /// write-protect sequence: where a fork can race it. Null in production.</summary>
+    internal static Action<AddressSpace, ulong>? ForkRaceHook;
 
     /// <summary>
     /// <c>gup_fast</c>: inside the gate (the kernel's IRQs-off section), walk [start, end) one page
@@ -147,6 +169,11 @@ public static unsafe partial class UserPages
                     if (RaceFixes.On(RaceFix.GupFastRecheck) && (Pte.Read(ptep) != entry || Pte.Read(pmdp) != pmd))
                     {
                         Ungrab(mem, page, flags);
+                        goto done;
+                    }
+                    if ((entry & Pte.Write) == 0 && MustUnshare(mm.Kernel.Config, mem, null, flags, page))
+                    {
+                        Ungrab(mem, page, flags);  // a shared anonymous page: the slow path unshares it
                         goto done;
                     }
                     hook?.Invoke(GupFastStep.AfterRecheck, addr);

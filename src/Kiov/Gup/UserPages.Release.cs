@@ -31,7 +31,7 @@ public static partial class UserPages
     /// <summary><c>unpin_user_page</c>: drops one FOLL_PIN pin.</summary>
     public static void UnpinUserPage(KernelSpace kernel, Page page)
     {
-        kernel.Memory.Unpin(page);
+        if (page != kernel.ZeroPage) kernel.Memory.Unpin(page);  // the zero page is never pinned
         kernel.Counters.AddPinsReleased(1);
     }
 
@@ -49,20 +49,21 @@ public static partial class UserPages
     public static void UnpinUserPageRangeDirtyLock(KernelSpace kernel, Page first, int count, bool makeDirty)
     {
         PhysicalMemory mem = kernel.Memory;
-        for (int i = 0; i < count; i++) ReleaseOne(mem, first.Nth(i), makeDirty);
+        for (int i = 0; i < count; i++) ReleaseOne(mem, first.Nth(i), makeDirty, kernel.ZeroPage);
         kernel.Counters.AddPinsReleased(count);
     }
 
     private static void UnpinDirty(KernelSpace kernel, ReadOnlySpan<Page> pages, bool makeDirty)
     {
         PhysicalMemory mem = kernel.Memory;
-        foreach (Page p in pages) ReleaseOne(mem, p, makeDirty);
+        foreach (Page p in pages) ReleaseOne(mem, p, makeDirty, kernel.ZeroPage);
         kernel.Counters.AddPinsReleased(pages.Length);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ReleaseOne(PhysicalMemory mem, Page page, bool makeDirty)
+    private static void ReleaseOne(PhysicalMemory mem, Page page, bool makeDirty, Page zeroPage)
     {
+        if (page == zeroPage) return;  // gup_put_folio: the zero page was returned without a pin
         if (makeDirty && (mem.Flags(page) & PageFlags.Dirty) == 0) mem.SetFlags(page, PageFlags.Dirty);
         mem.Unpin(page);
     }

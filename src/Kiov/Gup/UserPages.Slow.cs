@@ -10,7 +10,7 @@ public static unsafe partial class UserPages
     // follow logic disagree: a bug in the model, never a state a user can reach.
     private const int MaxFaultsPerPage = 1000;
 
-    private enum Follow { Got, Absent, Changed, NoStructPage }
+    private enum Follow { Got, Absent, Changed, NoStructPage, Unshare }
 
     // get_user_pages_unlocked / __gup_longterm_locked with locked == 0: the lock is taken here.
     private static long SlowUnlocked(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages)
@@ -53,14 +53,17 @@ public static unsafe partial class UserPages
             Page page = Page.Null;
             int tries = 0;
             Follow r;
-            while ((r = FollowPage(mm, vma!, start, flags, out page, ref tables)) != Follow.Got)
+            Foll pageFlags = flags;  // FOLL_COW (4.9 to 6.1) or a dropped FOLL_WRITE (before 4.9) last for this page
+            while ((r = FollowPage(mm, vma!, start, pageFlags, out page, ref tables)) != Follow.Got)
             {
                 if (r == Follow.Changed) continue;
                 if (r == Follow.NoStructPage) break;
                 if (++tries > MaxFaultsPerPage) ThrowHelper.Unmapped("GUP: the fault never made the page followable at", start);
                 tables = default;
-                err = FaultInPage(mm, vma!, start, flags, ref faults);
+                err = FaultInPage(mm, vma!, start, pageFlags, r == Follow.Unshare, ref faults);
                 if (err != 0) break;
+                pageFlags = AfterForcedWriteFault(mm, vma!, pageFlags);
+                AfterFaultHook?.Invoke(mm, start);
             }
             if (err != 0) break;
             if (r == Follow.NoStructPage && wantPages) { err = -Errno.EFAULT; break; }
@@ -124,11 +127,14 @@ public static unsafe partial class UserPages
             ulong pte = Pte.Read(ptep);
             // A PROT_NONE entry is followed only in an inaccessible area (ptrace's FOLL_FORCE read).
             if (!Pte.MapsPage(pte) || (!Pte.IsPresent(pte) && (vma.Flags & VmFlags.AccessMask) != 0)) return Follow.Absent;
-            if ((pte & Pte.Special) != 0) return Follow.NoStructPage;
+            bool zero = mm.IsZeroEntry(pte);  // vm_normal_page is NULL, but the zero page is handed out
+            if ((pte & Pte.Special) != 0 && !zero) return Follow.NoStructPage;
             page = new Page(Pte.Pfn(pte));
             bool write = (flags & Foll.Write) != 0;
-            if (write && !CanFollowWrite(mem, pte, page, vma, flags)) return Follow.Absent;
-            if ((flags & (Foll.Get | Foll.Pin)) != 0)
+            if (write && !CanFollowWrite(mm.Kernel.Config, mem, pte, page, vma, flags)) return Follow.Absent;
+            if (!write && (pte & Pte.Write) == 0 && MustUnshare(mm.Kernel.Config, mem, vma, flags, page)) return Follow.Unshare;
+            bool grab = (flags & (Foll.Get | Foll.Pin)) != 0 && !(zero && (flags & Foll.Pin) != 0); // try_grab_folio: no pin on the zero page
+            if (grab)
             {
                 if (!TryGrab(mem, page, flags)) return Follow.Changed;
                 if (Pte.Read(ptep) != pte) { Ungrab(mem, page, flags); return Follow.Changed; }
@@ -168,24 +174,72 @@ public static unsafe partial class UserPages
         }
     }
 
-    // can_follow_write_pte: a read-only entry satisfies a write only after FOLL_FORCE broke COW in a
-    // private area that may not be written: the entry then maps this mapping's own anonymous copy
-    // (exclusive, as the model has no fork).
-    private static bool CanFollowWrite(PhysicalMemory mem, ulong pte, Page page, Vma vma, Foll flags)
+    // can_follow_write_pte: a read-only entry satisfies a FOLL_FORCE write only once the fault broke
+    // copy-on-write in a private area that may not be written. Before 4.9 never (the fault dropped
+    // FOLL_WRITE instead); 4.9 to 6.1 when FOLL_COW is set and the entry is dirty; since 6.2 when the
+    // entry maps an exclusive anonymous page of an area that may be written but is not.
+    private static bool CanFollowWrite(KernelConfig config, PhysicalMemory mem, ulong pte, Page page, Vma vma, Foll flags)
     {
         if ((pte & Pte.Write) != 0) return true;
         if ((flags & Foll.Force) == 0) return false;
+        switch (config.ForcedWrite)
+        {
+            case ForcedWriteRule.DropWrite:
+                return false;
+            case ForcedWriteRule.FollCow:
+                return (flags & Cow) != 0 && (pte & Pte.Dirty) != 0;
+        }
         if ((vma.Flags & (VmFlags.MayShare | VmFlags.Shared | VmFlags.Write)) != 0) return false;
         if ((vma.Flags & VmFlags.MayWrite) == 0) return false;
-        return (mem.Flags(page) & PageFlags.Anon) != 0;
+        const PageFlags exclusive = PageFlags.Anon | PageFlags.AnonExclusive;
+        return (mem.Flags(page) & exclusive) == exclusive;
     }
 
-    // faultin_page: FOLL_NOFAULT refuses; otherwise handle_mm_fault for a read or a write. The model's
+    /// <summary><c>FOLL_COW</c> (4.9 to 6.1, internal): the fault broke copy-on-write for a forced write.
+    /// The model keeps it in a bit the ≥6.2 enum left free, and only inside the slow path.</summary>
+    private const Foll Cow = (Foll)(1u << 30);
+
+    /// <summary>
+    /// Test hook run by the slow path right after a fault it took for a page, before it follows the
+    /// page again, with the mmap read lock held: where Dirty COW's madvise(DONTNEED) wins its race.
+    /// It may zap under the read lock (as madvise does from another thread), never take the write lock.
+    /// </summary>
+    internal static Action<AddressSpace, ulong>? AfterFaultHook;
+
+    // faultin_page's aftermath for a forced write into an area that may not be written: before 4.9
+    // FOLL_WRITE is dropped (the next look takes whatever is mapped); 4.9 to 6.1 FOLL_COW is set.
+    private static Foll AfterForcedWriteFault(AddressSpace mm, Vma vma, Foll flags)
+    {
+        if ((flags & Foll.Write) == 0 || (vma.Flags & VmFlags.Write) != 0) return flags;
+        return mm.Kernel.Config.ForcedWrite switch
+        {
+            ForcedWriteRule.DropWrite => flags & ~Foll.Write,
+            ForcedWriteRule.FollCow => flags | Cow,
+            _ => flags,
+        };
+    }
+
+    /// <summary>
+    /// <c>gup_must_unshare</c> (5.19+): a read-only pin (FOLL_PIN without FOLL_WRITE) of an anonymous
+    /// page that is not exclusive must first unshare it, or the pin could see a page the process will
+    /// leave on its next write (a long-term read pin of a private file page too). Never before 5.19.
+    /// <paramref name="vma"/> null (GUP-fast) counts as a copy-on-write area.
+    /// </summary>
+    internal static bool MustUnshare(KernelConfig config, PhysicalMemory mem, Vma? vma, Foll flags, Page page)
+    {
+        if ((flags & (Foll.Write | Foll.Pin)) != Foll.Pin || config.AnonReuse != AnonReuseRule.Exclusive) return false;
+        PageFlags f = mem.Flags(page);
+        if ((f & PageFlags.Anon) == 0)
+            return (flags & Foll.LongTerm) != 0 && (vma == null || vma.IsCowMapping);
+        return (f & PageFlags.AnonExclusive) == 0;
+    }
+
+    // faultin_page: FOLL_NOFAULT refuses; otherwise handle_mm_fault for a read, a write or an unshare. The model's
     // faults never sleep on I/O, so FOLL_NOWAIT and the retry protocol never come into play.
-    private static int FaultInPage(AddressSpace mm, Vma vma, ulong addr, Foll flags, ref long faults)
+    private static int FaultInPage(AddressSpace mm, Vma vma, ulong addr, Foll flags, bool unshare, ref long faults)
     {
         if ((flags & Foll.NoFault) != 0) return -Errno.EFAULT;
         faults++;
-        return mm.HandleMmFault(vma, addr, (flags & Foll.Write) != 0);
+        return mm.HandleMmFault(vma, addr, (flags & Foll.Write) != 0, unshare);
     }
 }

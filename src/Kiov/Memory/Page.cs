@@ -69,6 +69,10 @@ public enum PageFlags
     Poisoned = 1 << 7,
     /// <summary><c>PG_uptodate</c>.</summary>
     Uptodate = 1 << 8,
+    /// <summary><c>PG_anon_exclusive</c> (<c>PageAnonExclusive</c>, 5.19+): this anonymous page is
+    /// mapped by one process only, which may write it without copying and may pin it. Set on a new
+    /// anonymous page and on a copy-on-write copy, cleared when fork shares the page.</summary>
+    AnonExclusive = 1 << 9,
 }
 
 /// <summary>Who allocated a frame: shown by the leak report.</summary>

@@ -61,16 +61,25 @@ public sealed unsafe partial class AddressSpace
     /// <summary>
     /// <c>handle_mm_fault</c>: makes the page of <paramref name="addr"/> present in <paramref name="vma"/>
     /// for a read or a write: zero-fill for anonymous memory, the file's page for a file mapping,
-    /// copy-on-write for a write to a private page the mapping does not own. The caller holds the
+    /// copy-on-write for a write to a private page the mapping may not reuse. The caller holds the
     /// mmap lock (read or write; asserted in debug builds) and has checked the access against the
     /// area's flags (or FOLL_FORCE). Returns 0, -EFAULT (beyond the end of a file: SIGBUS) or -ENOMEM.
     /// </summary>
-    public int HandleMmFault(Vma vma, ulong addr, bool write)
+    public int HandleMmFault(Vma vma, ulong addr, bool write) => HandleMmFault(vma, addr, write, unshare: false);
+
+    /// <summary>
+    /// <c>handle_mm_fault</c> with <c>FAULT_FLAG_UNSHARE</c> when <paramref name="unshare"/> (and not
+    /// <paramref name="write"/>): a read pin of a shared anonymous page first makes it exclusive, by
+    /// reuse when the mapping is its sole owner, else by a copy mapped read-only (GUP's FOLL_UNSHARE).
+    /// In an area with no access (PROT_NONE, reached by FOLL_FORCE) the entries it makes are PROT_NONE.
+    /// </summary>
+    public int HandleMmFault(Vma vma, ulong addr, bool write, bool unshare)
     {
         MmapLock.AssertLocked();
         Sched.Point(SchedPoint.Fault, this);
         ulong* ptep = PageTables.LookupOrAlloc(Memory, _pgd, addr);
         if (ptep == null) return -Errno.ENOMEM;
+        bool accessible = (vma.Flags & VmFlags.AccessMask) != 0;
         while (true)
         {
             ulong old = Pte.Read(ptep);
@@ -80,32 +89,50 @@ public sealed unsafe partial class AddressSpace
                 if (r <= 0) return r;
                 continue; // lost a race with another fault: look again
             }
-            if (!Pte.IsPresent(old)) return -Errno.EFAULT; // PROT_NONE
-            if (!write)
+            if (!Pte.IsPresent(old) && accessible) return -Errno.EFAULT; // PROT_NONE under an accessible area: a race with mprotect
+            if (!write && !unshare)
             {
-                if ((old & Pte.Accessed) == 0 && !Pte.TrySetBits(ptep, old, Pte.Accessed)) continue;
+                if ((old & (Pte.Accessed | Pte.Present)) == Pte.Present && !Pte.TrySetBits(ptep, old, Pte.Accessed)) continue;
                 return 0;
             }
             if ((old & Pte.Write) != 0)
             {
-                if ((old & Pte.Dirty) == 0 && !Pte.TrySetBits(ptep, old, Pte.Dirty | Pte.Accessed)) continue;
+                if (write && (old & Pte.Dirty) == 0 && !Pte.TrySetBits(ptep, old, Pte.Dirty | Pte.Accessed)) continue;
                 return 0;
             }
-            int w = FaultWriteProtected(vma, addr, ptep, old);
+            int w = FaultWriteProtected(vma, addr, ptep, old, unshare && !write);
             if (w <= 0) return w;
         }
     }
+
+    /// <summary>True when <paramref name="entry"/> maps the shared zero page (<c>is_zero_pfn</c> of a special entry).</summary>
+    public bool IsZeroEntry(ulong entry) => (entry & Pte.Special) != 0 && Pte.Pfn(entry) == Kernel.ZeroPage.Pfn;
+
+    // The bits every user entry of 'vma' starts from: present, or PROT_NONE in an area with no access.
+    private static ulong BaseBits(Vma vma) =>
+        ((vma.Flags & VmFlags.AccessMask) != 0 ? Pte.Present : Pte.ProtNone) | Pte.User | Pte.Accessed;
+
+    // maybe_mkwrite: the write bit only where the area allows writing (never on a PROT_NONE entry).
+    private static ulong MaybeWrite(Vma vma) => (vma.Flags & VmFlags.Write) != 0 ? Pte.Write : 0;
 
     // do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault. 1 = raced, retry.
     private int FaultMissing(Vma vma, ulong addr, bool write, ulong* ptep, ulong old)
     {
         Page page, source = Page.Null;
         bool anon;
+        if (vma.IsAnonymous && !write && Kernel.Config.SharedZeroPage)
+        {
+            // do_anonymous_page's read fault: the zero page, as a special entry (no reference, no map count).
+            ulong zero = Pte.Make(Kernel.ZeroPage.Pfn, BaseBits(vma) | Pte.Special);
+            if (!Pte.CompareExchange(ptep, zero, old)) return 1;
+            Interlocked.Increment(ref _faults);
+            return 0;
+        }
         if (vma.IsAnonymous)
         {
             page = Memory.Alloc(PageOwner.Anon);
             if (page.IsNull) return -Errno.ENOMEM;
-            Memory.SetFlags(page, PageFlags.Anon);
+            Memory.SetFlags(page, PageFlags.Anon | PageFlags.AnonExclusive);
             anon = true;
         }
         else
@@ -125,8 +152,8 @@ public sealed unsafe partial class AddressSpace
                 Interlocked.Increment(ref _cowFaults);
             }
         }
-        ulong bits = Pte.Present | Pte.User | Pte.Accessed | (write ? Pte.Dirty : 0);
-        if ((vma.Flags & VmFlags.Write) != 0 && (vma.IsShared || anon)) bits |= Pte.Write;
+        ulong bits = BaseBits(vma) | (write ? Pte.Dirty : 0);
+        if (vma.IsShared || anon) bits |= MaybeWrite(vma);
         Memory.AddMap(page);
         ulong installed = Pte.Make(page.Pfn, bits);
         if (Pte.CompareExchange(ptep, installed, old))
@@ -162,16 +189,19 @@ public sealed unsafe partial class AddressSpace
         return 0;
     }
 
-    // do_wp_page: a write to a present entry without the write bit. 1 = raced, retry.
-    private int FaultWriteProtected(Vma vma, ulong addr, ulong* ptep, ulong old)
+    // do_wp_page: a write (or an unshare) at an entry without the write bit. 1 = raced, retry.
+    private int FaultWriteProtected(Vma vma, ulong addr, ulong* ptep, ulong old, bool unshare)
     {
         Page page = new(Pte.Pfn(old));
         bool writable = (vma.Flags & VmFlags.Write) != 0;
         if (vma.IsShared)
         {
+            if (unshare) return 0;
             if (!writable) return -Errno.EFAULT;
             return Pte.CompareExchange(ptep, old | Pte.Write | Pte.Dirty | Pte.Accessed, old) ? 0 : 1;
         }
+        // The zero page (vm_normal_page gives NULL): wp_page_copy of a zeroed page; nothing to release.
+        if (IsZeroEntry(old)) return CopyOnWrite(vma, ptep, old, page, unshare, releaseOld: false);
         // The entry was read without the page-table lock, and madvise(DONTNEED) zaps under the same
         // read lock: hold the page (taken inside the gate, the entry re-checked) before looking at it,
         // as the kernel's do_wp_page does under the PTE lock.
@@ -179,15 +209,36 @@ public sealed unsafe partial class AddressSpace
         if (hold && !TryGetMapped(ptep, old, page)) return 1;
         try
         {
-            if ((Memory.Flags(page) & PageFlags.Anon) != 0)
+            PageFlags flags = Memory.Flags(page);
+            if ((flags & PageFlags.Anon) != 0 && CanReuseAnon(page, flags))
             {
-                // wp_page_reuse: the anonymous page belongs to this mapping alone (the model has no fork).
-                ulong reuse = old | Pte.Dirty | Pte.Accessed | (writable ? Pte.Write : 0);
+                if (unshare) return 0;
+                // wp_page_reuse: the page is this mapping's alone: write it in place.
+                ulong reuse = old | Pte.Dirty | Pte.Accessed | (Pte.IsPresent(old) ? MaybeWrite(vma) : 0);
                 return Pte.CompareExchange(ptep, reuse, old) ? 0 : 1;
             }
-            return CopyOnWrite(ptep, old, page, writable);
+            return CopyOnWrite(vma, ptep, old, page, unshare, releaseOld: true);
         }
         finally { if (hold) Memory.Put(page); }
+    }
+
+    // The reuse test of do_wp_page for an anonymous page, by era; the caller holds one reference of
+    // its own on top of the mapping's. On success under today's rule the page becomes exclusive
+    // (wp_can_reuse_anon_folio's folio_move_anon_rmap, then SetPageAnonExclusive).
+    private bool CanReuseAnon(Page page, PageFlags flags)
+    {
+        switch (Kernel.Config.AnonReuse)
+        {
+            case AnonReuseRule.MapCount:
+                return Memory.MapCount(page) == 1;
+            case AnonReuseRule.RefCount:
+                return Memory.RefCount(page) == 2 && Memory.MapCount(page) == 1;
+            default:
+                if ((flags & PageFlags.AnonExclusive) != 0) return true;
+                if (Memory.RefCount(page) != 2) return false;
+                Memory.SetFlags(page, PageFlags.AnonExclusive);
+                return true;
+        }
     }
 
     // A reference on the page 'old' maps, if 'ptep' still holds 'old'; inside the gate, so the page
@@ -205,14 +256,16 @@ public sealed unsafe partial class AddressSpace
         finally { Kernel.Gate.Exit(token); }
     }
 
-    // wp_page_copy: a private write to a file page copies it; the file's page is never written.
+    // wp_page_copy: a private write to a page the mapping may not reuse copies it (a file's page
+    // is never written). The copy is exclusive; for an unshare it is mapped clean and read-only.
     // The caller holds a reference on 'page'.
-    private int CopyOnWrite(ulong* ptep, ulong old, Page page, bool writable)
+    private int CopyOnWrite(Vma vma, ulong* ptep, ulong old, Page page, bool unshare, bool releaseOld)
     {
         Page copy = CopyPage(page);
         if (copy.IsNull) return -Errno.ENOMEM;
         Memory.AddMap(copy);
-        ulong fresh = Pte.Make(copy.Pfn, Pte.Present | Pte.User | Pte.Accessed | Pte.Dirty | (writable ? Pte.Write : 0));
+        ulong bits = BaseBits(vma) | (unshare ? 0 : Pte.Dirty | MaybeWrite(vma));
+        ulong fresh = Pte.Make(copy.Pfn, bits);
         if (!Pte.CompareExchange(ptep, fresh, old))
         {
             Memory.RemoveMap(copy);
@@ -221,6 +274,7 @@ public sealed unsafe partial class AddressSpace
         }
         Interlocked.Increment(ref _faults);
         Interlocked.Increment(ref _cowFaults);
+        if (!releaseOld) return 0;
         Memory.RemoveMap(page);
         var gather = new MmuGather(Memory, Kernel.Gate);
         gather.PutPage(page);
@@ -228,11 +282,12 @@ public sealed unsafe partial class AddressSpace
         return 0;
     }
 
+    // A new anonymous page holding a copy of 'source': exclusive to the mapping that will map it.
     private Page CopyPage(Page source)
     {
         Page copy = Memory.Alloc(PageOwner.Anon, zero: false);
         if (copy.IsNull) return copy;
-        Memory.SetFlags(copy, PageFlags.Anon);
+        Memory.SetFlags(copy, PageFlags.Anon | PageFlags.AnonExclusive);
         Memory.Span(source).CopyTo(Memory.Span(copy));
         return copy;
     }

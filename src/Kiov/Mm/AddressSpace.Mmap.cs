@@ -281,7 +281,7 @@ public sealed unsafe partial class AddressSpace
                 if (newFlags != v.Flags)
                 {
                     v.Flags = newFlags;
-                    var change = new ProtectVisitor(Memory, v);
+                    var change = new ProtectVisitor(Memory, v, Kernel.ZeroPage.Pfn);
                     PageTables.ForEachEntry(Memory, _pgd, v.Start, v.End, ref change);
                 }
                 cursor = v.End;
@@ -298,21 +298,24 @@ public sealed unsafe partial class AddressSpace
 
     // change_pte_range: PROT_NONE entries keep their page but stop being present; others get the
     // new write permission (only anonymous or shared pages may be writable at once).
-    private readonly struct ProtectVisitor(PhysicalMemory memory, Vma vma) : PageTables.IEntryVisitor
+    private readonly struct ProtectVisitor(PhysicalMemory memory, Vma vma, int zeroPfn) : PageTables.IEntryVisitor
     {
         public void Visit(ulong* pte, ulong addr)
         {
             while (true)
             {
                 ulong old = Pte.Read(pte);
-                if (!Pte.MapsPage(old) || (old & Pte.Special) != 0) return;
+                bool zero = (old & Pte.Special) != 0 && Pte.Pfn(old) == zeroPfn;  // the zero page: protected, never writable
+                if (!Pte.MapsPage(old) || ((old & Pte.Special) != 0 && !zero)) return;
                 ulong fresh = old & ~(Pte.Present | Pte.ProtNone | Pte.Write);
                 if ((vma.Flags & VmFlags.AccessMask) == 0) fresh |= Pte.ProtNone;
                 else
                 {
                     fresh |= Pte.Present;
-                    bool anon = (memory.Flags(new Page(Pte.Pfn(old))) & PageFlags.Anon) != 0;
-                    if ((vma.Flags & VmFlags.Write) != 0 && (vma.IsShared || anon) && (old & Pte.Dirty) != 0) fresh |= Pte.Write;
+                    // can_change_pte_writable: a private anonymous page only while exclusive (not shared by fork).
+                    const PageFlags exclusive = PageFlags.Anon | PageFlags.AnonExclusive;
+                    bool anon = (memory.Flags(new Page(Pte.Pfn(old))) & exclusive) == exclusive;
+                    if ((vma.Flags & VmFlags.Write) != 0 && (vma.IsShared || anon) && (old & Pte.Dirty) != 0 && !zero) fresh |= Pte.Write;
                 }
                 if (Pte.CompareExchange(pte, fresh, old)) return;
             }

@@ -4,7 +4,8 @@ using static Kiov.Memory.PageGeometry;
 namespace Kiov.Mm;
 
 // Lock order of the Mm layer (outermost first), as every caller above must respect it:
-//   1. MmapLock of an address space (never two at once, except remote GUP, which takes only the target's)
+//   1. MmapLock of an address space (never two at once, except remote GUP, which takes only the target's,
+//      and fork, which takes the new child's, unreachable by anyone else, under the parent's)
 //   2. a file's own locks (PageCache._lock) and the frame allocator's lock
 //   3. WalkerGate: innermost; nothing inside it blocks, faults or takes a lock
 // WalkerGate.Synchronize may be called with the MmapLock held, never from inside the gate.

@@ -41,7 +41,13 @@ public sealed unsafe class KernelSpace
             }
         }
         PmdEntry(Layout.VmallocStart); // the vmalloc area's upper tables exist from the start, so every PGD shares them
+        ZeroPage = memory.Alloc(PageOwner.Kernel);
+        memory.Reserve(ZeroPage);
     }
+
+    /// <summary><c>ZERO_PAGE(0)</c>: the one page of zeros, never freed, that read faults of anonymous
+    /// memory map where <see cref="KernelConfig.SharedZeroPage"/> holds, and splice hands out for file holes.</summary>
+    public Page ZeroPage { get; }
 
     /// <summary>Physical memory.</summary>
     public PhysicalMemory Memory { get; }

@@ -12,7 +12,7 @@ namespace Kiov.Trace;
 /// buffer. Trace fds map to the host-side process's fds; a trace fd that is not open is passed as
 /// -1, which every call used here rejects with EBADF exactly as a closed fd.
 /// </summary>
-public sealed class HostSyscalls : ISyscalls
+public sealed partial class HostSyscalls : ISyscalls
 {
     /// <summary>The bytes the executor's <c>fill</c> or <c>hash</c> moves per <c>process_vm_*</c>
     /// call (CHUNK_SIZE in kiov-exec.c).</summary>
@@ -20,7 +20,7 @@ public sealed class HostSyscalls : ISyscalls
 
     private const int ClosedFd = -1;
 
-    private readonly TraceFdTable<int> fds = new();
+    private readonly TraceFdTable<int> fds;
     private readonly IHostKernel kernel;
     private readonly bool ownsKernel;
     private readonly long pid;
@@ -42,6 +42,7 @@ public sealed class HostSyscalls : ISyscalls
     {
         this.kernel = kernel;
         this.ownsKernel = ownsKernel;
+        fds = new();
         pid = kernel.Syscall(Getpid);
     }
 
@@ -179,8 +180,9 @@ public sealed class HostSyscalls : ISyscalls
             return;
         try
         {
-            foreach (int real in fds.Open().ToList())
-                kernel.Syscall(HostSyscallNumbers.Close, real);
+            if (!exited)  // an exited process closed its fds itself
+                foreach (int real in fds.Open().ToList())
+                    kernel.Syscall(HostSyscallNumbers.Close, real);
         }
         catch (HostExecutorException)
         {

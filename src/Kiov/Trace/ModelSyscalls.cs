@@ -14,7 +14,7 @@ namespace Kiov.Trace;
 /// <c>process_vm_rw_core</c> on the process itself, with the pattern in kernel pages standing for
 /// the runner's buffer, a chunk at a time, as the host runner does.
 /// </summary>
-public sealed class ModelSyscalls : ISyscalls
+public sealed partial class ModelSyscalls : ISyscalls
 {
     /// <summary>Physical memory of the model's machine: 64 GiB, reserved as address space and committed only as frames are first used, so a trace can fill the arena and more files besides.</summary>
     public const long MemoryBytes = 64L << 30;
@@ -169,8 +169,9 @@ public sealed class ModelSyscalls : ISyscalls
     {
         if (_disposed) return;
         _disposed = true;
+        if (_root != null) { Process.Dispose(); return; }  // a forked child: the machine is its root's
         foreach (var p in _chunk) Kernel.Memory.Put(p);
-        Process.Dispose();
+        Kernel.ExitAllProcesses();  // this process and any child of fork still running
         var leaks = Kernel.LeakReport();
         Kernel.Dispose();
         if (leaks.Count != 0)

@@ -63,6 +63,15 @@ public sealed class TraceFdTable<T>
         return true;
     }
 
+    /// <summary>A copy with the same trace fds standing for the same things (a forked child's table).</summary>
+    public TraceFdTable<T> Clone()
+    {
+        var copy = new TraceFdTable<T>();
+        copy.slots.AddRange(slots);
+        copy.used.AddRange(used);
+        return copy;
+    }
+
     /// <summary>What every open trace fd stands for.</summary>
     public IEnumerable<T> Open()
     {

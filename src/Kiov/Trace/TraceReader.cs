@@ -40,6 +40,10 @@ public static class TraceReader
         ["splice"] = f => new SpliceOp(f.Line, f.Int("fd_in"), f.NullableI64("off_in"),
                                        f.Int("fd_out"), f.NullableI64("off_out"), f.U64("len")),
         ["par"] = f => ParOp.Parse(f, op => ParseObject(new TraceFields(op, f.Line))),
+        ["fork"] = ProcessFields.Fork,
+        ["exit"] = ProcessFields.Exit,
+        ["mem_read"] = ProcessFields.MemRead,
+        ["mem_write"] = ProcessFields.MemWrite,
     };
 
     /// <summary>Reads a whole trace from text, by the same rules as a stream of bytes
@@ -129,7 +133,7 @@ public static class TraceReader
     {
         string op = fields.String("op");
         return Parsers.TryGetValue(op, out Parser? parse)
-            ? parse(fields)
+            ? ProcessFields.Apply(parse(fields), fields)
             : throw fields.Error($"unknown op {TraceException.Quote(op)}");
     }
 

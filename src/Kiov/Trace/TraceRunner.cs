@@ -10,9 +10,10 @@ public static class TraceRunner
     /// <param name="output">Where the result lines go.</param>
     public static void Run(IEnumerable<TraceOp> ops, ISyscalls sys, TextWriter output)
     {
+        using var processes = new TraceProcesses(sys);
         foreach (TraceOp op in ops)
         {
-            output.Write(op.Run(sys).ToJson());
+            output.Write(processes.Run(op).ToJson());
             output.Write('\n');
         }
     }

@@ -112,7 +112,7 @@ public class TraceReaderTests
     [InlineData("\"pipe\"", "not a JSON object")]
     [InlineData("{\"fd\":3}", "missing field \"op\"")]
     [InlineData("{\"op\":3}", "field \"op\" must be a string")]
-    [InlineData("{\"op\":\"fork\"}", "unknown op \"fork\"")]
+    [InlineData("{\"op\":\"clone\"}", "unknown op \"clone\"")]
     [InlineData("{\"op\":\"close\"}", "missing field \"fd\"")]
     [InlineData("{\"op\":\"close\",\"fd\":\"three\"}", "field \"fd\" must be an integer")]
     [InlineData("{\"op\":\"close\",\"fd\":\"0x100000000\"}", "field \"fd\" does not fit in an int")]

@@ -42,6 +42,14 @@ internal sealed class ArenaTracker
     /// <param name="prot">PROT_* bits.</param>
     public void Map(int first, int pages, int prot) => Array.Fill(_prot, prot, first, pages);
 
+    /// <summary>A copy of what is known (a forked child's window starts as its parent's).</summary>
+    public ArenaTracker Clone()
+    {
+        var copy = new ArenaTracker();
+        Array.Copy(_prot, copy._prot, _prot.Length);
+        return copy;
+    }
+
     /// <summary>Records a munmap.</summary>
     /// <param name="first">The first page index.</param>
     /// <param name="pages">The page count.</param>

@@ -15,8 +15,9 @@ namespace Kiov.Trace.Fuzz;
 /// the runs of one unsharded session, each with the same trace.</param>
 /// <param name="Shards">How many shards the campaign is split into.</param>
 /// <param name="Duration">A time budget: no run starts after it is spent (null: none).</param>
+/// <param name="Processes">Whether traces fork, exit and name other processes (fork, exit, pid, target, mem_*).</param>
 public sealed record FuzzOptions(ulong Seed, int Ops, int Runs, string OutDir, int Jobs, int MaxShrinkSteps = 300,
-    int Shard = 1, int Shards = 1, TimeSpan? Duration = null)
+    int Shard = 1, int Shards = 1, TimeSpan? Duration = null, bool Processes = false)
 {
     /// <summary>How many runs this shard holds.</summary>
     public int ShardRuns => Runs / Shards + (Shard - 1 < Runs % Shards ? 1 : 0);
@@ -166,7 +167,7 @@ internal sealed class FuzzSession(FuzzOptions options, Func<IReadOnlyList<string
     private RunResult RunOne(int run, out string? path)
     {
         path = null;
-        List<string> trace = TraceGenerator.Generate(FuzzRandom.ForRun(options.Seed, run), options.Ops);
+        List<string> trace = TraceGenerator.Generate(FuzzRandom.ForRun(options.Seed, run), options.Ops, options.Processes);
         var (m, h) = Both(trace);
         if (_cancel.IsCancellationRequested && !(m.Completed && h.Completed))
             return RunResult.NotCounted; // a replay cut short by Ctrl-C says nothing

@@ -20,9 +20,9 @@ internal sealed partial class TraceGenerator
     public const int MaxOpenFds = 12;
 
     private readonly FuzzRandom _rng;
-    private readonly ArenaTracker _arena = new();
-    private readonly SortedDictionary<int, FdKind> _open = [];
-    private readonly List<int> _closed = [];
+    private ArenaTracker _arena = new();                  // of the process in use (TraceGenerator.Processes.cs)
+    private SortedDictionary<int, FdKind> _open = [];
+    private List<int> _closed = [];
     private readonly List<string> _lines = [];
 
     private enum FdKind
@@ -41,8 +41,9 @@ internal sealed partial class TraceGenerator
     /// pages into a pipe, no process_vm_*.</summary>
     private readonly ulong _grain;
 
-    private TraceGenerator(ulong seed)
+    private TraceGenerator(ulong seed, bool processes)
     {
+        _withProcesses = processes;
         _rng = new FuzzRandom(seed);
         _grain = _rng.Chance(50) ? 64UL : 1UL;
     }
@@ -52,9 +53,11 @@ internal sealed partial class TraceGenerator
     /// <summary>A trace of <paramref name="ops"/> lines (each one op), made from <paramref name="seed"/>.</summary>
     /// <param name="seed">The seed: the same seed gives the same trace.</param>
     /// <param name="ops">How many lines.</param>
-    public static List<string> Generate(ulong seed, int ops)
+    /// <param name="processes">Whether the trace may fork, exit and name other processes (fork, exit,
+    /// pid, target, mem_*); without them the same seed gives the same trace as before processes existed.</param>
+    public static List<string> Generate(ulong seed, int ops, bool processes = false)
     {
-        var g = new TraceGenerator(seed);
+        var g = new TraceGenerator(seed, processes);
         g.Prologue();
         while (g._lines.Count < ops)
             g.Step();
@@ -62,7 +65,7 @@ internal sealed partial class TraceGenerator
         return g._lines;
     }
 
-    private void Emit(string line) => _lines.Add(line);
+    private void Emit(string line) => _lines.Add(WithPid(line));
 
     // Something to work with from the first line: a read-write anonymous mapping, and most of the
     // time a memfd and a pipe (random ops find nothing mapped or open otherwise for a long while).
@@ -80,6 +83,8 @@ internal sealed partial class TraceGenerator
 
     private void Step()
     {
+        if (ProcessStep())
+            return;
         int roll = _rng.Below(100);
         switch (roll)
         {

@@ -34,13 +34,18 @@ public sealed record TraceOutcome(IReadOnlyList<string> Lines, string? Failure =
         try
         {
             using ISyscalls sys = createBackEnd();
+            using var processes = new TraceProcesses(sys);
             var memory = (sys as ModelSyscalls)?.Kernel.Memory;
             foreach (TraceOp op in ops)
             {
-                lines.Add(op.Run(sys).ToJson());
+                lines.Add(processes.Run(op).ToJson());
                 if (outOfMemoryAt is null && memory is { AllocFailures: > 0 })
                     outOfMemoryAt = lines.Count - 1;
             }
+        }
+        catch (TraceException e)
+        {
+            return new TraceOutcome(lines, $"trace error: line {e.Line}: {e.Problem}");
         }
         catch (Exception e)
         {

@@ -239,7 +239,8 @@ static void fork_executor(int fd)
     }
     if (pid == 0)
     {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* No PR_SET_PDEATHSIG here: a trace's process outlives its parent's exit (TRACE.md: exit of
+         * pid 1 leaves pid 1's children running). If kiov dies, EOF on this channel ends us. */
         child_count = 0;
         dup2(pair[1], CHANNEL_FD); /* replaces the parent's channel in this copy */
         close(pair[0]);
@@ -436,6 +437,11 @@ static void serve(void)
             fork_executor(fd);
             break;
         case OP_EXIT:
+            /* exit's effects on what other processes can see (its fds closed, its trace memory
+             * gone) happen before the answer: _exit alone may still be closing them when kiov
+             * sends the next op, and a pipe's last reader would then vanish at a random moment. */
+            close_trace_fds();
+            raw(SYS_munmap, (long)ARENA_START, (long)(ARENA_SIZE + GUARD_SIZE), 0, 0, 0, 0);
             reply(fd, 0, 0);
             _exit(0);
         case OP_THREADS:
