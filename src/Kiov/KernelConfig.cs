@@ -95,4 +95,9 @@ public sealed record KernelConfig
     {
         ["current"] = Current, ["4.10"] = Linux2017, ["4.15"] = Linux2017Fixed, ["5.10"] = Linux5_10,
     };
+
+    /// <summary>The host's settings that decide results beside the kernel's code (sysctls, limits,
+    /// privileges; TRACE.md "Host settings"). The defaults are a fresh boot's for an unprivileged
+    /// user; the trace back ends take what the host shows (<c>Trace.HostSettings</c>).</summary>
+    public HostLimits Limits { get; init; } = new();
 }

@@ -12,7 +12,7 @@ namespace Kiov.Trace;
 /// buffer. Trace fds map to the host-side process's fds; a trace fd that is not open is passed as
 /// -1, which every call used here rejects with EBADF exactly as a closed fd.
 /// </summary>
-public sealed class HostSyscalls : ISyscalls
+public sealed partial class HostSyscalls : ISyscalls
 {
     /// <summary>The bytes a <c>fill</c> or <c>hash</c> moves per <c>process_vm_*</c> call.</summary>
     public const int ChunkSize = 1 << 20;
@@ -25,11 +25,13 @@ public sealed class HostSyscalls : ISyscalls
     private bool disposed;
 
     /// <summary>Starts a host-side process (kiov-exec) with its arena reserved (TRACE.md), in
-    /// which writes to a pipe without readers return EPIPE instead of killing it.</summary>
+    /// which writes to a pipe without readers return EPIPE instead of killing it, and says on
+    /// standard error what the host is set up with (<see cref="HostSettings"/>, TRACE.md "Host settings").</summary>
     /// <exception cref="HostExecutorException">kiov-exec was not built or cannot start.</exception>
     public HostSyscalls()
         : this(new ExecutorHostKernel())
     {
+        Console.Error.WriteLine(HostSettings.Describe(HostSettings.Current));
     }
 
     /// <summary>The host back end over <paramref name="kernel"/>, which it owns from now on.</summary>

@@ -1,0 +1,218 @@
+using static Kiov.Memory.PageGeometry;
+
+namespace Kiov.Mm;
+
+public sealed unsafe partial class AddressSpace
+{
+    /// <summary>
+    /// <c>mremap(addr, old_len, new_len, flags, new_addr)</c> (6.17+ <c>do_mremap</c>): both lengths are
+    /// rounded up to pages, then <c>check_mremap_params</c> (EINVAL for unknown flags, an unaligned
+    /// address, a zero or too long new length; with MREMAP_FIXED or MREMAP_DONTUNMAP: a new range past
+    /// TASK_SIZE or unaligned, no MREMAP_MAYMOVE, DONTUNMAP with a change of size, ranges that overlap;
+    /// ENOMEM near the map count limit). MREMAP_FIXED without a change of size moves every area of the
+    /// old range (<see cref="RemapMove"/>); otherwise the area at <paramref name="addr"/> is checked
+    /// (<see cref="CheckPrepVma"/>) and moved to the new address, or resized in place. Returns the new
+    /// address or -errno.
+    /// </summary>
+    public long Mremap(ulong addr, ulong oldLen, ulong newLen, int flags, ulong newAddr)
+    {
+        oldLen = unchecked((oldLen + PageSize - 1) & PageMask);
+        newLen = unchecked((newLen + PageSize - 1) & PageMask);
+        if ((flags & ~(Mm.Mremap.Fixed | Mm.Mremap.MayMove | Mm.Mremap.DontUnmap)) != 0) return -Errno.EINVAL;
+        if ((addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
+        if (newLen == 0 || newLen > Layout.TaskSize) return -Errno.EINVAL;
+        bool impliesNew = (flags & (Mm.Mremap.Fixed | Mm.Mremap.DontUnmap)) != 0;
+        if (impliesNew)
+        {
+            if (newAddr > Layout.TaskSize - newLen) return -Errno.EINVAL;
+            if ((newAddr & (PageSize - 1)) != 0) return -Errno.EINVAL;
+            if ((flags & Mm.Mremap.MayMove) == 0) return -Errno.EINVAL;
+            if ((flags & Mm.Mremap.DontUnmap) != 0 && oldLen != newLen) return -Errno.EINVAL;
+            if (unchecked(addr + oldLen) > newAddr && newAddr + newLen > addr) return -Errno.EINVAL;
+            if (_vmas.Count + 2 >= Layout.MaxMapCount - 3) return -Errno.ENOMEM;
+        }
+        var gather = new MmuGather(Memory, Kernel.Gate);
+        long result;
+        ulong populateFrom = 0, populateTo = 0;
+        using (MmapLock.Write())
+        {
+            if ((flags & Mm.Mremap.Fixed) != 0 && oldLen == newLen) result = RemapMove(addr, oldLen, newAddr, flags, gather);
+            else
+            {
+                Vma? vma = _vmas.Find(addr);
+                result = CheckPrepVma(vma, addr, oldLen, newLen, flags, impliesNew);
+                if (result == 0)
+                {
+                    if (impliesNew) result = MremapTo(addr, oldLen, newAddr, newLen, flags, gather);
+                    else result = MremapAt(vma!, addr, oldLen, newLen, flags, gather, out populateFrom, out populateTo);
+                }
+            }
+            if (result >= 0 && populateTo > populateFrom) PopulateRange(populateFrom, populateTo, ignoreErrors: true);
+        }
+        gather.Finish();
+        return result;
+    }
+
+    // check_prep_vma: EFAULT when no area holds addr; for a move or a growth: EINVAL duplicating a
+    // private area (old_len 0), EINVAL for DONTUNMAP of VM_DONTEXPAND/VM_PFNMAP, EFAULT when the old
+    // range runs past its area; for a growth also EINVAL when the file offset wraps, EFAULT for
+    // VM_DONTEXPAND/VM_PFNMAP, EAGAIN past RLIMIT_MEMLOCK for a locked area.
+    private int CheckPrepVma(Vma? vma, ulong addr, ulong oldLen, ulong newLen, int flags, bool impliesNew)
+    {
+        if (vma == null) return -Errno.EFAULT;
+        bool expand = newLen > oldLen;
+        if (!expand && !impliesNew) return 0;
+        if (oldLen == 0 && (vma.Flags & (VmFlags.Shared | VmFlags.MayShare)) == 0) return -Errno.EINVAL;
+        if ((flags & Mm.Mremap.DontUnmap) != 0 && (vma.Flags & (VmFlags.DontExpand | VmFlags.PfnMap)) != 0) return -Errno.EINVAL;
+        if (oldLen > vma.End - addr) return -Errno.EFAULT;
+        if (newLen == oldLen) return 0;
+        ulong pgoff = (ulong)vma.PageIndex(addr);
+        if (pgoff + (newLen >> PageShift) < pgoff) return -Errno.EINVAL;
+        if ((vma.Flags & (VmFlags.DontExpand | VmFlags.PfnMap)) != 0) return -Errno.EFAULT;
+        ulong delta = newLen > oldLen ? newLen - oldLen : oldLen - newLen;
+        if (!MlockFutureOk(vma.Flags, delta)) return -Errno.EAGAIN;
+        return 0;
+    }
+
+    // mremap_at: no move. The same size returns addr; a shrink unmaps the tail; a growth extends the
+    // area in place when the old range ends where the area ends and the pages after are free, else
+    // it moves (MREMAP_MAYMOVE) or fails with ENOMEM. A locked area's new pages are faulted in after.
+    private long MremapAt(Vma vma, ulong addr, ulong oldLen, ulong newLen, int flags, MmuGather gather, out ulong populateFrom, out ulong populateTo)
+    {
+        populateFrom = populateTo = 0;
+        if (newLen == oldLen) return (long)addr;
+        if (newLen < oldLen)
+        {
+            RemoveRange(addr + newLen, addr + oldLen, gather);
+            return (long)addr;
+        }
+        ulong delta = newLen - oldLen;
+        if (vma.End - addr == oldLen && Expandable(vma, delta))
+        {
+            vma.End += delta;
+            if ((vma.Flags & VmFlags.Locked) != 0)
+            {
+                _lockedVm += (long)(delta >> PageShift);
+                populateFrom = addr + oldLen;
+                populateTo = addr + newLen;
+            }
+            TryMerge(vma);
+            return (long)addr;
+        }
+        if ((flags & Mm.Mremap.MayMove) == 0) return -Errno.ENOMEM;
+        ulong to = GetUnmappedArea(0, newLen);
+        if (to == 0) return -Errno.ENOMEM;
+        return MoveVma(addr, oldLen, to, newLen, dontUnmap: false, gather);
+    }
+
+    // vma_expandable: the pages after the area are free and the grown area stays below TASK_SIZE.
+    private bool Expandable(Vma vma, ulong delta)
+    {
+        ulong end = vma.End + delta;
+        if (end < vma.End) return false;
+        if (_vmas.FirstOverlapping(vma.End, end) != null) return false;
+        return end - vma.Start <= Layout.TaskSize && vma.Start <= Layout.TaskSize - (end - vma.Start);
+    }
+
+    // mremap_to: with MREMAP_FIXED the new range is unmapped first (and the old area looked up again);
+    // a shrink unmaps the old tail; then the area moves to the new address (MREMAP_DONTUNMAP without
+    // MREMAP_FIXED takes it as a hint).
+    private long MremapTo(ulong addr, ulong oldLen, ulong newAddr, ulong newLen, int flags, MmuGather gather)
+    {
+        if ((flags & Mm.Mremap.Fixed) != 0)
+        {
+            RemoveRange(newAddr, newAddr + newLen, gather);
+            if (_vmas.Find(addr) == null) return -Errno.EFAULT;
+        }
+        else
+        {
+            ulong to = GetUnmappedArea(newAddr, newLen);
+            if (to == 0) return -Errno.ENOMEM;
+            newAddr = to;
+        }
+        if (newLen < oldLen)
+        {
+            RemoveRange(addr + newLen, addr + oldLen, gather);
+            oldLen = newLen;
+        }
+        return MoveVma(addr, oldLen, newAddr, newLen, (flags & Mm.Mremap.DontUnmap) != 0, gather);
+    }
+
+    // remap_move: MREMAP_FIXED of the same size moves every area of [addr, addr + len) (split at the
+    // range's ends), keeping the gaps between them; a gap at the start is EFAULT, as is a range
+    // with no area at all. The first area's new address is returned.
+    private long RemapMove(ulong addr, ulong len, ulong newAddr, int flags, MmuGather gather)
+    {
+        ulong end = unchecked(addr + len);
+        long res = -Errno.EFAULT;
+        bool seen = false;
+        ulong target = newAddr, lastEnd = 0, cursor = addr;
+        for (Vma? v = _vmas.FindFirstEndingAbove(cursor); v != null && v.Start < end && end > addr; v = _vmas.FindFirstEndingAbove(cursor))
+        {
+            ulong a = Math.Max(v.Start, addr);
+            ulong l = Math.Min(end, v.End) - a;
+            if (!seen && addr < v.Start) return -Errno.EFAULT;
+            ulong offset = seen ? v.Start - lastEnd : 0;
+            lastEnd = v.End;
+            if ((v.Flags & VmFlags.Io) != 0 && (seen || v.End < end)) return -Errno.EFAULT;
+            int check = CheckPrepVma(v, a, l, l, flags, impliesNew: true);
+            if (check != 0) return check;
+            long moved = MremapTo(a, l, target + offset, l, flags, gather);
+            if (moved < 0) return moved;
+            if (!seen) res = moved;
+            seen = true;
+            target = (ulong)moved + l;
+            cursor = a + l;
+        }
+        return res;
+    }
+
+    // move_vma: a new area at newAddr with the old one's flags, file and offset (an anonymous area
+    // that never faulted takes its new address as its offset) and anon_vma; the page-table entries
+    // move with their pages; then the old range is unmapped, or with MREMAP_DONTUNMAP kept, empty,
+    // its area losing VM_LOCKED.
+    private long MoveVma(ulong addr, ulong oldLen, ulong newAddr, ulong newLen, bool dontUnmap, MmuGather gather)
+    {
+        if (_vmas.Count >= Layout.MaxMapCount - 3) return -Errno.ENOMEM;
+        Vma vma = _vmas.Find(addr)!;
+        long pgoff = vma.PageIndex(addr);
+        if (vma.IsAnonymous && vma.AnonVma == null) pgoff = (long)(newAddr >> PageShift);
+        var moved = new Vma(newAddr, newAddr + newLen, vma.Flags, vma.File, pgoff) { AnonVma = vma.AnonVma };
+        _vmas.Insert(moved);
+        vma.File?.OnMap(this, moved);
+        MovePageTables(addr, newAddr, oldLen);
+        if ((moved.Flags & VmFlags.Locked) != 0) _lockedVm += (long)(newLen >> PageShift);
+        TryMerge(moved);
+        if (!dontUnmap)
+        {
+            RemoveRange(addr, addr + oldLen, gather);
+            return (long)newAddr;
+        }
+        Vma? old = _vmas.Find(addr);
+        if (old != null)
+        {
+            if (old.Start == addr && old.End == addr + oldLen && old.IsAnonymous) old.AnonVma = null;
+            old.Flags &= ~VmFlags.Locked;
+        }
+        return (long)newAddr;
+    }
+
+    // move_page_tables: each entry of [from, from + len) goes to the same offset from 'to'; the page
+    // keeps its references and map count. Emptied tables are freed after lockless walkers leave.
+    private void MovePageTables(ulong from, ulong to, ulong len)
+    {
+        for (ulong off = 0; off < len; off += PageSize)
+        {
+            ulong* src = PageTables.Lookup(Memory, _pgd, from + off, out _);
+            if (src == null || Pte.Read(src) == 0) continue;
+            ulong* dst = PageTables.LookupOrAlloc(Memory, _pgd, to + off);
+            if (dst == null) continue;
+            ulong entry = Pte.Clear(src);
+            Pte.CompareExchange(dst, entry, 0);
+        }
+        Kernel.Gate.Synchronize();
+        var gather = new MmuGather(Memory, Kernel.Gate);
+        PageTables.FreeEmptyTables(Memory, _pgd, from, from + len, gather);
+        gather.Finish();
+    }
+}
