@@ -5,7 +5,7 @@ using Kiov.Trace.Fuzz;
 namespace Kiov.Cli.Commands;
 
 /// <summary><c>kiov fuzz [--seed N] [--ops N] [--runs N] [--out DIR] [--jobs N]</c>: runs random
-/// traces on the model (in this process) and on the host kernel (each in a child process),
+/// traces on the model (in this process) and on the host kernel (through persistent executors, kiov-exec),
 /// shrinks every divergence to a minimal trace written to DIR, and ends with
 /// <c>N passed, M failed</c> on standard output (exit 0 if none failed, else 1).</summary>
 public static class FuzzCommand
@@ -31,7 +31,8 @@ public static class FuzzCommand
                 parse.GetValue(outDir)!,
                 Positive("--jobs", parse.GetValue(jobs)),
                 Positive("--shrink-steps", parse.GetValue(shrink)));
-            return Run(options, HostChild.Replay, Console.Out, Console.Error);
+            using var executors = new HostExecutorPool();
+            return Run(options, executors.Replay, Console.Out, Console.Error);
         }));
         return command;
     }

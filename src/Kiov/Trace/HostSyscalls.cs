@@ -21,6 +21,7 @@ public sealed partial class HostSyscalls : ISyscalls
 
     private readonly TraceFdTable<int> fds = new();
     private readonly IHostKernel kernel;
+    private readonly bool ownsKernel;
     private readonly long pid;
     private bool disposed;
 
@@ -34,10 +35,14 @@ public sealed partial class HostSyscalls : ISyscalls
         Console.Error.WriteLine(HostSettings.Describe(HostSettings.Current));
     }
 
-    /// <summary>The host back end over <paramref name="kernel"/>, which it owns from now on.</summary>
-    internal HostSyscalls(IHostKernel kernel)
+    /// <summary>The host back end over <paramref name="kernel"/>.</summary>
+    /// <param name="kernel">The host-side process.</param>
+    /// <param name="ownsKernel">Whether <see cref="Dispose"/> closes the trace's fds and disposes
+    /// <paramref name="kernel"/>; when not, the owner resets it for the next trace.</param>
+    internal HostSyscalls(IHostKernel kernel, bool ownsKernel = true)
     {
         this.kernel = kernel;
+        this.ownsKernel = ownsKernel;
         pid = kernel.Syscall(Getpid);
     }
 
@@ -165,12 +170,14 @@ public sealed partial class HostSyscalls : ISyscalls
     }
 
     /// <summary>Closes every fd the trace left open and ends the host-side process (or, in
-    /// process, unmaps the arena).</summary>
+    /// process, unmaps the arena); nothing when the kernel is not this back end's own.</summary>
     public void Dispose()
     {
         if (disposed)
             return;
         disposed = true;
+        if (!ownsKernel)
+            return;
         try
         {
             foreach (int real in fds.Open().ToList())

@@ -206,13 +206,17 @@ public class FuzzTests
     }
 
     [Fact]
-    public void A_host_child_replays_a_trace_in_a_process_of_its_own()
+    public void A_host_executor_pool_replays_traces_each_from_a_fresh_start()
     {
-        var outcome = HostChild.Replay(["{\"op\":\"pipe\"}", "{\"op\":\"close\",\"fd\":9}"]);
-        Assert.True(outcome.Completed, outcome.Failure);
-        Assert.Equal(["{\"ret\":0,\"fds\":[3,4]}", "{\"ret\":-9}"], outcome.Lines);
-        var bad = HostChild.Replay(["{\"op\":\"pipe\",}"]);
-        Assert.StartsWith("host replay exited 2: kiov: -:1: not valid JSON", bad.Failure);
+        using var pool = new HostExecutorPool();
+        for (int i = 0; i < 2; i++)
+        {
+            var outcome = pool.Replay(["{\"op\":\"pipe\"}", "{\"op\":\"close\",\"fd\":9}"]);
+            Assert.True(outcome.Completed, outcome.Failure);
+            Assert.Equal(["{\"ret\":0,\"fds\":[3,4]}", "{\"ret\":-9}"], outcome.Lines);
+        }
+        var bad = pool.Replay(["{\"op\":\"pipe\",}"]);
+        Assert.StartsWith("trace error: line 1: not valid JSON", bad.Failure);
     }
 
     [Fact]
