@@ -61,10 +61,10 @@ public sealed unsafe partial class AddressSpace
         if (end == start) return 0;
         Vma? v = _vmas.Find(start);
         if (v == null) return -Errno.ENOMEM;
-        ulong cursor = start;
+        ulong cursor = start, expect = v.Start;
         while (v != null && v.Start < end)
         {
-            if (v.Start != cursor) return -Errno.ENOMEM;
+            if (v.Start != expect) return -Errno.ENOMEM;
             ulong stop = Math.Min(v.End, end);
             VmFlags flags = locked ? v.Flags | VmFlags.Locked : v.Flags & ~VmFlags.Locked;
             if (flags != v.Flags && (v.Flags & (VmFlags.Io | VmFlags.PfnMap | VmFlags.DontExpand)) == 0)
@@ -73,7 +73,7 @@ public sealed unsafe partial class AddressSpace
                 _lockedVm += locked ? pages : -pages;
                 v = ModifyFlags(v, cursor, stop, flags);
             }
-            cursor = stop;
+            cursor = expect = stop;
             v = _vmas.FindFirstEndingAbove(cursor);
         }
         return cursor < end ? -Errno.ENOMEM : 0;

@@ -162,7 +162,7 @@ public sealed unsafe partial class AddressSpace
             if (!seen) res = moved;
             seen = true;
             target = (ulong)moved + l;
-            cursor = a + l;
+            cursor = lastEnd; // the walk goes on after the area (which MREMAP_DONTUNMAP keeps)
         }
         return res;
     }
