@@ -69,12 +69,17 @@ public enum IocbFlags
 public abstract class KFile : IMappableFile
 {
     private int _refs = 1;  // Interlocked
+    private int _mode;      // Interlocked
 
     /// <summary>Opens a file with <paramref name="mode"/>.</summary>
-    protected KFile(FMode mode) => Mode = mode;
+    protected KFile(FMode mode) => _mode = (int)mode;
 
     /// <summary><c>f_mode</c>.</summary>
-    public FMode Mode { get; }
+    public FMode Mode => (FMode)Volatile.Read(ref _mode);
+
+    /// <summary><c>pipe_clear_nowait</c>: splice and vmsplice take FMODE_NOWAIT from a pipe end they
+    /// use (they cannot honour it), so RWF_NOWAIT on it is EOPNOTSUPP from then on.</summary>
+    public void ClearNoWait() => Interlocked.And(ref _mode, ~(int)FMode.NoWait);
 
     /// <summary><c>O_NONBLOCK</c> in <c>f_flags</c> (F_SETFL may change it).</summary>
     public bool NonBlock { get; set; }

@@ -398,11 +398,11 @@ public sealed class PipeFile : KFile
     protected override void Release() => Pipe.ReleaseEnd(Mode);
 
     /// <summary><c>fifo_open</c>: a new end of the same pipe with <paramref name="access"/>; it is a
-    /// stream, and honours RWF_NOWAIT like the ends <c>pipe2</c> made.</summary>
+    /// stream and, unlike the ends <c>pipe2</c> made, not FMODE_NOWAIT (RWF_NOWAIT is EOPNOTSUPP).</summary>
     public override KFile Reopen(FMode access)
     {
         Pipe.OpenEnd(access);
-        FMode mode = access | FMode.NoWait | ((access & FMode.Read) != 0 ? FMode.CanRead : 0) | ((access & FMode.Write) != 0 ? FMode.CanWrite : 0);
+        FMode mode = access | ((access & FMode.Read) != 0 ? FMode.CanRead : 0) | ((access & FMode.Write) != 0 ? FMode.CanWrite : 0);
         return new PipeFile(Pipe, mode);
     }
 }

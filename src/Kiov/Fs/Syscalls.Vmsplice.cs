@@ -38,6 +38,7 @@ public static partial class Syscalls
             if (iter.Count == 0) return 0;
             Pipe? pipe = f.PipeInfo;
             if (pipe == null) return -Errno.EBADF;
+            f.ClearNoWait(); // pipe_clear_nowait in vmsplice_to_pipe and vmsplice_to_user
             bool nonBlock = (flags & SpliceNonBlock) != 0;
             return toPipe ? VmspliceToPipe(pipe, ref iter, nonBlock) : VmspliceToUser(pipe, ref iter, nonBlock);
         }

@@ -62,9 +62,9 @@ public sealed unsafe partial class AddressSpace
         Vma? v = _vmas.Find(start);
         if (v == null) return -Errno.ENOMEM;
         ulong cursor = start, expect = v.Start;
-        while (v != null && v.Start < end)
+        while (v != null && cursor < end)
         {
-            if (v.Start != expect) return -Errno.ENOMEM;
+            if (v.Start > expect) return -Errno.ENOMEM; // a hole (a merge may hand back an area that starts earlier)
             ulong stop = Math.Min(v.End, end);
             VmFlags flags = locked ? v.Flags | VmFlags.Locked : v.Flags & ~VmFlags.Locked;
             if (flags != v.Flags && (v.Flags & (VmFlags.Io | VmFlags.PfnMap | VmFlags.DontExpand)) == 0)

@@ -11,7 +11,7 @@ public sealed unsafe partial class AddressSpace
     /// TASK_SIZE or unaligned, no MREMAP_MAYMOVE, DONTUNMAP with a change of size, ranges that overlap;
     /// ENOMEM near the map count limit). MREMAP_FIXED without a change of size moves every area of the
     /// old range (<see cref="RemapMove"/>); otherwise the area at <paramref name="addr"/> is checked
-    /// (<see cref="CheckPrepVma"/>) and moved to the new address, or resized in place. Returns the new
+    /// (<see cref="RemapIsValid"/>, after a shrink) and moved to the new address, or resized in place. Returns the new
     /// address or -errno.
     /// </summary>
     public long Mremap(ulong addr, ulong oldLen, ulong newLen, int flags, ulong newAddr)
@@ -39,13 +39,12 @@ public sealed unsafe partial class AddressSpace
             if ((flags & Mm.Mremap.Fixed) != 0 && oldLen == newLen) result = RemapMove(addr, oldLen, newAddr, flags, gather);
             else
             {
+                // check_prep_vma: the area at addr, then (for a move or a growth) RemapIsValid, before anything changes.
                 Vma? vma = _vmas.Find(addr);
-                result = CheckPrepVma(vma, addr, oldLen, newLen, flags, impliesNew);
-                if (result == 0)
-                {
-                    if (impliesNew) result = MremapTo(addr, oldLen, newAddr, newLen, flags, gather);
-                    else result = MremapAt(vma!, addr, oldLen, newLen, flags, gather, out populateFrom, out populateTo);
-                }
+                if (vma == null) result = -Errno.EFAULT;
+                else if ((impliesNew || newLen > oldLen) && RemapIsValid(vma, addr, oldLen, newLen, flags) is var bad and not 0) result = bad;
+                else if (impliesNew) result = MremapTo(addr, oldLen, newAddr, newLen, flags, gather);
+                else result = MremapAt(vma, addr, oldLen, newLen, flags, gather, out populateFrom, out populateTo);
             }
             if (result >= 0 && populateTo > populateFrom) PopulateRange(populateFrom, populateTo, ignoreErrors: true);
         }
@@ -53,19 +52,18 @@ public sealed unsafe partial class AddressSpace
         return result;
     }
 
-    // check_prep_vma: EFAULT when no area holds addr; for a move or a growth: EINVAL duplicating a
-    // private area (old_len 0), EINVAL for DONTUNMAP of VM_DONTEXPAND/VM_PFNMAP, EFAULT when the old
-    // range runs past its area; for a growth also EINVAL when the file offset wraps, EFAULT for
-    // VM_DONTEXPAND/VM_PFNMAP, EAGAIN past RLIMIT_MEMLOCK for a locked area.
-    private int CheckPrepVma(Vma? vma, ulong addr, ulong oldLen, ulong newLen, int flags, bool impliesNew)
+    // The checks of check_prep_vma for a move or a growth: EINVAL duplicating a private area
+    // (old_len 0), EINVAL for DONTUNMAP of VM_DONTEXPAND/VM_PFNMAP, EFAULT when the part of the old
+    // range that stays (the whole of it, or new_len of it when a move shrinks it: the running
+    // kernel lets a shrinking move start in an area the old range runs past) leaves the area; for
+    // a growth also EINVAL when the file offset wraps, EFAULT for VM_DONTEXPAND/VM_PFNMAP, EAGAIN
+    // past RLIMIT_MEMLOCK for a locked area.
+    private int RemapIsValid(Vma vma, ulong addr, ulong oldLen, ulong newLen, int flags)
     {
-        if (vma == null) return -Errno.EFAULT;
-        bool expand = newLen > oldLen;
-        if (!expand && !impliesNew) return 0;
         if (oldLen == 0 && (vma.Flags & (VmFlags.Shared | VmFlags.MayShare)) == 0) return -Errno.EINVAL;
         if ((flags & Mm.Mremap.DontUnmap) != 0 && (vma.Flags & (VmFlags.DontExpand | VmFlags.PfnMap)) != 0) return -Errno.EINVAL;
-        if (oldLen > vma.End - addr) return -Errno.EFAULT;
-        if (newLen == oldLen) return 0;
+        if (Math.Min(oldLen, newLen) > vma.End - addr) return -Errno.EFAULT;
+        if (newLen <= oldLen) return 0;
         ulong pgoff = (ulong)vma.PageIndex(addr);
         if (pgoff + (newLen >> PageShift) < pgoff) return -Errno.EINVAL;
         if ((vma.Flags & (VmFlags.DontExpand | VmFlags.PfnMap)) != 0) return -Errno.EFAULT;
@@ -114,9 +112,9 @@ public sealed unsafe partial class AddressSpace
         return end - vma.Start <= Layout.TaskSize && vma.Start <= Layout.TaskSize - (end - vma.Start);
     }
 
-    // mremap_to: with MREMAP_FIXED the new range is unmapped first (and the old area looked up again);
-    // a shrink unmaps the old tail; then the area moves to the new address (MREMAP_DONTUNMAP without
-    // MREMAP_FIXED takes it as a hint).
+    // mremap_to, after the checks: with MREMAP_FIXED the new range is unmapped first (and the old
+    // area looked up again: EFAULT if gone); a shrink unmaps the old tail; then the area moves to
+    // the new address (MREMAP_DONTUNMAP without MREMAP_FIXED takes it as a hint).
     private long MremapTo(ulong addr, ulong oldLen, ulong newAddr, ulong newLen, int flags, MmuGather gather)
     {
         if ((flags & Mm.Mremap.Fixed) != 0)
@@ -124,16 +122,17 @@ public sealed unsafe partial class AddressSpace
             RemoveRange(newAddr, newAddr + newLen, gather);
             if (_vmas.Find(addr) == null) return -Errno.EFAULT;
         }
-        else
+        if (newLen < oldLen)
+        {
+            RemoveRange(addr + newLen, addr + oldLen, gather);
+            if (_vmas.Find(addr) == null) return -Errno.EFAULT;
+            oldLen = newLen;
+        }
+        if ((flags & Mm.Mremap.Fixed) == 0)
         {
             ulong to = GetUnmappedArea(newAddr, newLen);
             if (to == 0) return -Errno.ENOMEM;
             newAddr = to;
-        }
-        if (newLen < oldLen)
-        {
-            RemoveRange(addr + newLen, addr + oldLen, gather);
-            oldLen = newLen;
         }
         return MoveVma(addr, oldLen, newAddr, newLen, (flags & Mm.Mremap.DontUnmap) != 0, gather);
     }
@@ -155,8 +154,8 @@ public sealed unsafe partial class AddressSpace
             ulong offset = seen ? v.Start - lastEnd : 0;
             lastEnd = v.End;
             if ((v.Flags & VmFlags.Io) != 0 && (seen || v.End < end)) return -Errno.EFAULT;
-            int check = CheckPrepVma(v, a, l, l, flags, impliesNew: true);
-            if (check != 0) return check;
+            int valid = RemapIsValid(v, a, l, l, flags);
+            if (valid != 0) return valid;
             long moved = MremapTo(a, l, target + offset, l, flags, gather);
             if (moved < 0) return moved;
             if (!seen) res = moved;
@@ -170,7 +169,7 @@ public sealed unsafe partial class AddressSpace
     // move_vma: a new area at newAddr with the old one's flags, file and offset (an anonymous area
     // that never faulted takes its new address as its offset) and anon_vma; the page-table entries
     // move with their pages; then the old range is unmapped, or with MREMAP_DONTUNMAP kept, empty,
-    // its area losing VM_LOCKED.
+    // its whole area losing VM_LOCKED and VM_ACCOUNT (dontunmap_complete).
     private long MoveVma(ulong addr, ulong oldLen, ulong newAddr, ulong newLen, bool dontUnmap, MmuGather gather)
     {
         if (_vmas.Count >= Layout.MaxMapCount - 3) return -Errno.ENOMEM;
@@ -192,7 +191,7 @@ public sealed unsafe partial class AddressSpace
         if (old != null)
         {
             if (old.Start == addr && old.End == addr + oldLen && old.IsAnonymous) old.AnonVma = null;
-            old.Flags &= ~VmFlags.Locked;
+            old.Flags &= ~(VmFlags.Locked | VmFlags.Account);
         }
         return (long)newAddr;
     }

@@ -80,6 +80,11 @@ public sealed partial class TraceGenerator
 
     private void Step()
     {
+        if (_rng.Chance(35))
+        {
+            StepV2();
+            return;
+        }
         int roll = _rng.Below(100);
         switch (roll)
         {
