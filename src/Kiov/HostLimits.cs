@@ -28,6 +28,10 @@ public sealed record HostLimits
     /// executable, 1 makes it MFD_NOEXEC_SEAL, 2 also refuses MFD_EXEC.</summary>
     public int MemfdNoexec { get; init; }
 
+    /// <summary>Read faults of private anonymous memory map the shared zero page (false with
+    /// <c>pvm_no_zero_page=1</c> on the kernel command line, or on an architecture that forbids it).</summary>
+    public bool SharedZeroPage { get; init; } = true;
+
     /// <summary>Swap is configured: MADV_PAGEOUT could take anonymous and shmem pages out of memory.</summary>
     public bool Swap { get; init; }
 }

@@ -145,6 +145,7 @@ public static unsafe partial class UserPages
     {
         if ((pte & Pte.Write) != 0) return true;
         if ((flags & Foll.Force) == 0) return false;
+        if ((pte & Pte.ZeroStandIn) != 0) return false; // the zero page is never written: break COW first
         if ((vma.Flags & (VmFlags.MayShare | VmFlags.Shared | VmFlags.Write)) != 0) return false;
         if ((vma.Flags & VmFlags.MayWrite) == 0) return false;
         return (mem.Flags(page) & PageFlags.Anon) != 0;

@@ -98,9 +98,13 @@ public sealed unsafe partial class AddressSpace
     {
         Page page, source = Page.Null;
         bool anon;
+        bool zeroStandIn = false;
         if (vma.IsAnonymous)
         {
-            AnonVmaPrepare(vma);
+            // With the shared zero page a read fault maps it, read-only and without an anon_vma; the
+            // model maps a zeroed page of its own marked as standing for it (Pte.ZeroStandIn).
+            zeroStandIn = !write && Kernel.Config.Limits.SharedZeroPage;
+            if (!zeroStandIn) AnonVmaPrepare(vma);
             page = Memory.Alloc(PageOwner.Anon);
             if (page.IsNull) return -Errno.ENOMEM;
             Memory.SetFlags(page, PageFlags.Anon);
@@ -124,8 +128,8 @@ public sealed unsafe partial class AddressSpace
                 Interlocked.Increment(ref _cowFaults);
             }
         }
-        ulong bits = Pte.Present | Pte.User | Pte.Accessed | (write ? Pte.Dirty : 0);
-        if ((vma.Flags & VmFlags.Write) != 0 && (vma.IsShared || anon)) bits |= Pte.Write;
+        ulong bits = Pte.Present | Pte.User | Pte.Accessed | (write ? Pte.Dirty : 0) | (zeroStandIn ? Pte.ZeroStandIn : 0);
+        if ((vma.Flags & VmFlags.Write) != 0 && (vma.IsShared || anon) && !zeroStandIn) bits |= Pte.Write;
         Memory.AddMap(page);
         ulong installed = Pte.Make(page.Pfn, bits);
         if (Pte.CompareExchange(ptep, installed, old))
@@ -177,7 +181,7 @@ public sealed unsafe partial class AddressSpace
         if (!TryGetMapped(ptep, old, page)) return 1;
         try
         {
-            if ((Memory.Flags(page) & PageFlags.Anon) != 0)
+            if ((Memory.Flags(page) & PageFlags.Anon) != 0 && (old & Pte.ZeroStandIn) == 0)
             {
                 // wp_page_reuse: the anonymous page belongs to this mapping alone (the model has no fork).
                 ulong reuse = old | Pte.Dirty | Pte.Accessed | (writable ? Pte.Write : 0);

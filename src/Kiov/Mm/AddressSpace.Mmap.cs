@@ -335,10 +335,13 @@ public sealed unsafe partial class AddressSpace
                     v.Flags = newFlags;
                     var change = new ProtectVisitor(Memory, v);
                     PageTables.ForEachEntry(Memory, _pgd, v.Start, v.End, ref change);
+                    // vma_modify_flags merges each piece as it goes, before anything faults in it.
+                    ulong pieceStart = v.Start, pieceEnd = v.End;
+                    v = TryMerge(v);
                     // A private VM_LOCKED area becoming writable breaks copy-on-write at once
                     // (populate_vma_page_range), so a locked area keeps no page to fault in later.
                     if ((oldFlags & (VmFlags.Write | VmFlags.Shared | VmFlags.Locked)) == VmFlags.Locked && (newFlags & VmFlags.Write) != 0)
-                        for (ulong a = v.Start; a < v.End && HandleMmFault(v, a, write: true) == 0; a += PageSize) { }
+                        for (ulong a = pieceStart; a < pieceEnd && HandleMmFault(v, a, write: true) == 0; a += PageSize) { }
                 }
                 cursor = v.End;
                 if (cursor >= end) break;

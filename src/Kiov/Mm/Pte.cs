@@ -28,6 +28,11 @@ public static class Pte
     public const ulong ProtNone = 1UL << 8;
     /// <summary><c>_PAGE_SPECIAL</c>: no <c>struct page</c> to take a reference on (VM_PFNMAP, VM_IO).</summary>
     public const ulong Special = 1UL << 9;
+    /// <summary>A software bit (x86's bit 10 is free for the OS): the entry maps a page a read fault of
+    /// anonymous memory gave, standing for the shared zero page. Like the zero page it is never
+    /// written through this entry: the first write copies it (and the copy brings the anon_vma),
+    /// so whoever took a reference to it (a vmsplice) keeps seeing zeros.</summary>
+    public const ulong ZeroStandIn = 1UL << 10;
     /// <summary><c>_PAGE_NX</c>.</summary>
     public const ulong NoExec = 1UL << 63;
     /// <summary>The physical frame number field (bits 12 to 51).</summary>

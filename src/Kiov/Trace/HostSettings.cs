@@ -33,6 +33,7 @@ public static class HostSettings
             CapSysAdmin = (caps & (1UL << 21)) != 0,
             CapSysResource = (caps & (1UL << 24)) != 0,
             Swap = (ReadField("/proc/meminfo", "SwapTotal:") ?? 0) != 0,
+            SharedZeroPage = ZeroPage() != "none",
         };
     }
 

@@ -74,7 +74,7 @@ public sealed partial class TraceGenerator
         int fd = NextFd();
         _open[fd] = FdKind.Memfd;
         _closed.Remove(fd);
-        Emit(_rng.Chance(60) ? "{\"op\":\"memfd\",\"flags\":[\"allow_sealing\"]}" : "{\"op\":\"memfd\",\"flags\":[]}");
+        Emit(_rng.Chance(60) ? "{\"op\":\"memfd\",\"flags\":[\"allow_sealing\"]}" : "{\"op\":\"memfd\"}");
     }
 
     private void AddFdLike(FdKind kind)
