@@ -167,6 +167,9 @@ public abstract class KFile : IMappableFile
     /// <summary>True when the file's page at <paramref name="index"/> is in its page cache (<c>mincore_page</c>).</summary>
     public virtual bool IsCached(long index) => false;
 
+    /// <summary>Reclaim of one cached page (MADV_PAGEOUT); see <see cref="IMappableFile.Reclaim"/>.</summary>
+    public virtual bool Reclaim(long index, Page page, int otherRefs) => false;
+
     /// <summary><c>memfd_check_seals_mmap</c>: a write-sealed memfd refuses a writable shared mapping
     /// (-EPERM) and takes VM_MAYWRITE from a read-only one.</summary>
     public int CheckSealsMmap(ref VmFlags flags)

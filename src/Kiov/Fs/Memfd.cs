@@ -269,6 +269,9 @@ public sealed class MemfdFile : KFile
     /// <inheritdoc/>
     public override bool IsCached(long index) => _inode.IsCached(index);
 
+    /// <inheritdoc/>
+    public override bool Reclaim(long index, Page page, int otherRefs) => Cache.RemoveIfReclaimable(index, page, otherRefs);
+
     /// <summary><c>shmem_file_llseek</c>: SEEK_SET (0), SEEK_CUR (1) and SEEK_END (2), -EINVAL for a
     /// negative result or another whence; SEEK_DATA (3) and SEEK_HOLE (4) through
     /// <see cref="SeekHoleData"/>.</summary>

@@ -1,3 +1,4 @@
+using Kiov.Memory;
 using static Kiov.Memory.PageGeometry;
 
 namespace Kiov.Mm;
@@ -81,9 +82,12 @@ public sealed unsafe partial class AddressSpace
                 return 0; // swap-in of anonymous or shmem pages: nothing is swapped out here
             case Madv.Cold:
             case Madv.PageOut:
-                // can_madv_lru_vma; then the pages are deactivated or reclaimed. Without swap an
-                // anonymous or shmem page cannot leave memory, so nothing a trace sees changes.
-                return (flags & (VmFlags.Locked | VmFlags.PfnMap)) != 0 ? -Errno.EINVAL : 0;
+                // can_madv_lru_vma; then the pages are deactivated (cold: nothing a trace sees) or
+                // reclaimed. Without swap an anonymous page or a dirty shmem page cannot leave memory;
+                // a clean shmem or file page mapped here alone and held by nothing else is dropped.
+                if ((flags & (VmFlags.Locked | VmFlags.PfnMap)) != 0) return -Errno.EINVAL;
+                if (advice == Madv.PageOut && v.File != null) PageOutFilePages(v, start, end, gather);
+                return 0;
             case Madv.DontNeed:
             case Madv.DontNeedLocked:
             case Madv.Free:
@@ -114,6 +118,26 @@ public sealed unsafe partial class AddressSpace
         }
         v = ModifyFlags(v, start, end, flags);
         return 0;
+    }
+
+    // madvise_pageout_page_range → reclaim_pages for the file pages mapped in [start, end) of a file
+    // area: a page mapped once, by a clean entry, neither dirty nor otherwise referenced, leaves the
+    // mapping and the file's cache (shrink_folio_list's try_to_unmap and __remove_mapping).
+    private void PageOutFilePages(Vma v, ulong start, ulong end, MmuGather gather)
+    {
+        for (ulong a = start; a < end; a += PageSize)
+        {
+            ulong pte = ReadPte(a);
+            if (!Pte.MapsPage(pte) || (pte & (Pte.Special | Pte.Dirty)) != 0) continue;
+            var page = new Page(Pte.Pfn(pte));
+            if ((Memory.Flags(page) & PageFlags.Anon) != 0 || Memory.MapCount(page) != 1) continue;
+            // The cache holds one reference, the mapping another: no third may exist.
+            if (Memory.RefCount(page) != 2 || (Memory.Flags(page) & PageFlags.Dirty) != 0) continue;
+            ZapRange(a, a + PageSize, gather);
+            gather.Finish();
+            if (!v.File!.Reclaim(v.PageIndex(a), page, 0))
+                throw new KiovBugException($"page 0x{a:x} of {v} was unmapped for reclaim but stayed in its file");
+        }
     }
 
     /// <summary>

@@ -84,6 +84,21 @@ public sealed class PageCache(PhysicalMemory memory)
         foreach (var p in dropped) memory.Put(p);
     }
 
+    /// <summary><c>__remove_mapping</c> for reclaim: drops <paramref name="page"/> from the cache if it is
+    /// still the page at <paramref name="index"/>, clean, and referenced by nothing but the cache
+    /// (<paramref name="otherRefs"/> references the caller accounts for aside). Returns whether it went.</summary>
+    public bool RemoveIfReclaimable(long index, Page page, int otherRefs)
+    {
+        lock (_lock)
+        {
+            if (!_pages.TryGetValue(index, out Page cached) || cached != page) return false;
+            if ((memory.Flags(page) & PageFlags.Dirty) != 0 || memory.RefCount(page) != 1 + otherRefs) return false;
+            _pages.Remove(index);
+        }
+        memory.Put(page);
+        return true;
+    }
+
     /// <summary>True when a page is cached at <paramref name="index"/>.</summary>
     public bool Contains(long index) { lock (_lock) return _pages.ContainsKey(index); }
 
@@ -117,6 +132,9 @@ public sealed class AnonSharedMemory(PhysicalMemory memory, long pages) : IMappa
     public bool IsCurrent(long index, Page page) => _cache.Find(index) == page;
     /// <inheritdoc/>
     public bool IsCached(long index) => _cache.Contains(index);
+
+    /// <inheritdoc/>
+    public bool Reclaim(long index, Page page, int otherRefs) => _cache.RemoveIfReclaimable(index, page, otherRefs);
 
     /// <summary><c>shmem_fallocate</c> punching pages [first, end): they leave every mapping (private
     /// copies stay) and the object, and read back as zeros.</summary>

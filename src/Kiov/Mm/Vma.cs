@@ -137,6 +137,12 @@ public interface IMappableFile
     /// <summary>True when the file's page at <paramref name="index"/> is in its page cache (<c>mincore_page</c>).</summary>
     bool IsCached(long index) => false;
 
+    /// <summary>Reclaim of one page (MADV_PAGEOUT): drops <paramref name="page"/> from the file's cache
+    /// when it is still its page at <paramref name="index"/>, clean, and held by nothing beyond the
+    /// cache and <paramref name="otherRefs"/> references the caller accounts for. Without swap only a
+    /// clean shmem page (a hole a read fault filled with zeros) can go, and reads back the same.</summary>
+    bool Reclaim(long index, Page page, int otherRefs) => false;
+
     /// <summary>The file's page at <paramref name="index"/> with a reference taken for the caller
     /// (<c>filemap_fault</c>), or <see cref="Page.Null"/> beyond the end of the file (SIGBUS).</summary>
     Page Fault(long index);
