@@ -36,7 +36,8 @@ public sealed unsafe partial class AddressSpace
         ulong populateFrom = 0, populateTo = 0;
         using (MmapLock.Write())
         {
-            if ((flags & Mm.Mremap.Fixed) != 0 && oldLen == newLen) result = RemapMove(addr, oldLen, newAddr, flags, gather);
+            // vrm_move_only: a new address and no change of size moves every area of the range.
+            if (impliesNew && oldLen == newLen) result = RemapMove(addr, oldLen, newAddr, flags, gather);
             else
             {
                 // check_prep_vma: the area at addr, then (for a move or a growth) RemapIsValid, before anything changes.
@@ -137,7 +138,7 @@ public sealed unsafe partial class AddressSpace
         return MoveVma(addr, oldLen, newAddr, newLen, (flags & Mm.Mremap.DontUnmap) != 0, gather);
     }
 
-    // remap_move: MREMAP_FIXED of the same size moves every area of [addr, addr + len) (split at the
+    // remap_move: MREMAP_FIXED or MREMAP_DONTUNMAP of the same size moves every area of [addr, addr + len) (split at the
     // range's ends), keeping the gaps between them; a gap at the start is EFAULT, as is a range
     // with no area at all. The first area's new address is returned.
     private long RemapMove(ulong addr, ulong len, ulong newAddr, int flags, MmuGather gather)
@@ -146,7 +147,7 @@ public sealed unsafe partial class AddressSpace
         long res = -Errno.EFAULT;
         bool seen = false;
         ulong target = newAddr, lastEnd = 0, cursor = addr;
-        for (Vma? v = _vmas.FindFirstEndingAbove(cursor); v != null && v.Start < end && end > addr; v = _vmas.FindFirstEndingAbove(cursor))
+        for (Vma? v = _vmas.FindFirstEndingAbove(cursor); v != null && v.Start < end && end > addr; v = NextAreaFrom(cursor))
         {
             ulong a = Math.Max(v.Start, addr);
             ulong l = Math.Min(end, v.End) - a;
@@ -161,9 +162,17 @@ public sealed unsafe partial class AddressSpace
             if (!seen) res = moved;
             seen = true;
             target = (ulong)moved + l;
-            cursor = lastEnd; // the walk goes on after the area (which MREMAP_DONTUNMAP keeps)
+            cursor = lastEnd; // the walk goes on after where the area ended (MREMAP_DONTUNMAP keeps it)
         }
         return res;
+    }
+
+    // The VMA iterator paused after an area: the next area that starts at or after 'from' (the moved
+    // range may have merged into an area that starts before it, which is not visited again).
+    private Vma? NextAreaFrom(ulong from)
+    {
+        Vma? v = _vmas.FindFirstEndingAbove(from);
+        return v != null && v.Start < from ? _vmas.Next(v) : v;
     }
 
     // move_vma: a new area at newAddr with the old one's flags, file and offset (an anonymous area
