@@ -42,10 +42,17 @@ public sealed unsafe partial class AddressSpace
             {
                 // check_prep_vma: the area at addr, then (for a move or a growth) RemapIsValid, before anything changes.
                 Vma? vma = _vmas.Find(addr);
+                // populate_expand: the grown part of a locked area is faulted in after, moved or not.
+                bool populateExpand = vma != null && newLen > oldLen && (vma.Flags & VmFlags.Locked) != 0;
                 if (vma == null) result = -Errno.EFAULT;
                 else if ((impliesNew || newLen > oldLen) && RemapIsValid(vma, addr, oldLen, newLen, flags) is var bad and not 0) result = bad;
                 else if (impliesNew) result = MremapTo(addr, oldLen, newAddr, newLen, flags, gather);
-                else result = MremapAt(vma, addr, oldLen, newLen, flags, gather, out populateFrom, out populateTo);
+                else result = MremapAt(vma, addr, oldLen, newLen, flags, gather);
+                if (result >= 0 && populateExpand)
+                {
+                    populateFrom = (ulong)result + oldLen;
+                    populateTo = (ulong)result + newLen;
+                }
             }
             if (result >= 0 && populateTo > populateFrom) PopulateRange(populateFrom, populateTo, ignoreErrors: true);
         }
@@ -76,9 +83,8 @@ public sealed unsafe partial class AddressSpace
     // mremap_at: no move. The same size returns addr; a shrink unmaps the tail; a growth extends the
     // area in place when the old range ends where the area ends and the pages after are free, else
     // it moves (MREMAP_MAYMOVE) or fails with ENOMEM. A locked area's new pages are faulted in after.
-    private long MremapAt(Vma vma, ulong addr, ulong oldLen, ulong newLen, int flags, MmuGather gather, out ulong populateFrom, out ulong populateTo)
+    private long MremapAt(Vma vma, ulong addr, ulong oldLen, ulong newLen, int flags, MmuGather gather)
     {
-        populateFrom = populateTo = 0;
         if (newLen == oldLen) return (long)addr;
         if (newLen < oldLen)
         {
@@ -89,12 +95,7 @@ public sealed unsafe partial class AddressSpace
         if (vma.End - addr == oldLen && Expandable(vma, delta))
         {
             vma.End += delta;
-            if ((vma.Flags & VmFlags.Locked) != 0)
-            {
-                _lockedVm += (long)(delta >> PageShift);
-                populateFrom = addr + oldLen;
-                populateTo = addr + newLen;
-            }
+            if ((vma.Flags & VmFlags.Locked) != 0) _lockedVm += (long)(delta >> PageShift);
             TryMerge(vma);
             return (long)addr;
         }
