@@ -233,8 +233,9 @@ public sealed class MemfdFile : KFile
 
     /// <summary>
     /// <c>shmem_setattr</c> for a new size: -EPERM when F_SEAL_SHRINK or F_SEAL_GROW forbids the
-    /// change; growing leaves a hole; shrinking unmaps the pages past the end from every mapping
-    /// (private copies too), drops them from the page cache and zeroes the tail of the last page.
+    /// change; growing leaves a hole; otherwise (the same size included) the pages past the end leave
+    /// every mapping (private copies too when it shrank) and the page cache, and the tail of the last
+    /// page is zeroed.
     /// </summary>
     public override int Truncate(long length)
     {
@@ -244,9 +245,12 @@ public sealed class MemfdFile : KFile
             Seals seals = _inode.SealBits;
             if ((length < old && (seals & Seals.Shrink) != 0) || (length > old && (seals & Seals.Grow) != 0)) return -Errno.EPERM;
             _inode.SetSizeLocked(length);
-            if (length >= old) return 0;
+            if (length > old) return 0;
+            // shmem_setattr truncates whenever the size does not grow, the same size included: pages
+            // past the end (a failed write leaves one) go; private copies go too only when the size shrank.
+            ulong holeBegin = ((ulong)length + PageSize - 1) & ~(ulong)(PageSize - 1); // as pgoff_t: no overflow
             _inode.ZeroTail(length);
-            _inode.DropRange((length + PageSize - 1) >> PageShift, long.MaxValue, evenCows: true);
+            _inode.DropRange((long)(holeBegin >> PageShift), long.MaxValue, evenCows: (ulong)old > holeBegin);
         }
         return 0;
     }
