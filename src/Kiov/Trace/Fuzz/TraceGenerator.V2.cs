@@ -305,8 +305,12 @@ public sealed partial class TraceGenerator
         if (advice == "free")
         {
             // Only on a range believed wholly read-write, rewritten at once (see the top of the file).
-            var (first, pages) = WindowRange(16);
-            if (!Enumerable.Range(first, pages).All(p => Writable(_arena.ProtOf(p))))
+            // A run of pages believed read-write, from one of them.
+            int first = _arena.PickPage(_rng, Writable);
+            int pages = 0;
+            while (pages < 1 + _rng.Below(16) && first + pages < ArenaTracker.WindowPages && Writable(_arena.ProtOf(first + pages)))
+                pages++;
+            if (pages == 0)
             {
                 MmRangeV2("madvise", ",\"advice\":\"cold\"");
                 return;
