@@ -100,13 +100,20 @@ public class TraceV2Tests
     [Fact]
     public void Madv_free_is_generated_only_with_a_fill_of_the_same_range_right_after()
     {
-        var lines = Enumerable.Range(0, 8).SelectMany(s => TraceGenerator.Generate((ulong)s, 500)).ToList();
-        for (int i = 0; i < lines.Count - 1; i++)
+        int seen = 0;
+        for (ulong seed = 0; seed < 8; seed++)
         {
-            if (!lines[i].Contains("\"advice\":\"free\"", StringComparison.Ordinal)) continue;
-            var free = (MadviseOp)TraceReader.ParseLine(lines[i], 1)!;
-            var fill = Assert.IsType<FillOp>(TraceReader.ParseLine(lines[i + 1], 2));
-            Assert.Equal((free.Addr, free.Len), (fill.Addr, fill.Len));
+            // A trace cut at its last line may end with the free: nothing after it reads the memory.
+            var lines = TraceGenerator.Generate(seed, 500);
+            for (int i = 0; i < lines.Count - 1; i++)
+            {
+                if (!lines[i].Contains("\"advice\":\"free\"", StringComparison.Ordinal)) continue;
+                var free = (MadviseOp)TraceReader.ParseLine(lines[i], 1)!;
+                var fill = Assert.IsType<FillOp>(TraceReader.ParseLine(lines[i + 1], 2));
+                Assert.Equal((free.Addr, free.Len), (fill.Addr, fill.Len));
+                seen++;
+            }
         }
+        Assert.True(seen > 0);
     }
 }
