@@ -312,6 +312,14 @@ public sealed class MemfdFile : KFile
             {
                 if (cached < index) continue;
                 if (cached > last) break;
+                if (cached == long.MaxValue >> PageShift)
+                {
+                    // The page below 2^63: the kernel rounds its end up to 2^63, which as an loff_t is
+                    // negative, so SEEK_DATA never finds it and SEEK_HOLE in it returns LLONG_MIN.
+                    if (data) continue;
+                    if (cached == index) return long.MinValue;
+                    break;
+                }
                 if (data) return Math.Max(offset, cached << PageShift);
                 if (cached != index) break; // a missing page before this one: the hole starts there
                 index++;
