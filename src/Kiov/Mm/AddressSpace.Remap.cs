@@ -179,7 +179,7 @@ public sealed unsafe partial class AddressSpace
     // move_vma: a new area at newAddr with the old one's flags, file and offset (an anonymous area
     // that never faulted takes its new address as its offset) and anon_vma; the page-table entries
     // move with their pages; then the old range is unmapped, or with MREMAP_DONTUNMAP kept, empty,
-    // its whole area losing VM_LOCKED and VM_ACCOUNT (dontunmap_complete).
+    // its whole area losing VM_LOCKED (dontunmap_complete; 6.18 keeps VM_ACCOUNT there).
     private long MoveVma(ulong addr, ulong oldLen, ulong newAddr, ulong newLen, bool dontUnmap, MmuGather gather)
     {
         if (_vmas.Count >= Layout.MaxMapCount - 3) return -Errno.ENOMEM;
@@ -201,7 +201,7 @@ public sealed unsafe partial class AddressSpace
         if (old != null)
         {
             if (old.Start == addr && old.End == addr + oldLen && old.IsAnonymous) old.AnonVma = null;
-            old.Flags &= ~(VmFlags.Locked | VmFlags.Account);
+            old.Flags &= ~VmFlags.Locked;
         }
         return (long)newAddr;
     }
