@@ -9,7 +9,7 @@ public static class Backends
     /// becomes <c>= () =&gt; new ModelSyscalls();</c>.</summary>
     public static readonly Func<ISyscalls>? Model = () => new ModelSyscalls();
 
-    /// <summary>The host: the running Linux kernel through libc.</summary>
+    /// <summary>The host: the running Linux kernel, each call made in kiov-exec, a process of its own.</summary>
     public static readonly Func<ISyscalls> Host = () => new HostSyscalls();
 
     /// <summary>Makes the model back end.</summary>

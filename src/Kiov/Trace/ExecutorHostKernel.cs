@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using static Kiov.Trace.HostSyscallNumbers;
 
@@ -26,11 +25,13 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
     private const int AfUnix = 1, SockStream = 1, SockCloexec = 0x80000, MsgNoSignal = 0x4000;
     private const int SolSocket = 1, SoRcvtimeo = 20, ScmRights = 1, FSetfd = 2;
 
-    private enum Request : long { Syscall = 1, WriteScratch, ReadScratch, Fill, Hash, Reset, Fork, Exit }
+    private enum Request : long { Syscall = 1, WriteScratch, ReadScratch, Fill, Hash, Reset, Fork, Exit, Threads }
 
     private static readonly Lock SpawnLock = new();
 
-    private readonly Process? process;
+    private readonly bool ownChild; // started here (so reaped here), not forked by another executor
+    private bool reaped;
+    private int waitStatus;
     private int channel;
     private readonly byte* outgoing;
     private int capacity;
@@ -38,28 +39,34 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
     private readonly long* answer;
     private string? lost;
 
+    /// <summary>The environment variable that, for tests of a crash, makes every executor kill
+    /// itself (SIGKILL) on receiving that many requests.</summary>
+    public const string FaultAfterVariable = "KIOV_EXEC_FAULT_AFTER";
+
     /// <summary>Starts an executor: it reserves the arena and its guard page (TRACE.md).</summary>
     /// <param name="faultAfter">For tests: the executor kills itself (SIGKILL) on receiving this
-    /// many requests; 0 never.</param>
+    /// many requests; 0 never; null takes <see cref="FaultAfterVariable"/> from the environment.</param>
+    /// <param name="executable">For tests: the executor to start instead of the one beside this assembly.</param>
     /// <exception cref="HostExecutorException">kiov-exec was not built, cannot start or cannot
     /// reserve the arena.</exception>
-    public ExecutorHostKernel(int faultAfter = 0)
+    public ExecutorHostKernel(int? faultAfter = null, string? executable = null)
     {
         EnsureSupported();
-        string path = Path.Combine(AppContext.BaseDirectory, FileName);
+        string path = executable ?? Path.Combine(AppContext.BaseDirectory, FileName);
         if (!File.Exists(path))
             throw new HostExecutorException(
                 $"the host back end is unavailable: {path} was not built (no C compiler, cc, was found when kiov was built)");
+        faultAfter ??= int.TryParse(Environment.GetEnvironmentVariable(FaultAfterVariable), out int n) ? n : 0;
         int* pair = stackalloc int[2];
-        long made = HostLibcSyscall(Socketpair, AfUnix, SockStream | SockCloexec, 0, (long)pair);
+        long made = HostLibc.Call(Socketpair, AfUnix, SockStream | SockCloexec, 0, (long)pair);
         if (made < 0)
             throw new HostExecutorException($"cannot make the channel to {FileName}: errno {-made}");
         channel = pair[0];
         outgoing = AllocateBuffers(0, out answer);
         try
         {
-            process = Spawn(path, pair[1], faultAfter);
-            Pid = process.Id;
+            Pid = Spawn(path, pair[1], faultAfter.Value);
+            ownChild = true;
             SetAnswerTimeout();
             Receive(answer, 4 * sizeof(long), Request.Syscall, -1);
             if (answer[0] != Magic)
@@ -96,34 +103,36 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         return (byte*)NativeMemory.AlignedAlloc((nuint)capacity, 64);
     }
 
-    private static Process Spawn(string path, int childEnd, int faultAfter)
+    // posix_spawn of the executor with the child's end of the channel as its fd 3. dup2 in the
+    // child is the only way that end crosses exec: it stays close-on-exec here, so no other
+    // program started meanwhile can inherit it (and keep the channel open after the executor died).
+    private static int Spawn(string path, int childEnd, int faultAfter)
     {
-        // The child's end must survive exec, and only into this one child: other executors
-        // started at the same time would hold it open and hide this one's death.
-        lock (SpawnLock)
+        try
         {
+            string[] args = faultAfter > 0
+                ? [path, "3", faultAfter.ToString(System.Globalization.CultureInfo.InvariantCulture)]
+                : [path, "3"];
+            byte* actions = stackalloc byte[256]; // posix_spawn_file_actions_t is 80 bytes in glibc
+            int error = HostLibc.PosixSpawnFileActionsInit(actions);
+            if (error != 0)
+                throw new HostExecutorException($"cannot start {path}: posix_spawn_file_actions_init: errno {error}");
             try
             {
-                long cleared = HostLibcSyscall(Fcntl, childEnd, FSetfd, 0);
-                if (cleared < 0)
-                    throw new HostExecutorException($"cannot pass the channel to {FileName}: errno {-cleared}");
-                var info = new ProcessStartInfo(path) { UseShellExecute = false };
-                info.ArgumentList.Add(childEnd.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                if (faultAfter > 0)
-                    info.ArgumentList.Add(faultAfter.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                try
-                {
-                    return Process.Start(info) ?? throw new HostExecutorException($"cannot start {path}");
-                }
-                catch (System.ComponentModel.Win32Exception e)
-                {
-                    throw new HostExecutorException($"cannot start {path}: {e.Message}");
-                }
+                int pid = 0;
+                error = HostLibc.PosixSpawnFileActionsAddDup2(actions, childEnd, 3);
+                if (error == 0)
+                    error = HostLibc.Spawn(path, args, actions, out pid);
+                return error == 0 ? pid : throw new HostExecutorException($"cannot start {path}: errno {error}");
             }
             finally
             {
-                HostLibcSyscall(Close, childEnd);
+                HostLibc.PosixSpawnFileActionsDestroy(actions);
             }
+        }
+        finally
+        {
+            HostLibc.Call(Close, childEnd);
         }
     }
 
@@ -132,7 +141,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         long* timeval = stackalloc long[2];
         timeval[0] = (long)AnswerTimeout.TotalSeconds;
         timeval[1] = 0;
-        HostLibcSyscall(Setsockopt, channel, SolSocket, SoRcvtimeo, (long)timeval, 2 * sizeof(long));
+        HostLibc.Call(Setsockopt, channel, SolSocket, SoRcvtimeo, (long)timeval, 2 * sizeof(long));
     }
 
     /// <summary>The executor's process id on the host.</summary>
@@ -232,6 +241,62 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         RoundTrip(Request.Exit, 0);
     }
 
+    /// <summary>The most threads and the most calls one <see cref="RunThreads"/> may take.</summary>
+    public const int MaxThreads = 64, MaxThreadCalls = 65536;
+
+    /// <summary>Runs lists of calls on threads of the executor, one thread per list, all released
+    /// together from a barrier; each list runs in order. The calls' memory beside the trace's must
+    /// sit in disjoint parts of the scratch buffer, one per thread.</summary>
+    /// <param name="callsPerThread">How many of <paramref name="calls"/> each thread runs, in order.</param>
+    /// <param name="calls">Every thread's calls, the first thread's first.</param>
+    /// <param name="results">Where each call's result goes, in the order of <paramref name="calls"/>.</param>
+    /// <param name="timeout">How long the threads may take. Past it, the calls still running
+    /// cannot be taken back: the executor reports and exits, and this kernel is lost.</param>
+    /// <returns>0, or -ETIMEDOUT (some thread had not finished; its calls not yet run read
+    /// -ETIMEDOUT), or -errno if the threads could not start.</returns>
+    public long RunThreads(ReadOnlySpan<int> callsPerThread, ReadOnlySpan<ThreadedCall> calls, Span<ThreadedResult> results, TimeSpan timeout)
+    {
+        int sum = 0;
+        foreach (int n in callsPerThread)
+            sum += n >= 0 ? n : throw new ArgumentOutOfRangeException(nameof(callsPerThread), "a thread cannot run a negative number of calls");
+        if (callsPerThread.Length is < 1 or > MaxThreads || sum != calls.Length || calls.Length > MaxThreadCalls || results.Length < calls.Length)
+            throw new ArgumentException($"1 to {MaxThreads} threads, their counts adding up to the calls (at most {MaxThreadCalls}), and a result for each");
+        if (timeout <= TimeSpan.Zero || timeout >= AnswerTimeout)
+            throw new ArgumentOutOfRangeException(nameof(timeout), $"the threads' timeout must be positive and shorter than {AnswerTimeout.TotalSeconds} s");
+        long* h = Header(Request.Threads, 0);
+        h[1] = callsPerThread.Length;
+        h[2] = calls.Length;
+        h[3] = (long)Math.Ceiling(timeout.TotalMilliseconds);
+        Span<long> counts = stackalloc long[callsPerThread.Length];
+        for (int i = 0; i < counts.Length; i++)
+            counts[i] = callsPerThread[i];
+        Append(MemoryMarshal.AsBytes(counts), Request.Threads);
+        Append(MemoryMarshal.AsBytes(calls), Request.Threads);
+        long status = RoundTrip(Request.Threads, 0);
+        fixed (ThreadedResult* r = results)
+            Receive(r, calls.Length * sizeof(ThreadedResult), Request.Threads, 0);
+        if (status == -110) // ETIMEDOUT: the executor exits after this answer
+        {
+            lost = $"the host-side process {FileName} (pid {Pid}) was given up: threads did not finish within {timeout.TotalSeconds} s";
+            Kill();
+        }
+        return status;
+    }
+
+    // Bytes after the request being built, sent in pieces if they do not fit.
+    private void Append(ReadOnlySpan<byte> bytes, Request request)
+    {
+        while (!bytes.IsEmpty)
+        {
+            if (pending == capacity)
+                Flush(request, 0);
+            int n = Math.Min(bytes.Length, capacity - pending);
+            bytes[..n].CopyTo(new Span<byte>(outgoing + pending, n));
+            pending += n;
+            bytes = bytes[n..];
+        }
+    }
+
     private void CheckScratch(int offset, int length)
     {
         if (offset < 0 || offset > ScratchSize || length > ScratchSize - offset)
@@ -265,7 +330,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         int sent = 0;
         while (sent < pending)
         {
-            long n = HostLibcSyscall(Sendto, channel, (long)(outgoing + sent), pending - sent, MsgNoSignal);
+            long n = HostLibc.Call(Sendto, channel, (long)(outgoing + sent), pending - sent, MsgNoSignal);
             if (n == -4) // EINTR
                 continue;
             if (n <= 0)
@@ -283,7 +348,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         int got = 0;
         while (got < length)
         {
-            long n = HostLibcSyscall(Recvfrom, channel, (long)((byte*)buffer + got), length - got);
+            long n = HostLibc.Call(Recvfrom, channel, (long)((byte*)buffer + got), length - got);
             if (n == -4) // EINTR
                 continue;
             if (n == -11) // EAGAIN: SO_RCVTIMEO ran out
@@ -303,7 +368,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         MsgHdr msg = new() { Iov = &iov, IovLen = 1, Control = control, ControlLen = 24 };
         long n;
         do
-            n = HostLibcSyscall(Recvmsg, channel, (long)&msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
+            n = HostLibc.Call(Recvmsg, channel, (long)&msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
         while (n == -4);
         if (n <= 0)
             throw Fail(request, 0, n == -11 ? $"did not answer within {AnswerTimeout.TotalSeconds} s" : null);
@@ -338,10 +403,10 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
                 how = why;
                 Kill();
             }
-            else if (process is not null && process.WaitForExit(TimeSpan.FromSeconds(10)))
+            else if (Reap())
             {
-                int code = process.ExitCode;
-                how = code > 128 ? $"died (killed by signal {code - 128})" : $"died (exit status {code})";
+                int signal = waitStatus & 0x7f;
+                how = signal != 0 ? $"died (killed by signal {signal})" : $"died (exit status {(waitStatus >> 8) & 0xff})";
             }
             string doing = request switch
             {
@@ -356,43 +421,38 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
 
     private void Kill()
     {
-        if (process is null)
-            HostLibcSyscall(HostSyscallNumbers.Kill, Pid, 9);
-        else
-        {
-            try
-            {
-                process.Kill();
-            }
-            catch (InvalidOperationException)
-            {
-                // It has exited already.
-            }
-        }
+        if (!reaped)
+            HostLibc.Call(HostSyscallNumbers.Kill, Pid, 9);
     }
 
-    private static long HostLibcSyscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0)
+    // Waits for the executor this object started to end; false for a forked one, whose parent
+    // executor reaps it.
+    private bool Reap()
     {
-        long ret = HostLibc.Syscall(nr, a0, a1, a2, a3, a4, a5);
-        return ret == -1 ? -Marshal.GetLastPInvokeError() : ret;
+        if (!ownChild || reaped)
+            return reaped;
+        int status = 0;
+        long ret;
+        do
+            ret = HostLibc.Call(Wait4, Pid, (long)&status, 0, 0);
+        while (ret == -4);
+        reaped = true;
+        waitStatus = status;
+        return ret == Pid;
     }
 
-    /// <summary>Closes the channel, so the executor exits, and waits for it (killing it if it
-    /// does not exit at once); frees the buffers.</summary>
+    /// <summary>Closes the channel and ends the executor (SIGKILL: it holds nothing that needs
+    /// an orderly end) and, if this object started it, waits for it; frees the buffers.</summary>
     public void Dispose()
     {
         if (channel < 0)
             return;
-        HostLibcSyscall(Close, channel);
+        HostLibc.Call(Close, channel);
         channel = -1;
-        if (process is not null)
+        if (ownChild)
         {
-            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
-            {
-                Kill();
-                process.WaitForExit();
-            }
-            process.Dispose();
+            Kill();
+            Reap();
         }
         NativeMemory.AlignedFree(outgoing);
         NativeMemory.AlignedFree(answer);

@@ -14,7 +14,8 @@ namespace Kiov.Trace;
 /// </summary>
 public sealed partial class HostSyscalls : ISyscalls
 {
-    /// <summary>The bytes a <c>fill</c> or <c>hash</c> moves per <c>process_vm_*</c> call.</summary>
+    /// <summary>The bytes the executor's <c>fill</c> or <c>hash</c> moves per <c>process_vm_*</c>
+    /// call (CHUNK_SIZE in kiov-exec.c).</summary>
     public const int ChunkSize = 1 << 20;
 
     private const int ClosedFd = -1;
@@ -169,8 +170,8 @@ public sealed partial class HostSyscalls : ISyscalls
             Real(fdOut), offOut.HasValue ? at + 8 : 0, (long)len, SpliceNonblock);
     }
 
-    /// <summary>Closes every fd the trace left open and ends the host-side process (or, in
-    /// process, unmaps the arena); nothing when the kernel is not this back end's own.</summary>
+    /// <summary>Closes every fd the trace left open and ends the host-side process; nothing when
+    /// the kernel is not this back end's own.</summary>
     public void Dispose()
     {
         if (disposed)
@@ -182,6 +183,10 @@ public sealed partial class HostSyscalls : ISyscalls
         {
             foreach (int real in fds.Open().ToList())
                 kernel.Syscall(HostSyscallNumbers.Close, real);
+        }
+        catch (HostExecutorException)
+        {
+            // The host-side process is gone, and its fds with it; the error was reported when it was found.
         }
         finally
         {

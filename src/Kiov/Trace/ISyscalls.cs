@@ -5,7 +5,7 @@ namespace Kiov.Trace;
 /// <summary>
 /// The system calls a trace (TRACE.md) is made of. Two back ends implement it: the model
 /// (<c>ModelSyscalls</c>, over Kiov's own kernel) and the host (<c>HostSyscalls</c>, the
-/// running Linux kernel through libc). Every method returns what the system call returns:
+/// running Linux kernel, called in the executor process kiov-exec). Every method returns what the system call returns:
 /// a non-negative result, or <c>-errno</c> with Linux's numbers. File descriptors are
 /// trace fds (TRACE.md: the lowest free number from 3 up).
 /// </summary>

@@ -11,12 +11,6 @@ namespace Kiov.Trace;
 /// </summary>
 internal static class TraceParsersV2
 {
-    /// <summary>The lowest address at which no process can have a mapping above: TASK_SIZE_MAX.</summary>
-    private const ulong PastUser = 0x7ffffffff000;
-
-    /// <summary>The end of the low range no process maps (below <c>mmap_min_addr</c>).</summary>
-    private const ulong LowEnd = 0x10000;
-
     /// <summary>The most words one <c>poke</c> may write.</summary>
     public const int MaxPokeWords = 8192;
 
@@ -117,7 +111,7 @@ internal static class TraceParsersV2
     /// otherwise <paramref name="list"/> makes the op from the <c>iov</c> list.</summary>
     public static TraceOp Vector(TraceFields f, VectorCall call, Func<IoVec[], TraceOp> list)
     {
-        if (!f.Has("iov_addr")) return list(f.IoVecs("iov"));
+        if (!f.Has("iov_addr")) return list(f.CopyIoVecs("iov"));
         if (f.Has("iov")) throw f.Error("an op takes either \"iov\" or \"iov_addr\" and \"iovcnt\", not both");
         ulong addr = f.U64("iov_addr");
         CheckAddress(f, "iov_addr", addr);
@@ -238,21 +232,18 @@ internal static class TraceParsersV2
     };
 
     /// <summary>TRACE.md "The arena": an address a call may reach (the start of an iovec array, a
-    /// poke) lies in the arena or where no runner can have anything mapped.</summary>
+    /// poke) is one <see cref="TraceArena.MayCopyAt"/> allows.</summary>
     public static void CheckAddress(TraceFields f, string field, ulong addr)
     {
-        if (addr < LowEnd || addr >= PastUser || (addr >= TraceArena.Start && addr < TraceArena.End)) return;
+        if (TraceArena.MayCopyAt(addr)) return;
         throw f.Error($"field \"{field}\" 0x{addr:x} lies outside the arena [0x{TraceArena.Start:x}, 0x{TraceArena.End:x}) where a runner's own memory may be");
     }
 
-    /// <summary>TRACE.md "The arena": a range a call acts on as a whole lies in the arena, or in a
-    /// range no runner maps, or wraps past 2^64.</summary>
+    /// <summary>TRACE.md "The arena": a range a call acts on as a whole is one
+    /// <see cref="TraceArena.MayActOn"/> allows.</summary>
     public static void CheckRange(TraceFields f, string field, ulong addr, ulong len)
     {
-        ulong end = unchecked(addr + len);
-        if (end < addr) return;
-        if (TraceArena.Contains(addr, len)) return;
-        if (end <= LowEnd || addr >= PastUser) return;
+        if (TraceArena.MayActOn(addr, len)) return;
         throw f.Error($"the range [0x{addr:x}, +0x{len:x}) of \"{field}\" reaches outside the arena [0x{TraceArena.Start:x}, 0x{TraceArena.End:x}) where a runner's own memory may be");
     }
 }

@@ -1,7 +1,8 @@
 namespace Kiov.Tests.Trace;
 
-/// <summary>Tests that make a <c>HostSyscalls</c>: it reserves the fixed trace arena in this
-/// process, so no two may run at the same time.</summary>
+/// <summary>Tests that run traces on the host back end. Each host back end has an executor
+/// (kiov-exec) and an arena of its own, so they could run side by side; they run one at a time
+/// to keep few executors alive at once on a small machine.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class HostCollection
 {

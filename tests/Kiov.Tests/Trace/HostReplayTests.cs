@@ -94,18 +94,6 @@ public class HostReplayTests
     }
 
     [Fact]
-    public void Only_one_in_process_host_kernel_at_a_time_and_dispose_frees_the_arena()
-    {
-        using (var first = new HostSyscalls(new InProcessHostKernel()))
-        {
-            var e = Assert.Throws<InvalidOperationException>(() => new InProcessHostKernel());
-            Assert.Contains("arena", e.Message);
-        }
-        using var again = new HostSyscalls(new InProcessHostKernel());
-        Assert.Equal((long)TraceArena.Start, again.Mmap(TraceArena.Start, 4096, 3, 0x32, -1, 0));
-    }
-
-    [Fact]
     public void Fill_and_hash_are_chunked_exactly_like_one_call()
     {
         using var host = new HostSyscalls();

@@ -6,7 +6,8 @@
  * hostile trace can at worst kill this process, never corrupt kiov. kiov sees the death as EOF
  * on the channel and reports it.
  *
- * Usage: kiov-exec FD [FAULT_AFTER]. FD is one end of a unix stream socketpair, the channel.
+ * Usage: kiov-exec FD [FAULT_AFTER]. FD is one end of a unix stream socketpair, the channel
+ * (kiov passes it as fd 3).
  * FAULT_AFTER, for tests only, makes the process kill itself (SIGKILL: no core file) on receiving
  * that many requests, as a crash in the middle of a trace would.
  *
@@ -27,7 +28,9 @@
  *                                       (a new socketpair end) attached as SCM_RIGHTS; the
  *                                       child serves that channel, with a copy of everything
  *   EXIT                             -> { 0, 0 }, then the process exits
- *   THREADS        (reserved, issue 12: op lists run on threads released from a barrier)
+ *   THREADS        threads, ops, timeout_ms, then the ops per thread and the ops (8 words each:
+ *                  SYSCALL, FILL or HASH) -> { 0 or -ETIMEDOUT, 0 } then { ret, value } per op:
+ *                  each list runs on a thread of its own, all released together from a barrier
  *
  * A request that breaks the protocol (unknown op, scratch range out of bounds) ends the
  * process with status 2; a lost channel (EOF) ends it with status 0.
@@ -35,6 +38,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +49,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KIOV_EXEC_MAGIC 0x6b696f7665786563LL /* "kiovexec" */
@@ -70,6 +75,8 @@ enum
 #define MAX_RW_COUNT 0x7ffff000ULL
 #define CHANNEL_FD 3
 #define MAX_CHILDREN 256
+#define MAX_THREADS 64
+#define MAX_THREAD_OPS 65536
 
 static unsigned char *scratch;
 static unsigned char *chunk;
@@ -146,8 +153,8 @@ static void reply(int fd, long long ret, unsigned long long value)
  * import refuses it), len 0 copies nothing, and the copy is clamped to MAX_RW_COUNT. A chunk that
  * comes back short ends the copy at the same byte one call would stop at; the bytes copied are
  * returned if any, else the first chunk's error. The fill pattern's index runs over the whole fill. */
-static long long self_copy(unsigned long long addr, unsigned long long len, int write, uint32_t seed,
-                           unsigned long long *hash)
+static long long self_copy(unsigned char *chunk, unsigned long long addr, unsigned long long len, int write,
+                           uint32_t seed, unsigned long long *hash)
 {
     if ((long long)len < 0)
         return -EINVAL;
@@ -262,6 +269,125 @@ static void fork_executor(int fd)
     close(pair[0]);
 }
 
+/* THREADS: op lists run on threads of their own, released together from a barrier. */
+struct thread_work
+{
+    pthread_barrier_t *start;
+    const long long (*ops)[8];
+    long long (*results)[2];
+    long long count;
+    unsigned char *chunk;
+    int done;
+};
+
+static long long run_one(const long long *w, unsigned char *own_chunk, unsigned long long *value)
+{
+    *value = 0;
+    switch (w[0])
+    {
+    case OP_SYSCALL:
+        return raw((long)w[1], (long)w[2], (long)w[3], (long)w[4], (long)w[5], (long)w[6], (long)w[7]);
+    case OP_FILL:
+        return self_copy(own_chunk, (unsigned long long)w[1], (unsigned long long)w[2], 1, (uint32_t)w[3], value);
+    case OP_HASH:
+        *value = 0xcbf29ce484222325ULL;
+        return self_copy(own_chunk, (unsigned long long)w[1], (unsigned long long)w[2], 0, 0, value);
+    default:
+        return -EINVAL;
+    }
+}
+
+static void *thread_main(void *arg)
+{
+    struct thread_work *work = arg;
+    pthread_barrier_wait(work->start);
+    for (long long i = 0; i < work->count; i++)
+    {
+        unsigned long long value;
+        work->results[i][0] = run_one(work->ops[i], work->chunk, &value);
+        work->results[i][1] = (long long)value;
+    }
+    __atomic_store_n(&work->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* THREADS threads, ops, timeout_ms; then `threads` words (ops per thread) and `ops` requests of 8
+ * words (SYSCALL, FILL or HASH only). Reply: { 0, or -ETIMEDOUT if some thread had not finished by
+ * the deadline, or -errno if the threads could not start } and then { ret, value } for every op,
+ * in the order sent (an op that never ran reads { -ETIMEDOUT, 0 }). After a timeout the stuck
+ * threads cannot be taken back, so the executor exits after its reply. */
+static void run_threads(int fd, long long threads, long long ops, long long timeout_ms)
+{
+    if (threads < 1 || threads > MAX_THREADS || ops < 0 || ops > MAX_THREAD_OPS)
+        _exit(2);
+    long long counts[MAX_THREADS];
+    read_all(fd, counts, (size_t)threads * sizeof counts[0]);
+    long long total = 0;
+    for (long long t = 0; t < threads; t++)
+    {
+        if (counts[t] < 0 || counts[t] > ops - total)
+            _exit(2);
+        total += counts[t];
+    }
+    if (total != ops)
+        _exit(2);
+    size_t op_bytes = (size_t)ops * 8 * sizeof(long long), result_bytes = (size_t)ops * 2 * sizeof(long long);
+    size_t chunk_bytes = (size_t)threads * CHUNK_SIZE;
+    unsigned char *block = mmap(NULL, op_bytes + result_bytes + chunk_bytes, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (block == MAP_FAILED)
+        _exit(3);
+    long long(*op_list)[8] = (long long(*)[8])block;
+    long long(*results)[2] = (long long(*)[2])(block + op_bytes);
+    read_all(fd, op_list, op_bytes);
+    for (long long i = 0; i < ops; i++)
+    {
+        results[i][0] = -ETIMEDOUT;
+        results[i][1] = 0;
+    }
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)threads);
+    struct thread_work work[MAX_THREADS];
+    pthread_t ids[MAX_THREADS];
+    long long status = 0, first = 0;
+    int started = 0;
+    for (long long t = 0; t < threads; t++)
+    {
+        work[t] = (struct thread_work){&start, (const long long(*)[8])op_list + first, results + first, counts[t],
+                                       block + op_bytes + result_bytes + (size_t)t * CHUNK_SIZE, 0};
+        first += counts[t];
+        int err = pthread_create(&ids[t], NULL, thread_main, &work[t]);
+        if (err != 0)
+        {
+            /* The threads started wait at the barrier for ever: nothing to do but say so and go. */
+            status = -err;
+            break;
+        }
+        started++;
+    }
+    if (status == 0)
+    {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (timeout_ms % 1000) * 1000000;
+        if (deadline.tv_nsec >= 1000000000)
+        {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000;
+        }
+        for (int t = 0; t < started; t++)
+            if (pthread_timedjoin_np(ids[t], NULL, &deadline) != 0)
+                status = -ETIMEDOUT;
+    }
+    reply(fd, status, 0);
+    write_all(fd, results, result_bytes);
+    if (status != 0)
+        _exit(0);
+    pthread_barrier_destroy(&start);
+    munmap(block, op_bytes + result_bytes + chunk_bytes);
+}
+
 static int in_scratch(long long offset, long long len)
 {
     return offset >= 0 && len >= 0 && offset <= SCRATCH_SIZE && len <= SCRATCH_SIZE - offset;
@@ -295,11 +421,11 @@ static void serve(void)
             write_all(fd, scratch + w[1], (size_t)w[2]);
             break;
         case OP_FILL:
-            reply(fd, self_copy((unsigned long long)w[1], (unsigned long long)w[2], 1, (uint32_t)w[3], &hash), 0);
+            reply(fd, self_copy(chunk, (unsigned long long)w[1], (unsigned long long)w[2], 1, (uint32_t)w[3], &hash), 0);
             break;
         case OP_HASH:
         {
-            long long ret = self_copy((unsigned long long)w[1], (unsigned long long)w[2], 0, 0, &hash);
+            long long ret = self_copy(chunk, (unsigned long long)w[1], (unsigned long long)w[2], 0, 0, &hash);
             reply(fd, ret, hash);
             break;
         }
@@ -312,6 +438,9 @@ static void serve(void)
         case OP_EXIT:
             reply(fd, 0, 0);
             _exit(0);
+        case OP_THREADS:
+            run_threads(fd, w[1], w[2], w[3]);
+            break;
         default:
             _exit(2);
         }
@@ -341,7 +470,11 @@ int main(int argc, char **argv)
             close(null);
     }
     close_trace_fds();
+    /* A write to a pipe without readers gives EPIPE, not death; no signal stays blocked from kiov's thread. */
     signal(SIGPIPE, SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     /* The arena first, so that the buffers cannot land in it. */
     long long status = reserve_arena();
     scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
