@@ -9,8 +9,18 @@ public static class Backends
     /// result (<see cref="HostSettings"/>: the shared zero page).</summary>
     public static readonly Func<ISyscalls>? Model = () => new ModelSyscalls(HostSettings.ModelConfig());
 
-    /// <summary>The host: the running Linux kernel, each call made in kiov-exec, a process of its own.</summary>
-    public static readonly Func<ISyscalls> Host = () => new HostSyscalls();
+    /// <summary>The host: the running Linux kernel, each call made in kiov-exec, a process of its own.
+    /// The first one made says on standard error what the host is set up with (TRACE.md "Host
+    /// settings": <see cref="HostSettings.Describe"/>), once per kiov process.</summary>
+    public static readonly Func<ISyscalls> Host = () =>
+    {
+        var host = new HostSyscalls();
+        if (Interlocked.Exchange(ref s_settingsSaid, 1) == 0)
+            ExitCodes.Say(Console.Error, HostSettings.Describe(HostSettings.Current));
+        return host;
+    };
+
+    private static int s_settingsSaid;
 
     /// <summary>Makes the model back end.</summary>
     /// <exception cref="BackendUnavailableException">The model is not built yet.</exception>

@@ -7,6 +7,8 @@ public static class Errno
     public const int EPERM = 1;
     /// <summary>Interrupted system call.</summary>
     public const int EINTR = 4;
+    /// <summary>No such file or directory.</summary>
+    public const int ENOENT = 2;
     /// <summary>I/O error.</summary>
     public const int EIO = 5;
     /// <summary>No such device or address (SEEK_DATA/SEEK_HOLE past the data).</summary>

@@ -147,4 +147,9 @@ public sealed partial record KernelConfig
         ["4.15"] = Linux2017Fixed, ["5.10"] = Linux5_10,
         ["4.8"] = Linux4_8, ["5.7"] = Linux5_7, ["5.18"] = Linux5_18,
     };
+
+    /// <summary>The host's settings that decide results beside the kernel's code (sysctls, limits,
+    /// privileges; TRACE.md "Host settings"). The defaults are a fresh boot's for an unprivileged
+    /// user; the trace back ends take what the host shows (<c>Trace.HostSettings</c>).</summary>
+    public HostLimits Limits { get; init; } = new();
 }

@@ -69,15 +69,37 @@ public enum IocbFlags
 public abstract class KFile : IMappableFile
 {
     private int _refs = 1;  // Interlocked
+    private int _mode;      // Interlocked
 
     /// <summary>Opens a file with <paramref name="mode"/>.</summary>
-    protected KFile(FMode mode) => Mode = mode;
+    protected KFile(FMode mode) => _mode = (int)mode;
 
     /// <summary><c>f_mode</c>.</summary>
-    public FMode Mode { get; }
+    public FMode Mode => (FMode)Volatile.Read(ref _mode);
 
-    /// <summary><c>O_NONBLOCK</c> in <c>f_flags</c>.</summary>
-    public bool NonBlock { get; init; }
+    /// <summary><c>pipe_clear_nowait</c>: splice and vmsplice take FMODE_NOWAIT from a pipe end they
+    /// use (they cannot honour it), so RWF_NOWAIT on it is EOPNOTSUPP from then on.</summary>
+    public void ClearNoWait() => Interlocked.And(ref _mode, ~(int)FMode.NoWait);
+
+    /// <summary><c>O_NONBLOCK</c> in <c>f_flags</c> (F_SETFL may change it).</summary>
+    public bool NonBlock { get; set; }
+
+    /// <summary><c>O_APPEND</c> in <c>f_flags</c> (F_SETFL may change it): every write goes to the end
+    /// (<c>IOCB_APPEND</c>).</summary>
+    public bool Append { get; set; }
+
+    /// <summary><c>f_flags</c> as F_GETFL shows them, limited to O_ACCMODE, O_APPEND and O_NONBLOCK.</summary>
+    public int StatusFlags =>
+        ((Mode & (FMode.Read | FMode.Write)) switch { FMode.Write => 1, FMode.Read | FMode.Write => 2, _ => 0 }) |
+        (Append ? 0x400 : 0) | (NonBlock ? 0x800 : 0);
+
+    /// <summary>The seals of a memfd (<c>memfd_file_seals_ptr</c>), or null for a file that cannot be sealed.</summary>
+    public virtual Seals? SealBits => null;
+
+    /// <summary>Opens the same object again with <paramref name="access"/> (FMODE_READ and/or
+    /// FMODE_WRITE), as <c>open("/proc/self/fd/N")</c> does: a new open file with its own position and
+    /// flags. The caller owns the reference returned.</summary>
+    public virtual KFile Reopen(FMode access) => throw Missing(nameof(Reopen));
 
     /// <summary><c>f_pos</c>, guarded by <see cref="PosLock"/> (what <c>fdget_pos</c> takes).</summary>
     public long Pos { get; set; }
@@ -137,6 +159,27 @@ public abstract class KFile : IMappableFile
 
     /// <summary>True when opened for writing (<c>FMODE_WRITE</c>).</summary>
     public bool OpenForWrite => (Mode & FMode.Write) != 0;
+
+    /// <summary><c>-&gt;fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)</c> of pages [first, end):
+    /// -EOPNOTSUPP unless the file can punch holes.</summary>
+    public virtual int PunchHole(long first, long end) => -Errno.EOPNOTSUPP;
+
+    /// <summary>True when the file's page at <paramref name="index"/> is in its page cache (<c>mincore_page</c>).</summary>
+    public virtual bool IsCached(long index) => false;
+
+    /// <summary>Reclaim of one cached page (MADV_PAGEOUT); see <see cref="IMappableFile.Reclaim"/>.</summary>
+    public virtual bool Reclaim(long index, Page page, int otherRefs) => false;
+
+    /// <summary><c>memfd_check_seals_mmap</c>: a write-sealed memfd refuses a writable shared mapping
+    /// (-EPERM) and takes VM_MAYWRITE from a read-only one.</summary>
+    public int CheckSealsMmap(ref VmFlags flags)
+    {
+        if (SealBits is not { } seals || (seals & (Seals.Write | Seals.FutureWrite)) == 0) return 0;
+        if ((flags & VmFlags.Shared) == 0) return 0;
+        if ((flags & VmFlags.Write) != 0) return -Errno.EPERM;
+        flags &= ~VmFlags.MayWrite;
+        return 0;
+    }
 
     /// <summary>True when the file has an <c>-&gt;mmap</c> operation.</summary>
     public virtual bool HasMmap => false;

@@ -43,6 +43,9 @@ public sealed partial class Kernel : IDisposable
     /// <summary>The behaviours in force.</summary>
     public KernelConfig Config => Space.Config;
 
+    /// <summary>The pipe slots the machine's one user holds (<c>user_struct.pipe_bufs</c>).</summary>
+    public PipeUserAccount PipeUser { get; } = new();
+
     /// <summary><c>ZERO_PAGE(0)</c>: the shared page of zeros that splice hands out for file holes.</summary>
     public Page ZeroPage => Space.ZeroPage;
 

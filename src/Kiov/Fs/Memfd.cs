@@ -11,34 +11,51 @@ namespace Kiov.Fs;
 /// xarray of pages by index; holes read as zeros. Reads and writes go through iterators, splice
 /// lends its pages to pipes, and mmap maps them (shared) or copies them on write (private).
 /// </summary>
-/// <remarks>Lock order: <c>_writeLock</c> (<c>i_rwsem</c>, held by writers and truncation across
-/// their copies, which may fault) before any mmap lock, before <c>_sizeLock</c> (held only for a
-/// size check or a page lookup, so the fault path may take it under the mmap lock).</remarks>
+/// <remarks>The state lives in the <see cref="ShmemInode"/>, shared by reopened files; see its lock order.</remarks>
 public sealed class MemfdFile : KFile
 {
     /// <summary><c>MAX_LFS_FILESIZE</c> on 64-bit.</summary>
     public const long MaxFileSize = long.MaxValue;
 
     private readonly Kernel _kernel;
-    private readonly object _writeLock = new();
-    private readonly object _sizeLock = new();
-    private readonly List<(AddressSpace mm, Vma vma)> _mappings = [];  // guarded by itself: the reverse map
-    private long _size;                                                 // written under both locks, read under either
+    private readonly ShmemInode _inode;
 
-    /// <summary>Creates an empty memfd opened for reading and writing.</summary>
-    public MemfdFile(Kernel kernel, string name = "kiov")
-        : base(FMode.Read | FMode.Write | FMode.PRead | FMode.PWrite | FMode.CanRead | FMode.CanWrite)
+    /// <summary>Creates an empty memfd opened for reading and writing, with <paramref name="seals"/>
+    /// (<c>F_SEAL_SEAL</c> unless created with MFD_ALLOW_SEALING; <c>F_SEAL_EXEC</c> for
+    /// MFD_NOEXEC_SEAL, which also clears the exec bits of the mode).</summary>
+    public MemfdFile(Kernel kernel, string name = "kiov", Seals seals = Seals.Seal)
+        : this(kernel, new ShmemInode(kernel, seals, executable: (seals & Seals.Exec) == 0), "/memfd:" + name + " (deleted)", FMode.Read | FMode.Write)
     {
-        _kernel = kernel;
-        Name = "/memfd:" + name + " (deleted)";
-        Cache = new PageCache(kernel.Memory);
     }
 
+    // A new open file of an existing inode (open of /proc/self/fd/N); takes over a reference on it.
+    private MemfdFile(Kernel kernel, ShmemInode inode, string name, FMode access)
+        : base(access | FMode.PRead | FMode.PWrite | FMode.CanRead | FMode.CanWrite)
+    {
+        _kernel = kernel;
+        _inode = inode;
+        Name = name;
+    }
+
+    /// <summary>The inode: page cache, size and seals, shared by every open file of it.</summary>
+    public ShmemInode Inode => _inode;
+
     /// <summary>The file's pages (<c>inode->i_mapping</c>).</summary>
-    public PageCache Cache { get; }
+    public PageCache Cache => _inode.Cache;
 
     /// <summary><c>i_size</c>.</summary>
-    public long Size { get { Sched.Lock(_sizeLock); lock (_sizeLock) return _size; } }
+    public long Size => _inode.Size;
+
+    /// <inheritdoc/>
+    public override Seals? SealBits => _inode.SealBits;
+
+    /// <summary><c>do_dentry_open</c> of the same inode with <paramref name="access"/> (FMODE_READ
+    /// and/or FMODE_WRITE): a new open file with its own position and flags.</summary>
+    public override KFile Reopen(FMode access)
+    {
+        _inode.Get();
+        return new MemfdFile(_kernel, _inode, Name, access);
+    }
 
     /// <inheritdoc/>
     public override string Name { get; }
@@ -58,11 +75,12 @@ public sealed class MemfdFile : KFile
         {
             Page page;
             ulong nr;
-            Sched.Lock(_sizeLock);
-            lock (_sizeLock)
+            Sched.Lock(_inode.SizeLock);
+            lock (_inode.SizeLock)
             {
-                if (pos >= _size) break;
-                nr = (ulong)Math.Min(PageSize - (pos & (PageSize - 1)), _size - pos);
+                long size = _inode.SizeUnderLock;
+                if (pos >= size) break;
+                nr = (ulong)Math.Min(PageSize - (pos & (PageSize - 1)), size - pos);
                 page = Cache.FindGet(pos >> PageShift);
             }
             ulong want = Math.Min(nr, to.Count);
@@ -88,8 +106,8 @@ public sealed class MemfdFile : KFile
     public override long WriteIter(ref IovIter from, ref long pos, IocbFlags flags)
     {
         if (from.Count == 0) return 0;
-        Sched.Lock(_writeLock);
-        lock (_writeLock)
+        Sched.Lock(_inode.WriteLock);
+        lock (_inode.WriteLock)
         {
             if ((flags & IocbFlags.Append) != 0) pos = Size;
             if (pos >= MaxFileSize) return -Errno.EFBIG;
@@ -100,7 +118,7 @@ public sealed class MemfdFile : KFile
         }
     }
 
-    // generic_perform_write; the caller holds _writeLock.
+    // generic_perform_write; the caller holds the inode's WriteLock.
     private unsafe long PerformWrite(ref IovIter from, ref long pos)
     {
         long done = 0;
@@ -109,6 +127,9 @@ public sealed class MemfdFile : KFile
         {
             int offset = (int)(pos & (PageSize - 1));
             ulong bytes = Math.Min((ulong)(PageSize - offset), from.Count);
+            // shmem_write_begin: sealed against writes, or against growing past i_size.
+            if (_inode.WriteSealed || ((_inode.SealBits & Seals.Grow) != 0 && pos + (long)bytes > _inode.Size))
+                return done != 0 ? done : -Errno.EPERM;
             Page page = Cache.FindOrCreate(pos >> PageShift);
             if (page.IsNull) return done != 0 ? done : -Errno.ENOMEM;
             ulong copied = from.CopyFromIter(_kernel.Memory.Pointer(page) + offset, bytes);
@@ -116,7 +137,7 @@ public sealed class MemfdFile : KFile
             _kernel.Memory.Put(page);
             done += (long)copied;
             pos += (long)copied;
-            if (pos > _size) { Sched.Lock(_sizeLock); lock (_sizeLock) _size = pos; }
+            if (pos > _inode.Size) _inode.SetSizeLocked(pos);
             if (copied == 0)
             {
                 // fault_in_iov_iter_readable, then the loop tries again; a second empty copy
@@ -141,13 +162,13 @@ public sealed class MemfdFile : KFile
     {
         if (_kernel.Config.IterPipe) return SpliceReadThroughIterPipe(ref pos, pipe, len);
         long done = 0;
-        Sched.Lock(_sizeLock);
-        lock (_sizeLock)
+        Sched.Lock(_inode.SizeLock);
+        lock (_inode.SizeLock)
         {
-            while (len != 0 && pos < _size && !pipe.IsFullLocked)
+            while (len != 0 && pos < _inode.SizeUnderLock && !pipe.IsFullLocked)
             {
                 int offset = (int)(pos & (PageSize - 1));
-                uint part = (uint)Math.Min((ulong)Math.Min(PageSize - offset, _size - pos), len);
+                uint part = (uint)Math.Min((ulong)Math.Min(PageSize - offset, _inode.SizeUnderLock - pos), len);
                 Page page = Cache.FindGet(pos >> PageShift);
                 PipeBufferKind kind = PipeBufferKind.PageCache;
                 if (page.IsNull)
@@ -216,36 +237,51 @@ public sealed class MemfdFile : KFile
     }
 
     /// <summary>
-    /// <c>shmem_setattr</c> for a new size: growing leaves a hole; shrinking unmaps the pages past the
-    /// end from every mapping, drops them from the page cache and zeroes the tail of the last page.
+    /// <c>shmem_setattr</c> for a new size: -EPERM when F_SEAL_SHRINK or F_SEAL_GROW forbids the
+    /// change; growing leaves a hole; otherwise (the same size included) the pages past the end leave
+    /// every mapping (private copies too when it shrank) and the page cache, and the tail of the last
+    /// page is zeroed.
     /// </summary>
     public override int Truncate(long length)
     {
-        List<(AddressSpace mm, Vma vma)> maps;
-        long firstGone;
-        Sched.Lock(_writeLock);
-        lock (_writeLock)
+        Sched.Lock(_inode.WriteLock);
+        lock (_inode.WriteLock)
         {
-            long old = _size;
-            Sched.Lock(_sizeLock);
-            Sched.Lock(_sizeLock);
-            lock (_sizeLock) _size = length;
-            if (length >= old) return 0;
-            firstGone = (length + PageSize - 1) >> PageShift;
-            int tail = (int)(length & (PageSize - 1));
-            if (tail != 0)
-            {
-                Page last = Cache.Find(length >> PageShift);
-                if (!last.IsNull) _kernel.Memory.Span(last)[tail..].Clear();
-            }
-            lock (_mappings) maps = [.. _mappings];
-            // Drop the pages first, then unmap: a fault that raced the size change and installed a
-            // page now finds it gone from the cache and takes it back out (IsCurrent).
-            Cache.RemoveFrom(firstGone);
-            foreach (var (mm, vma) in maps) mm.ZapFilePagesFrom(vma, firstGone);
+            long old = _inode.Size;
+            Seals seals = _inode.SealBits;
+            if ((length < old && (seals & Seals.Shrink) != 0) || (length > old && (seals & Seals.Grow) != 0)) return -Errno.EPERM;
+            _inode.SetSizeLocked(length);
+            if (length > old) return 0;
+            // shmem_setattr truncates whenever the size does not grow, the same size included: pages
+            // past the end (a failed write leaves one) go; private copies go too only when the size shrank.
+            ulong holeBegin = ((ulong)length + PageSize - 1) & ~(ulong)(PageSize - 1); // as pgoff_t: no overflow
+            _inode.ZeroTail(length);
+            _inode.DropRange((long)(holeBegin >> PageShift), long.MaxValue, evenCows: (ulong)old > holeBegin);
         }
         return 0;
     }
+
+    /// <summary>
+    /// <c>shmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)</c> of whole pages [first, end),
+    /// as MADV_REMOVE asks: -EPERM when writes are sealed; the pages leave every mapping (private
+    /// copies stay) and the cache, and read back as zeros.
+    /// </summary>
+    public override int PunchHole(long first, long end)
+    {
+        Sched.Lock(_inode.WriteLock);
+        lock (_inode.WriteLock)
+        {
+            if (_inode.WriteSealed) return -Errno.EPERM;
+            _inode.DropRange(first, end, evenCows: false);
+        }
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public override bool IsCached(long index) => _inode.IsCached(index);
+
+    /// <inheritdoc/>
+    public override bool Reclaim(long index, Page page, int otherRefs) => Cache.RemoveIfReclaimable(index, page, otherRefs);
 
     /// <summary><c>shmem_file_llseek</c>: SEEK_SET (0), SEEK_CUR (1) and SEEK_END (2), -EINVAL for a
     /// negative result or another whence; SEEK_DATA (3) and SEEK_HOLE (4) through
@@ -274,8 +310,8 @@ public sealed class MemfdFile : KFile
     private long SeekHoleData(long offset, bool data)
     {
         if (offset < 0) return -Errno.ENXIO;
-        Sched.Lock(_writeLock);
-        lock (_writeLock)
+        Sched.Lock(_inode.WriteLock);
+        lock (_inode.WriteLock)
         {
             long end = Size;
             if (end <= offset) return -Errno.ENXIO;
@@ -284,6 +320,14 @@ public sealed class MemfdFile : KFile
             {
                 if (cached < index) continue;
                 if (cached > last) break;
+                if (cached == long.MaxValue >> PageShift)
+                {
+                    // The page below 2^63: the kernel rounds its end up to 2^63, which as an loff_t is
+                    // negative, so SEEK_DATA never finds it and SEEK_HOLE in it returns LLONG_MIN.
+                    if (data) continue;
+                    if (cached == index) return long.MinValue;
+                    break;
+                }
                 if (data) return Math.Max(offset, cached << PageShift);
                 if (cached != index) break; // a missing page before this one: the hole starts there
                 index++;
@@ -293,8 +337,8 @@ public sealed class MemfdFile : KFile
         }
     }
 
-    /// <summary>Drops the page cache when the last reference goes (the inode is evicted).</summary>
-    protected override void Release() => Cache.RemoveFrom(0);
+    /// <summary>Drops this file's reference on the inode; the last one frees the pages.</summary>
+    protected override void Release() => _inode.Put();
 
     /// <inheritdoc/>
     public override bool HasMmap => true;
@@ -305,9 +349,9 @@ public sealed class MemfdFile : KFile
     /// for a size near MAX_LFS_FILESIZE.</summary>
     public override Page Fault(long index)
     {
-        Sched.Lock(_sizeLock);
-        lock (_sizeLock)
-            return index << PageShift >= _size ? Page.Null : Cache.FindOrCreate(index);
+        Sched.Lock(_inode.SizeLock);
+        lock (_inode.SizeLock)
+            return index << PageShift >= _inode.SizeUnderLock ? Page.Null : Cache.FindOrCreate(index);
     }
 
     /// <summary>True while <paramref name="page"/> is still cached at <paramref name="index"/>.</summary>
@@ -317,13 +361,13 @@ public sealed class MemfdFile : KFile
     public override void OnMap(AddressSpace mm, Vma vma)
     {
         Get();
-        lock (_mappings) _mappings.Add((mm, vma));
+        _inode.AddMapping(mm, vma);
     }
 
     /// <summary>Forgets the mapping and drops its hold on the file.</summary>
     public override void OnUnmap(AddressSpace mm, Vma vma)
     {
-        lock (_mappings) _mappings.Remove((mm, vma));
+        _inode.RemoveMapping(mm, vma);
         Put();
     }
 }

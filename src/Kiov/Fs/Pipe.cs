@@ -17,22 +17,32 @@ public sealed unsafe class Pipe : IPipeRing
     public const int DefaultBuffers = 16;
     /// <summary><c>PIPE_BUF</c>: writes up to this size are atomic.</summary>
     public const int PipeBuf = PageSize;
-    /// <summary><c>pipe_max_size</c>: the most an unprivileged F_SETPIPE_SZ may ask for.</summary>
-    public const int MaxSize = 1 << 20;
+    /// <summary><c>PIPE_MIN_DEF_BUFFERS</c>: the slots a new pipe gets once its user is past the soft limit.</summary>
+    public const int MinDefaultBuffers = 2;
+    /// <summary>The most slots one ring array may have: <c>KMALLOC_MAX_SIZE</c> (4 MiB) over the
+    /// 40 bytes of a <c>struct pipe_buffer</c>; a larger F_SETPIPE_SZ fails with -ENOMEM.</summary>
+    public const int MaxRingSlots = (4 << 20) / 40;
 
     private PipeBuffer[] _bufs = new PipeBuffer[DefaultBuffers];  // guarded by Lock
     private uint _head, _tail;                                    // guarded by Lock
     private int _maxUsage = DefaultBuffers;                       // guarded by Lock
     private int _readers, _writers;                               // guarded by Lock
     private Page _tmpPage0, _tmpPage1;                            // guarded by Lock: pipe->tmp_page[2]
+    private int _accounted = DefaultBuffers;                      // nr_accounted, guarded by Lock
+    private readonly HostLimits _limits;
+    private readonly PipeUserAccount _user;
 
     private static long s_lastId;
 
-    internal Pipe(PhysicalMemory memory)
+    internal Pipe(PhysicalMemory memory, HostLimits? limits = null, PipeUserAccount? user = null)
     {
         Memory = memory;
         Id = Interlocked.Increment(ref s_lastId);
+        _limits = limits ?? new HostLimits();
+        _user = user ?? new PipeUserAccount();
     }
+
+    private bool Unprivileged => !_limits.CapSysResource && !_limits.CapSysAdmin;
 
     /// <summary>A number no other pipe has: the order in which <c>pipe_double_lock</c> takes two
     /// pipes' locks (the kernel compares their addresses).</summary>
@@ -86,10 +96,18 @@ public sealed unsafe class Pipe : IPipeRing
     internal ref PipeBuffer TailLocked => ref _bufs[_tail & Mask];
     internal ref PipeBuffer BufferLocked(int i) => ref _bufs[(_tail + (uint)i) & Mask];
 
-    /// <summary>Creates a pipe and its two open ends (<c>create_pipe_files</c>).</summary>
-    public static (PipeFile read, PipeFile write) Create(PhysicalMemory memory, bool nonBlock)
+    /// <summary>Creates a pipe and its two open ends (<c>alloc_pipe_info</c> + <c>create_pipe_files</c>):
+    /// 16 slots, or 2 once an unprivileged user holds more than pipe-user-pages-soft pages of pipes.</summary>
+    public static (PipeFile read, PipeFile write) Create(PhysicalMemory memory, bool nonBlock, HostLimits? limits = null, PipeUserAccount? user = null)
     {
-        var pipe = new Pipe(memory) { _readers = 1, _writers = 1 };
+        var pipe = new Pipe(memory, limits, user) { _readers = 1, _writers = 1 };
+        ulong userBufs = pipe._user.Account(DefaultBuffers);
+        if (pipe._limits.PipeUserPagesSoft != 0 && userBufs > pipe._limits.PipeUserPagesSoft && pipe.Unprivileged)
+        {
+            pipe._user.Account(MinDefaultBuffers - DefaultBuffers);
+            pipe._bufs = new PipeBuffer[MinDefaultBuffers];
+            pipe._maxUsage = pipe._accounted = MinDefaultBuffers;
+        }
         return (new PipeFile(pipe, FMode.Read | FMode.CanRead | FMode.NoWait) { NonBlock = nonBlock },
                 new PipeFile(pipe, FMode.Write | FMode.CanWrite | FMode.NoWait) { NonBlock = nonBlock });
     }
@@ -320,9 +338,11 @@ public sealed unsafe class Pipe : IPipeRing
 
     /// <summary>
     /// <c>pipe_set_size</c> (F_SETPIPE_SZ): rounds <paramref name="size"/> up to a power-of-two number
-    /// of pages; -EINVAL for nothing, -EPERM above 1 MiB (unprivileged), -EBUSY when the buffers in use
-    /// do not fit. Returns the new size in bytes. The size is an unsigned int, as <c>pipe_fcntl</c>
-    /// takes it: fcntl's upper 32 bits never arrive.
+    /// of pages; -EINVAL for nothing (above 2^31); growing past pipe-max-size needs CAP_SYS_RESOURCE
+    /// (-EPERM), and past pipe-user-pages-hard an unprivileged user gets -EPERM; -EBUSY when the
+    /// buffers in use do not fit; -ENOMEM when the ring array would pass KMALLOC_MAX_SIZE. Returns
+    /// the new size in bytes. The size is an unsigned int, as <c>pipe_fcntl</c> takes it: fcntl's
+    /// upper 32 bits never arrive.
     /// </summary>
     public long SetSize(uint size)
     {
@@ -332,8 +352,20 @@ public sealed unsafe class Pipe : IPipeRing
         Sched.Lock(Lock);
         lock (Lock)
         {
-            if (slots > _maxUsage && rounded > MaxSize) return -Errno.EPERM;
-            if (slots < (int)(_head - _tail)) return -Errno.EBUSY;
+            if (slots > _maxUsage && rounded > _limits.PipeMaxSize && !_limits.CapSysResource) return -Errno.EPERM;
+            ulong userBufs = _user.Account(slots - _accounted);
+            if (slots > _accounted && _limits.PipeUserPagesHard != 0 && userBufs > _limits.PipeUserPagesHard && Unprivileged)
+            {
+                _user.Account(_accounted - slots);
+                return -Errno.EPERM;
+            }
+            int busy = slots < (int)(_head - _tail) ? -Errno.EBUSY : slots > MaxRingSlots ? -Errno.ENOMEM : 0;
+            if (busy != 0)
+            {
+                _user.Account(_accounted - slots);
+                return busy;
+            }
+            _accounted = slots;
             var bufs = new PipeBuffer[slots];
             uint n = 0;
             for (uint t = _tail; t != _head; t++) bufs[n++] = _bufs[t & Mask];
@@ -346,13 +378,15 @@ public sealed unsafe class Pipe : IPipeRing
         }
     }
 
-    /// <summary><c>pipe_release</c> for one end; the last end frees every buffer (<c>free_pipe_info</c>).</summary>
-    internal void ReleaseEnd(bool reader)
+    /// <summary><c>pipe_release</c> for one end (a read-write end counts as both); the last end frees
+    /// every buffer and gives the slots back to the user's account (<c>free_pipe_info</c>).</summary>
+    internal void ReleaseEnd(FMode mode)
     {
         Sched.Lock(Lock);
         lock (Lock)
         {
-            if (reader) _readers--; else _writers--;
+            if ((mode & FMode.Read) != 0) _readers--;
+            if ((mode & FMode.Write) != 0) _writers--;
             Sched.PulseAll(Lock);
             if (_readers != 0 || _writers != 0) return;
             while (!IsEmptyLocked) ReleaseTailLocked();
@@ -360,6 +394,20 @@ public sealed unsafe class Pipe : IPipeRing
             if (!_tmpPage0.IsNull) Memory.Put(_tmpPage0);
             if (!_tmpPage1.IsNull) Memory.Put(_tmpPage1);
             _tmpPage0 = _tmpPage1 = Page.Null;
+            _user.Account(-_accounted);
+        }
+    }
+
+    /// <summary><c>fifo_open</c> of the pipe's inode (reached through /proc/self/fd): counts a new
+    /// reader and/or writer. An anonymous pipe lives on pipefs, so the open never waits for a partner.</summary>
+    internal void OpenEnd(FMode mode)
+    {
+        Sched.Lock(Lock);
+        lock (Lock)
+        {
+            if ((mode & FMode.Read) != 0) _readers++;
+            if ((mode & FMode.Write) != 0) _writers++;
+            Sched.PulseAll(Lock);
         }
     }
 }
@@ -380,7 +428,12 @@ public sealed class PipeFile : KFile
     public override FileOps Ops => FileOps.ReadIter | FileOps.WriteIter;
 
     /// <inheritdoc/>
-    public override string Name => (Mode & FMode.Read) != 0 ? "pipe:[read]" : "pipe:[write]";
+    public override string Name => (Mode & (FMode.Read | FMode.Write)) switch
+    {
+        FMode.Read => "pipe:[read]",
+        FMode.Write => "pipe:[write]",
+        _ => "pipe:[read-write]",
+    };
 
     /// <inheritdoc/>
     public override long ReadIter(ref IovIter to, ref long pos, IocbFlags flags) =>
@@ -391,5 +444,24 @@ public sealed class PipeFile : KFile
         Pipe.Write(ref from, NonBlock || (flags & IocbFlags.NoWait) != 0);
 
     /// <inheritdoc/>
-    protected override void Release() => Pipe.ReleaseEnd((Mode & FMode.Read) != 0);
+    protected override void Release() => Pipe.ReleaseEnd(Mode);
+
+    /// <summary><c>fifo_open</c>: a new end of the same pipe with <paramref name="access"/>; it is a
+    /// stream and, unlike the ends <c>pipe2</c> made, not FMODE_NOWAIT (RWF_NOWAIT is EOPNOTSUPP).</summary>
+    public override KFile Reopen(FMode access)
+    {
+        Pipe.OpenEnd(access);
+        FMode mode = access | ((access & FMode.Read) != 0 ? FMode.CanRead : 0) | ((access & FMode.Write) != 0 ? FMode.CanWrite : 0);
+        return new PipeFile(Pipe, mode);
+    }
+}
+
+/// <summary>A user's count of pipe slots (<c>user_struct.pipe_bufs</c>), which the soft and hard
+/// limits of <see cref="HostLimits"/> are checked against. Thread-safe.</summary>
+public sealed class PipeUserAccount
+{
+    private long _pages;
+
+    /// <summary><c>account_pipe_buffers</c>: adds <paramref name="delta"/> slots and returns the new total.</summary>
+    public ulong Account(long delta) => (ulong)Interlocked.Add(ref _pages, delta);
 }

@@ -1,3 +1,4 @@
+using Kiov.Concurrency;
 using Kiov.Mm;
 
 namespace Kiov.Fs;
@@ -8,6 +9,32 @@ public static partial class Syscalls
     public const int ONonBlock = 0x800;
     /// <summary><c>O_CLOEXEC</c>.</summary>
     public const int OCloExec = 0x80000;
+    /// <summary><c>O_WRONLY</c>.</summary>
+    public const int OWrOnly = 0x1;
+    /// <summary><c>O_RDWR</c>.</summary>
+    public const int ORdWr = 0x2;
+    /// <summary><c>O_TRUNC</c>.</summary>
+    public const int OTrunc = 0x200;
+    /// <summary><c>O_APPEND</c>.</summary>
+    public const int OAppend = 0x400;
+    /// <summary><c>F_GETFL</c>.</summary>
+    public const int FGetFl = 3;
+    /// <summary><c>F_SETFL</c>.</summary>
+    public const int FSetFl = 4;
+    /// <summary><c>F_ADD_SEALS</c>.</summary>
+    public const int FAddSeals = 1033;
+    /// <summary><c>F_GET_SEALS</c>.</summary>
+    public const int FGetSeals = 1034;
+    /// <summary><c>MFD_CLOEXEC</c>.</summary>
+    public const uint MfdCloExec = 0x1;
+    /// <summary><c>MFD_ALLOW_SEALING</c>.</summary>
+    public const uint MfdAllowSealing = 0x2;
+    /// <summary><c>MFD_HUGETLB</c>.</summary>
+    public const uint MfdHugeTlb = 0x4;
+    /// <summary><c>MFD_NOEXEC_SEAL</c>.</summary>
+    public const uint MfdNoExecSeal = 0x8;
+    /// <summary><c>MFD_EXEC</c>.</summary>
+    public const uint MfdExec = 0x10;
     /// <summary><c>F_SETPIPE_SZ</c>.</summary>
     public const int FSetPipeSize = 1031;
     /// <summary><c>F_GETPIPE_SZ</c>.</summary>
@@ -19,7 +46,7 @@ public static partial class Syscalls
     {
         readFd = writeFd = -1;
         if ((flags & ~(ONonBlock | OCloExec)) != 0) return -Errno.EINVAL;
-        var (r, w) = Pipe.Create(p.Kernel.Memory, (flags & ONonBlock) != 0);
+        var (r, w) = Pipe.Create(p.Kernel.Memory, (flags & ONonBlock) != 0, p.Kernel.Config.Limits, p.Kernel.PipeUser);
         readFd = p.Files.Install(r);
         if (readFd < 0) { r.Put(); w.Put(); return readFd; }
         writeFd = p.Files.Install(w);
@@ -27,13 +54,26 @@ public static partial class Syscalls
         return 0;
     }
 
-    /// <summary><c>memfd_create(name, flags)</c>: a new memfd at the lowest free descriptor.</summary>
+    /// <summary>
+    /// <c>memfd_create(name, flags)</c>: a new memfd at the lowest free descriptor. -EINVAL for unknown
+    /// flags, MFD_EXEC with MFD_NOEXEC_SEAL, or a long name; vm.memfd_noexec decides a memfd given
+    /// neither (1 and 2 make it MFD_NOEXEC_SEAL; 2 refuses MFD_EXEC with -EACCES). Without
+    /// MFD_ALLOW_SEALING it starts sealed with F_SEAL_SEAL; MFD_NOEXEC_SEAL starts it with
+    /// F_SEAL_EXEC instead (and sealable). MFD_HUGETLB needs hugetlbfs pages this model does not have: -EINVAL.
+    /// </summary>
     public static long MemfdCreate(Process p, string name, uint flags)
     {
-        const uint known = 0x0001 | 0x0002 | 0x0004 | 0x0008 | 0x0010; // CLOEXEC, ALLOW_SEALING, HUGETLB, NOEXEC_SEAL, EXEC
+        const uint known = MfdCloExec | MfdAllowSealing | MfdHugeTlb | MfdNoExecSeal | MfdExec;
         if ((flags & ~known) != 0 || name.Length > 249) return -Errno.EINVAL;
-        if ((flags & 0x18) == 0x18) return -Errno.EINVAL; // MFD_EXEC with MFD_NOEXEC_SEAL (sanitize_flags)
-        var file = new MemfdFile(p.Kernel, name);
+        if ((flags & (MfdExec | MfdNoExecSeal)) == (MfdExec | MfdNoExecSeal)) return -Errno.EINVAL;
+        int noexec = p.Kernel.Config.Limits.MemfdNoexec;
+        if ((flags & (MfdExec | MfdNoExecSeal)) == 0) flags |= noexec >= 1 ? MfdNoExecSeal : MfdExec;
+        if (noexec >= 2 && (flags & MfdExec) != 0) return -Errno.EACCES;
+        if ((flags & MfdHugeTlb) != 0) return -Errno.EINVAL;
+        Seals seals = Seals.Seal;
+        if ((flags & MfdNoExecSeal) != 0) seals = Seals.Exec;
+        else if ((flags & MfdAllowSealing) != 0) seals = Seals.None;
+        var file = new MemfdFile(p.Kernel, name, seals);
         int fd = p.Files.Install(file);
         if (fd < 0) file.Put();
         return fd;
@@ -57,20 +97,110 @@ public static partial class Syscalls
         finally { f.Put(); }
     }
 
-    /// <summary><c>fcntl(fd, cmd, arg)</c> for F_SETPIPE_SZ and F_GETPIPE_SZ (-EBADF on a non-pipe,
-    /// as <c>pipe_fcntl</c> does; -EINVAL for another command).</summary>
+    /// <summary>
+    /// <c>fcntl(fd, cmd, arg)</c> (<c>do_fcntl</c>), with <paramref name="arg"/> cut to an unsigned int
+    /// as these commands take it: F_GETFL and F_SETFL (O_APPEND and O_NONBLOCK change); F_SETPIPE_SZ and
+    /// F_GETPIPE_SZ (<c>pipe_fcntl</c>: -EBADF on a non-pipe); F_ADD_SEALS and F_GET_SEALS
+    /// (<c>memfd_fcntl</c>); -EINVAL for another command.
+    /// </summary>
     public static long Fcntl(Process p, int fd, int cmd, ulong arg)
     {
         KFile? f = p.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
         try
         {
-            if (cmd is not (FSetPipeSize or FGetPipeSize)) return -Errno.EINVAL;
-            Pipe? pipe = f.PipeInfo;
-            if (pipe == null) return -Errno.EBADF;
-            return cmd == FGetPipeSize ? (long)pipe.MaxUsage * Memory.PageGeometry.PageSize : pipe.SetSize((uint)arg);
+            uint argi = (uint)arg;
+            switch (cmd)
+            {
+                case FGetFl:
+                    return f.StatusFlags;
+                case FSetFl:
+                    // setfl: only O_APPEND, O_NONBLOCK (and flags this model has no files for) change.
+                    f.Append = (argi & OAppend) != 0;
+                    f.NonBlock = (argi & ONonBlock) != 0;
+                    return 0;
+                case FSetPipeSize or FGetPipeSize:
+                    Pipe? pipe = f.PipeInfo;
+                    if (pipe == null) return -Errno.EBADF;
+                    return cmd == FGetPipeSize ? (long)pipe.MaxUsage * Memory.PageGeometry.PageSize : pipe.SetSize(argi);
+                case FAddSeals:
+                    return AddSeals(f, (Seals)argi);
+                case FGetSeals:
+                    return f.SealBits is { } seals ? (long)seals : -Errno.EINVAL;
+                default:
+                    return -Errno.EINVAL;
+            }
         }
         finally { f.Put(); }
+    }
+
+    /// <summary>
+    /// <c>memfd_add_seals</c>: -EPERM unless the file is open for writing, -EINVAL for unknown seals or a
+    /// file that cannot be sealed, -EPERM once F_SEAL_SEAL is set; F_SEAL_WRITE needs no shared mapping
+    /// that may write (<c>mapping_deny_writable</c>: -EBUSY) and no page referenced from elsewhere
+    /// (<c>memfd_wait_for_pins</c>: -EBUSY); F_SEAL_EXEC on an executable memfd brings the write seals.
+    /// </summary>
+    private static long AddSeals(KFile f, Seals seals)
+    {
+        if ((f.Mode & FMode.Write) == 0) return -Errno.EPERM;
+        if ((seals & ~Seals.All) != 0) return -Errno.EINVAL;
+        if (f is not MemfdFile memfd) return -Errno.EINVAL;
+        ShmemInode inode = memfd.Inode;
+        Sched.Lock(inode.WriteLock);
+        lock (inode.WriteLock)
+        {
+            if ((inode.SealBits & Seals.Seal) != 0) return -Errno.EPERM;
+            if ((seals & Seals.Write) != 0 && (inode.SealBits & Seals.Write) == 0)
+            {
+                int r = inode.DenyWritable();
+                if (r == 0) r = inode.CheckNoExtraReferences();
+                if (r != 0) return r;
+            }
+            if ((seals & Seals.Exec) != 0 && inode.Executable)
+                seals |= Seals.Shrink | Seals.Grow | Seals.Write | Seals.FutureWrite;
+            inode.SealBits |= seals;
+        }
+        return 0;
+    }
+
+    /// <summary><c>dup(fd)</c>: the same open file at the lowest free descriptor; -EBADF, -EMFILE.</summary>
+    public static long Dup(Process p, int fd)
+    {
+        KFile? f = p.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        int nfd = p.Files.Install(f);
+        if (nfd < 0) f.Put();
+        return nfd;
+    }
+
+    /// <summary>
+    /// <c>open("/proc/self/fd/N", flags)</c>: the magic link leads to the open file's inode, which is
+    /// opened again (<c>do_open</c>): -ENOENT when <paramref name="fd"/> is not open; a memfd gets a new
+    /// open file of the same inode, with O_TRUNC truncating it (seals permitting, whatever the access);
+    /// a pipe gets a new end (<c>fifo_open</c>). O_APPEND and O_NONBLOCK go to the new file's flags.
+    /// </summary>
+    public static long OpenProcFd(Process p, int fd, int flags)
+    {
+        KFile? f = p.Files.Get(fd);
+        if (f == null) return -Errno.ENOENT;
+        KFile opened;
+        try
+        {
+            FMode access = (flags & 3) switch { 0 => FMode.Read, OWrOnly => FMode.Write, ORdWr => FMode.Read | FMode.Write, _ => FMode.None };
+            if (access == FMode.None) return -Errno.EINVAL;
+            opened = f.Reopen(access);
+        }
+        finally { f.Put(); }
+        opened.Append = (flags & OAppend) != 0;
+        opened.NonBlock = (flags & ONonBlock) != 0;
+        if ((flags & OTrunc) != 0 && opened is MemfdFile)
+        {
+            int t = opened.Truncate(0);
+            if (t < 0) { opened.Put(); return t; }
+        }
+        int nfd = p.Files.Install(opened);
+        if (nfd < 0) opened.Put();
+        return nfd;
     }
 
     /// <summary><c>mmap(addr, len, prot, flags, fd, offset)</c> (<c>ksys_mmap_pgoff</c>): an unaligned

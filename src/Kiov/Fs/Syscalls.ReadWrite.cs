@@ -52,25 +52,25 @@ public static partial class Syscalls
     public static long Pwrite(Process p, int fd, ulong buf, ulong count, long pos) => PlainRw(p, fd, buf, count, pos, write: true);
 
     /// <summary><c>readv(fd, iov, n)</c> (<c>do_readv</c> → <c>vfs_readv</c>).</summary>
-    public static long Readv(Process p, int fd, ReadOnlySpan<IoVec> iov) => VectorRw(p, fd, iov, null, Rwf.None, write: false);
+    public static long Readv(Process p, int fd, ReadOnlySpan<IoVec> iov) => VectorRw(p, fd, new UserIovecs(iov), null, Rwf.None, write: false);
 
     /// <summary><c>writev(fd, iov, n)</c>.</summary>
-    public static long Writev(Process p, int fd, ReadOnlySpan<IoVec> iov) => VectorRw(p, fd, iov, null, Rwf.None, write: true);
+    public static long Writev(Process p, int fd, ReadOnlySpan<IoVec> iov) => VectorRw(p, fd, new UserIovecs(iov), null, Rwf.None, write: true);
 
     /// <summary><c>preadv(fd, iov, n, pos)</c>: -EINVAL for a negative position (before the fd is looked
     /// at), -ESPIPE on a stream.</summary>
-    public static long Preadv(Process p, int fd, ReadOnlySpan<IoVec> iov, long pos) => VectorRw(p, fd, iov, pos, Rwf.None, write: false);
+    public static long Preadv(Process p, int fd, ReadOnlySpan<IoVec> iov, long pos) => VectorRw(p, fd, new UserIovecs(iov), pos, Rwf.None, write: false);
 
     /// <summary><c>pwritev(fd, iov, n, pos)</c>.</summary>
-    public static long Pwritev(Process p, int fd, ReadOnlySpan<IoVec> iov, long pos) => VectorRw(p, fd, iov, pos, Rwf.None, write: true);
+    public static long Pwritev(Process p, int fd, ReadOnlySpan<IoVec> iov, long pos) => VectorRw(p, fd, new UserIovecs(iov), pos, Rwf.None, write: true);
 
     /// <summary><c>preadv2(fd, iov, n, pos, flags)</c>: a position of -1 uses and moves the file position.</summary>
     public static long Preadv2(Process p, int fd, ReadOnlySpan<IoVec> iov, long pos, Rwf flags) =>
-        VectorRw(p, fd, iov, pos == -1 ? null : pos, flags, write: false);
+        VectorRw(p, fd, new UserIovecs(iov), pos == -1 ? null : pos, flags, write: false);
 
     /// <summary><c>pwritev2(fd, iov, n, pos, flags)</c>.</summary>
     public static long Pwritev2(Process p, int fd, ReadOnlySpan<IoVec> iov, long pos, Rwf flags) =>
-        VectorRw(p, fd, iov, pos == -1 ? null : pos, flags, write: true);
+        VectorRw(p, fd, new UserIovecs(iov), pos == -1 ? null : pos, flags, write: true);
 
     // read/write/pread64/pwrite64 → vfs_read/vfs_write.
     private static long PlainRw(Process p, int fd, ulong buf, ulong count, long? pos, bool write)
@@ -141,7 +141,8 @@ public static partial class Syscalls
         var iter = UserAccess.KernelDs
             ? IovIter.Kvec(write, p.Kernel.Space, [new IoVec(buf, count)], 1, count)
             : IovIter.Ubuf(write, p.Mm, buf, count);
-        return write ? f.WriteIter(ref iter, ref pos, IocbFlags.None) : f.ReadIter(ref iter, ref pos, IocbFlags.None);
+        IocbFlags k = f.Append ? IocbFlags.Append : IocbFlags.None;
+        return write ? f.WriteIter(ref iter, ref pos, k) : f.ReadIter(ref iter, ref pos, k);
     }
 
     /// <summary><c>rw_verify_area</c>: a count negative as ssize_t, a negative position, or one that
@@ -154,13 +155,12 @@ public static partial class Syscalls
     }
 
     // do_readv/do_preadv and friends → vfs_readv/vfs_writev.
-    private static long VectorRw(Process p, int fd, ReadOnlySpan<IoVec> uvec, long? pos, Rwf flags, bool write)
+    private static long VectorRw(Process p, int fd, UserIovecs uvec, long? pos, Rwf flags, bool write)
     {
         if (pos < 0) return -Errno.EINVAL;
         KFile? f = p.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
-        // One segment becomes a UBUF iterator and needs no kernel copy of the array.
-        IoVec[] iov = uvec.Length > 1 ? ArrayPool<IoVec>.Shared.Rent(Math.Max(uvec.Length, IovLimits.FastIov)) : [];
+        IoVec[] iov = ArrayPool<IoVec>.Shared.Rent(uvec.PoolLength);
         try
         {
             if (pos != null && (f.Mode & (write ? FMode.PWrite : FMode.PRead)) == 0) return -Errno.ESPIPE;
@@ -174,11 +174,11 @@ public static partial class Syscalls
         }
     }
 
-    private static long VfsVectorRw(Process p, KFile f, ReadOnlySpan<IoVec> uvec, ref IoVec[] iov, long? pos, Rwf flags, bool write)
+    private static long VfsVectorRw(Process p, KFile f, UserIovecs uvec, ref IoVec[] iov, long? pos, Rwf flags, bool write)
     {
         if ((f.Mode & (write ? FMode.Write : FMode.Read)) == 0) return -Errno.EBADF;
         if ((f.Mode & (write ? FMode.CanWrite : FMode.CanRead)) == 0) return -Errno.EINVAL;
-        long r = Import.ImportIovec(write, p.Mm, uvec, ref iov, out IovIter iter);
+        long r = uvec.Import(write, p, ref iov, out IovIter iter);
         if (r < 0) return r;
         if (iter.Count == 0) return 0;
         var op = new VectorOp(p, f, iter, flags, write);
@@ -193,7 +193,10 @@ public static partial class Syscalls
         {
             long bad = KiocbSetRwFlags(f, flags, write);
             if (bad != 0) return bad;
-            IocbFlags k = ((flags & Rwf.NoWait) != 0 ? IocbFlags.NoWait : 0) | ((flags & Rwf.Append) != 0 ? IocbFlags.Append : 0);
+            // init_sync_kiocb takes IOCB_APPEND from O_APPEND; RWF_APPEND adds it, RWF_NOAPPEND drops it.
+            IocbFlags k = f.Append ? IocbFlags.Append : IocbFlags.None;
+            if ((flags & Rwf.NoAppend) != 0) k &= ~IocbFlags.Append;
+            k |= ((flags & Rwf.NoWait) != 0 ? IocbFlags.NoWait : 0) | ((flags & Rwf.Append) != 0 ? IocbFlags.Append : 0);
             return write ? f.WriteIter(ref iter, ref pos, k) : f.ReadIter(ref iter, ref pos, k);
         }
         if ((flags & ~Rwf.HiPri) != 0) return -Errno.EOPNOTSUPP;

@@ -36,8 +36,18 @@ public static partial class Syscalls
     // __do_splice + do_splice.
     private static long DoSplice(Process p, KFile input, long? offIn, KFile output, long? offOut, ulong len, uint flags)
     {
+        // __do_splice: each pipe end refuses an offset, then loses FMODE_NOWAIT, before do_splice checks anything.
         Pipe? ipipe = input.PipeInfo, opipe = output.PipeInfo;
-        if ((ipipe != null && offIn != null) || (opipe != null && offOut != null)) return -Errno.ESPIPE;
+        if (ipipe != null)
+        {
+            if (offIn != null) return -Errno.ESPIPE;
+            input.ClearNoWait();
+        }
+        if (opipe != null)
+        {
+            if (offOut != null) return -Errno.ESPIPE;
+            output.ClearNoWait();
+        }
         if ((input.Mode & FMode.Read) == 0 || (output.Mode & FMode.Write) == 0) return -Errno.EBADF;
         bool nonBlock = (flags & SpliceNonBlock) != 0;
         if (ipipe != null && opipe != null)
@@ -50,6 +60,7 @@ public static partial class Syscalls
             long pos;
             if (offOut is long o) { if ((output.Mode & FMode.PWrite) == 0) return -Errno.EINVAL; pos = o; }
             else pos = output.Pos;
+            if (output.Append) return -Errno.EINVAL; // do_splice: no splicing into an O_APPEND file
             long v = RwVerifyArea(len, pos, true);
             if (v != 0) return v;
             if ((output.Ops & FileOps.SpliceWrite) == 0) return -Errno.EINVAL;

@@ -18,23 +18,28 @@ public static partial class Syscalls
     /// later write to that memory shows in what the reader gets. On the read end the pipe's data is
     /// copied out to the user (<c>vmsplice_to_user</c>). A non-pipe fd: -EBADF.
     /// </summary>
-    public static long Vmsplice(Process p, int fd, ReadOnlySpan<IoVec> uiov, uint flags)
+    public static long Vmsplice(Process p, int fd, ReadOnlySpan<IoVec> uiov, uint flags) =>
+        Vmsplice(p, fd, new UserIovecs(uiov), flags);
+
+    private static long Vmsplice(Process p, int fd, UserIovecs uiov, uint flags)
     {
         if ((flags & ~SpliceAll) != 0) return -Errno.EINVAL;
         KFile? f = p.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
-        IoVec[] iov = ArrayPool<IoVec>.Shared.Rent(Math.Max(uiov.Length, IovLimits.FastIov));
+        IoVec[] iov = ArrayPool<IoVec>.Shared.Rent(uiov.PoolLength);
         try
         {
             bool toPipe;
             if ((f.Mode & FMode.Write) != 0) toPipe = true;
             else if ((f.Mode & FMode.Read) != 0) toPipe = false;
             else return -Errno.EBADF;
-            long r = Import.ImportIovec(toPipe, p.Mm, uiov, ref iov, out IovIter iter);
+            IoVec[] arr = iov;
+            long r = uiov.Import(toPipe, p, ref arr, out IovIter iter);
             if (r < 0) return r;
             if (iter.Count == 0) return 0;
             Pipe? pipe = f.PipeInfo;
             if (pipe == null) return -Errno.EBADF;
+            f.ClearNoWait(); // pipe_clear_nowait in vmsplice_to_pipe and vmsplice_to_user
             bool nonBlock = (flags & SpliceNonBlock) != 0;
             return toPipe ? VmspliceToPipe(pipe, ref iter, nonBlock) : VmspliceToUser(pipe, ref iter, nonBlock);
         }

@@ -130,6 +130,7 @@ public sealed unsafe partial class AddressSpace
         }
         if (vma.IsAnonymous)
         {
+            AnonVmaPrepare(vma);
             page = Memory.Alloc(PageOwner.Anon);
             if (page.IsNull) return -Errno.ENOMEM;
             Memory.SetFlags(page, PageFlags.Anon | PageFlags.AnonExclusive);
@@ -144,6 +145,7 @@ public sealed unsafe partial class AddressSpace
             if ((vma.Flags & VmFlags.PfnMap) != 0) return InsertPfn(vma, ptep, old, page);
             if (write && !vma.IsShared)
             {
+                AnonVmaPrepare(vma);
                 Page copy = CopyPage(page);
                 Memory.Put(page);
                 if (copy.IsNull) return -Errno.ENOMEM;
@@ -256,11 +258,35 @@ public sealed unsafe partial class AddressSpace
         finally { Kernel.Gate.Exit(token); }
     }
 
+    // anon_vma_prepare: the area's first anonymous page gives it an anon_vma, the one of a neighbour
+    // it could merge with if that has one (find_mergeable_anon_vma: the next area, then the previous).
+    private void AnonVmaPrepare(Vma vma)
+    {
+        if (Volatile.Read(ref vma.AnonVma) != null) return;
+        object fresh = FindMergeableAnonVma(vma) ?? new object();
+        Interlocked.CompareExchange(ref vma.AnonVma, fresh, null);
+    }
+
+    private object? FindMergeableAnonVma(Vma vma)
+    {
+        Vma? next = _vmas.Next(vma);
+        if (next != null && AnonVmaCompatible(vma, next) && next.AnonVma is { } n) return n;
+        Vma? prev = _vmas.FindLastEndingAtOrBelow(vma.Start);
+        if (prev != null && AnonVmaCompatible(prev, vma) && prev.AnonVma is { } p) return p;
+        return null;
+    }
+
+    // anon_vma_compatible: adjacent, the same file, flags equal but for access bits, offsets in line.
+    private static bool AnonVmaCompatible(Vma a, Vma b) =>
+        a.End == b.Start && ReferenceEquals(a.File, b.File) &&
+        ((a.Flags ^ b.Flags) & ~VmFlags.AccessMask) == 0 && b.PgOff == a.PageIndex(b.Start);
+
     // wp_page_copy: a private write to a page the mapping may not reuse copies it (a file's page
     // is never written). The copy is exclusive; for an unshare it is mapped clean and read-only.
     // The caller holds a reference on 'page'.
     private int CopyOnWrite(Vma vma, ulong* ptep, ulong old, Page page, bool unshare, bool releaseOld)
     {
+        AnonVmaPrepare(vma); // wp_page_copy begins with vmf_anon_prepare, the zero page's copy included
         Page copy = CopyPage(page);
         if (copy.IsNull) return -Errno.ENOMEM;
         Memory.AddMap(copy);
@@ -294,19 +320,27 @@ public sealed unsafe partial class AddressSpace
 
     /// <summary>
     /// <c>unmap_mapping_range</c> for one mapping: if <paramref name="vma"/> is still mapped here,
-    /// zaps its entries for file pages at or after <paramref name="firstIndex"/>, so that a truncated
-    /// file's pages are no longer reachable through it. Takes the mmap read lock.
+    /// zaps its entries for file pages in [<paramref name="first"/>, <paramref name="end"/>) (page
+    /// indices), so that the file's dropped pages are no longer reachable through it; private copies
+    /// made by copy-on-write go too only when <paramref name="evenCows"/> (truncation, not a punched
+    /// hole). Takes the mmap read lock.
     /// </summary>
-    public void ZapFilePagesFrom(Vma vma, long firstIndex)
+    public void ZapFilePages(Vma vma, long first, long end, bool evenCows)
     {
         var gather = new MmuGather(Memory, Kernel.Gate);
         using (MmapLock.Read())
         {
             if (_vmas.Find(vma.Start) != vma) return;
-            long last = vma.PageIndex(vma.End);
-            if (firstIndex >= last) return;
-            ulong start = firstIndex <= vma.PgOff ? vma.Start : vma.Start + ((ulong)(firstIndex - vma.PgOff) << PageShift);
-            ZapRange(start, vma.End, gather);
+            long lo = Math.Max(first, vma.PgOff), hi = Math.Min(end, vma.PageIndex(vma.End));
+            if (lo >= hi) return;
+            ulong start = vma.Start + ((ulong)(lo - vma.PgOff) << PageShift);
+            ulong stop = vma.Start + ((ulong)(hi - vma.PgOff) << PageShift);
+            if (evenCows) ZapRange(start, stop, gather);
+            else
+            {
+                var zap = new ZapVisitor(Memory, gather, skipAnon: true);
+                PageTables.ForEachEntry(Memory, _pgd, start, stop, ref zap);
+            }
         }
         gather.Finish();
     }
@@ -319,16 +353,17 @@ public sealed unsafe partial class AddressSpace
     internal void ZapRange(ulong start, ulong end, MmuGather gather)
     {
         MmapLock.AssertLocked();
-        var zap = new ZapVisitor(Memory, gather);
+        var zap = new ZapVisitor(Memory, gather, skipAnon: false);
         PageTables.ForEachEntry(Memory, _pgd, start, end, ref zap);
     }
 
-    private readonly struct ZapVisitor(PhysicalMemory memory, MmuGather gather) : PageTables.IEntryVisitor
+    private readonly struct ZapVisitor(PhysicalMemory memory, MmuGather gather, bool skipAnon) : PageTables.IEntryVisitor
     {
         public void Visit(ulong* pte, ulong addr)
         {
             ulong old = Pte.Read(pte);
             if (!Pte.MapsPage(old)) return;
+            if (skipAnon && (old & Pte.Special) == 0 && (memory.Flags(new Page(Pte.Pfn(old))) & PageFlags.Anon) != 0) return;
             old = Pte.Clear(pte);
             if (!Pte.MapsPage(old) || (old & Pte.Special) != 0) return;
             Page page = new(Pte.Pfn(old));

@@ -22,6 +22,7 @@ public sealed unsafe partial class AddressSpace
         if (anonymous) file = null;
         else if (file == null) return -Errno.EBADF;
         if (len == 0) return -Errno.EINVAL;
+        if ((flags & MapFlags.FixedNoReplace) != 0) flags |= MapFlags.Fixed;
         if (!TryPageAlign(len, out ulong size) || size == 0) return -Errno.ENOMEM;
         // sys_mmap takes the offset unsigned, so the page offset is below 2^52 and the kernel's own
         // "pgoff + pages wraps" EOVERFLOW check cannot fire on 64-bit; file_mmap_ok's can (below).
@@ -40,23 +41,32 @@ public sealed unsafe partial class AddressSpace
                 if (size > Layout.TaskSize || addr > Layout.TaskSize - size) return -Errno.ENOMEM;
                 if ((addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
                 if (addr < Layout.MmapMinAddr) return -Errno.EPERM;
-                if ((flags & MapFlags.Fixed) == 0 && _vmas.FirstOverlapping(addr, addr + size) != null) return -Errno.EEXIST;
             }
             else
             {
                 addr = GetUnmappedArea(addr, size);
                 if (addr == 0) return -Errno.ENOMEM;
             }
-            if (file != null && !FileMmapOk(file, pgoff, size)) return -Errno.EOVERFLOW;
+            if ((flags & MapFlags.FixedNoReplace) != 0 && _vmas.FirstOverlapping(addr, addr + size) != null) return -Errno.EEXIST;
             VmFlags vmFlags = ProtToVmFlags(prot) | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
             if ((flags & MapFlags.GrowsDown) != 0) vmFlags |= VmFlags.GrowsDown;
+            if ((flags & MapFlags.Locked) != 0)
+            {
+                vmFlags |= VmFlags.Locked;
+                if (!CanDoMlock) return -Errno.EPERM;
+            }
+            if (!MlockFutureOk(vmFlags, size)) return -Errno.EAGAIN;
+            if (file != null && !FileMmapOk(file, pgoff, size)) return -Errno.EOVERFLOW;
             if (file != null)
             {
                 // do_mmap's checks of the file, in its order (file_mmap_ok came above).
                 switch (type)
                 {
                     case MapFlags.Shared:
+                        flags &= MapFlags.LegacyMask;
+                        goto case MapFlags.SharedValidate;
                     case MapFlags.SharedValidate:
+                        if ((flags & ~MapFlags.LegacyMask) != 0) return -Errno.EOPNOTSUPP;
                         if ((prot & Prot.Write) != 0 && !file.OpenForWrite) return -Errno.EACCES;
                         vmFlags |= VmFlags.Shared | VmFlags.MayShare;
                         if (!file.OpenForWrite) vmFlags &= ~(VmFlags.MayWrite | VmFlags.Shared);
@@ -74,9 +84,19 @@ public sealed unsafe partial class AddressSpace
                     default:
                         return -Errno.EINVAL;
                 }
+                int sealed_ = file.CheckSealsMmap(ref vmFlags);
+                if (sealed_ != 0) return sealed_;
             }
-            else if (type == MapFlags.Shared) vmFlags |= VmFlags.Shared | VmFlags.MayShare;
-            else if (type != MapFlags.Private) return -Errno.EINVAL;
+            else if (type == MapFlags.Shared)
+            {
+                if ((vmFlags & VmFlags.GrowsDown) != 0) return -Errno.EINVAL;
+                vmFlags |= VmFlags.Shared | VmFlags.MayShare;
+            }
+            else if (type == MapFlags.Private) pgoff = (long)(addr >> PageShift);
+            else return -Errno.EINVAL;
+            if ((flags & MapFlags.NoReserve) != 0) vmFlags |= VmFlags.NoReserve;
+            // accountable_mapping: private writable memory is charged (VM_ACCOUNT) unless MAP_NORESERVE.
+            if ((vmFlags & (VmFlags.NoReserve | VmFlags.Shared | VmFlags.Write)) == VmFlags.Write) vmFlags |= VmFlags.Account;
             if (file != null) vmFlags |= file.MmapFlags;
             else if ((vmFlags & VmFlags.Shared) != 0)
             {
@@ -85,33 +105,56 @@ public sealed unsafe partial class AddressSpace
             }
             // MAP_FIXED replaces whatever was there (do_vmi_munmap inside mmap_region).
             RemoveRange(addr, addr + size, gather);
+            if ((vmFlags & VmFlags.Locked) != 0 && (vmFlags & (VmFlags.Io | VmFlags.PfnMap)) != 0) vmFlags &= ~VmFlags.Locked;
+            if ((vmFlags & VmFlags.Locked) != 0) _lockedVm += npages;
             vma = new Vma(addr, addr + size, vmFlags, file, pgoff);
             _vmas.Insert(vma);
             file?.OnMap(this, vma);
             vma = TryMerge(vma);
-            if ((flags & MapFlags.Populate) != 0) Populate(addr, addr + size);
+            if ((vmFlags & VmFlags.Locked) != 0 || (flags & (MapFlags.Populate | MapFlags.NonBlock)) == MapFlags.Populate)
+                PopulateRange(addr, addr + size, ignoreErrors: true);
         }
         gather.Finish();
         return (long)addr;
     }
 
-    // __mm_populate: faults every page of each accessible area in (a write fault for a private
-    // writable one, as populate_vma_page_range asks FOLL_WRITE only there). Errors are ignored,
-    // but the first one ends the work on that area, so a huge MAP_POPULATE stops when memory runs out.
-    private void Populate(ulong start, ulong end)
+    /// <summary>
+    /// <c>__mm_populate</c>: faults every page of each area in [start, end) in (a write fault for a
+    /// private writable one, as populate_vma_page_range asks FOLL_WRITE only there; areas of VM_IO
+    /// or VM_PFNMAP are skipped). An area without access (PROT_NONE) fails with -EFAULT, as GUP
+    /// without FOLL_FORCE does; so does a fault past the end of a file. With
+    /// <paramref name="ignoreErrors"/> (mmap) an error ends the work on that area only; without it
+    /// (mlock) it is returned. The caller holds the mmap lock.
+    /// </summary>
+    private int PopulateRange(ulong start, ulong end, bool ignoreErrors)
     {
         for (ulong a = start; a < end;)
         {
             Vma? v = _vmas.FirstOverlapping(a, end);
-            if (v == null) return;
+            if (v == null) return 0;
             a = Math.Max(a, v.Start);
             ulong stop = Math.Min(v.End, end);
-            bool write = (v.Flags & (VmFlags.Write | VmFlags.Shared)) == VmFlags.Write;
-            if ((v.Flags & VmFlags.AccessMask) != 0)
-                for (; a < stop; a += PageSize)
-                    if (HandleMmFault(v, a, write) != 0) break;
+            if ((v.Flags & (VmFlags.Io | VmFlags.PfnMap)) == 0)
+            {
+                bool write = (v.Flags & (VmFlags.Write | VmFlags.Shared)) == VmFlags.Write;
+                int r = (v.Flags & VmFlags.AccessMask) == 0 ? -Errno.EFAULT : 0;
+                for (; r == 0 && a < stop; a += PageSize)
+                    r = HandleMmFault(v, a, write);
+                if (r != 0 && !ignoreErrors) return r;
+            }
             a = stop;
         }
+        return 0;
+    }
+
+    // can_do_mlock: a memlock limit above zero, or CAP_IPC_LOCK.
+    private bool CanDoMlock => Kernel.Config.Limits.MemlockLimit != 0 || Kernel.Config.Limits.CapIpcLock;
+
+    // mlock_future_ok: locked memory stays within RLIMIT_MEMLOCK unless CAP_IPC_LOCK.
+    private bool MlockFutureOk(VmFlags flags, ulong bytes)
+    {
+        if ((flags & VmFlags.Locked) == 0 || Kernel.Config.Limits.CapIpcLock) return true;
+        return (bytes >> PageShift) + (ulong)_lockedVm <= Kernel.Config.Limits.MemlockLimit >> PageShift;
     }
 
     // file_mmap_ok: the mapping [pgoff, pgoff + size) must lie within file_mmap_size_max.
@@ -180,6 +223,7 @@ public sealed unsafe partial class AddressSpace
             Vma? next = _vmas.Next(v);
             ZapRange(v.Start, v.End, gather);
             _vmas.Remove(v);
+            if ((v.Flags & VmFlags.Locked) != 0) _lockedVm -= (long)((v.End - v.Start) >> PageShift);
             v.File?.OnUnmap(this, v);
             v = next;
         }
@@ -190,7 +234,7 @@ public sealed unsafe partial class AddressSpace
     private Vma SplitAt(Vma vma, ulong addr)
     {
         MmapLock.AssertWriteLocked();
-        var tail = new Vma(addr, vma.End, vma.Flags, vma.File, vma.PageIndex(addr));
+        var tail = new Vma(addr, vma.End, vma.Flags, vma.File, vma.PageIndex(addr)) { AnonVma = vma.AnonVma };
         vma.End = addr;
         _vmas.Insert(tail);
         vma.File?.OnMap(this, tail);
@@ -207,6 +251,7 @@ public sealed unsafe partial class AddressSpace
         {
             _vmas.Remove(vma);
             prev.End = vma.End;
+            prev.AnonVma ??= vma.AnonVma;
             vma.File?.OnUnmap(this, vma);
             vma = prev;
         }
@@ -215,6 +260,7 @@ public sealed unsafe partial class AddressSpace
         {
             _vmas.Remove(next);
             vma.End = next.End;
+            vma.AnonVma ??= next.AnonVma;
             next.File?.OnUnmap(this, next);
         }
         return vma;
@@ -231,9 +277,12 @@ public sealed unsafe partial class AddressSpace
         }
     }
 
+    // is_mergeable_vma + is_mergeable_anon_vma + the page offsets lining up (anonymous areas too,
+    // whose offset is the page number they were first mapped at: one moved by mremap keeps its own).
     private static bool CanMerge(Vma a, Vma b) =>
         a.End == b.Start && a.Flags == b.Flags && ReferenceEquals(a.File, b.File) &&
-        (a.File == null || a.PageIndex(a.End) == b.PgOff) && (a.Flags & (VmFlags.Io | VmFlags.PfnMap)) == 0;
+        a.PageIndex(a.End) == b.PgOff && (a.Flags & (VmFlags.Io | VmFlags.PfnMap)) == 0 &&
+        (a.AnonVma == null || b.AnonVma == null || ReferenceEquals(a.AnonVma, b.AnonVma));
 
     /// <summary>
     /// <c>mprotect(addr, len, prot)</c> (<c>do_mprotect_pkey</c>), checking in the kernel's order:
@@ -274,15 +323,30 @@ public sealed unsafe partial class AddressSpace
             {
                 if (v.Start > cursor) { result = -Errno.ENOMEM; break; }
                 VmFlags newFlags = (v.Flags & ~VmFlags.AccessMask) | want;
+                // mprotect_fixup: a private mapping made writable is charged (VM_ACCOUNT); one made
+                // read-only gives the charge back only while it holds no anonymous pages.
+                if ((want & VmFlags.Write) != 0)
+                {
+                    if ((v.Flags & (VmFlags.Account | VmFlags.Write | VmFlags.Shared | VmFlags.NoReserve)) == 0) newFlags |= VmFlags.Account;
+                }
+                else if ((v.Flags & VmFlags.Account) != 0 && v.IsAnonymous && v.AnonVma == null) newFlags &= ~VmFlags.Account;
                 var denied = (VmFlags)((ulong)newFlags & ~((ulong)newFlags >> 4)) & VmFlags.AccessMask;
                 if (denied != 0) { result = -Errno.EACCES; break; }
                 if (v.Start < cursor) { v = SplitAt(v, cursor); }
                 if (v.End > end) SplitAt(v, end);
                 if (newFlags != v.Flags)
                 {
+                    VmFlags oldFlags = v.Flags;
                     v.Flags = newFlags;
                     var change = new ProtectVisitor(Memory, v, Kernel.ZeroPage.Pfn);
                     PageTables.ForEachEntry(Memory, _pgd, v.Start, v.End, ref change);
+                    // vma_modify_flags merges each piece as it goes, before anything faults in it.
+                    ulong pieceStart = v.Start, pieceEnd = v.End;
+                    v = TryMerge(v);
+                    // A private VM_LOCKED area becoming writable breaks copy-on-write at once
+                    // (populate_vma_page_range), so a locked area keeps no page to fault in later.
+                    if ((oldFlags & (VmFlags.Write | VmFlags.Shared | VmFlags.Locked)) == VmFlags.Locked && (newFlags & VmFlags.Write) != 0)
+                        for (ulong a = pieceStart; a < pieceEnd && HandleMmFault(v, a, write: true) == 0; a += PageSize) { }
                 }
                 cursor = v.End;
                 if (cursor >= end) break;
@@ -320,41 +384,5 @@ public sealed unsafe partial class AddressSpace
                 if (Pte.CompareExchange(pte, fresh, old)) return;
             }
         }
-    }
-
-    /// <summary>
-    /// <c>madvise(addr, len, advice)</c>: EINVAL for an unknown advice (checked first), an unaligned
-    /// address, or a range that overflows; 0 for a zero length; the advice is applied to every mapped
-    /// part and ENOMEM returned if the range had a hole. MADV_DONTNEED drops the pages (private
-    /// anonymous memory then reads back as zeros; a file mapping reads the file again) and refuses
-    /// VM_LOCKED or VM_PFNMAP areas with EINVAL.
-    /// </summary>
-    public int Madvise(ulong addr, ulong len, int advice)
-    {
-        if (advice is < Madv.Normal or > Madv.DontNeed) return -Errno.EINVAL;
-        if ((addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
-        if (!TryPageAlign(len, out ulong size) || (len != 0 && size == 0)) return -Errno.EINVAL;
-        ulong end = addr + size;
-        if (end < addr) return -Errno.EINVAL;
-        if (end == addr) return 0;
-        int result = 0;
-        var gather = new MmuGather(Memory, Kernel.Gate);
-        using (MmapLock.Read())
-        {
-            ulong cursor = addr;
-            for (Vma? v = _vmas.FirstOverlapping(addr, end); v != null && v.Start < end; v = _vmas.Next(v))
-            {
-                if (v.Start > cursor) result = -Errno.ENOMEM;
-                if (advice == Madv.DontNeed)
-                {
-                    if ((v.Flags & (VmFlags.Locked | VmFlags.PfnMap)) != 0) { result = -Errno.EINVAL; break; }
-                    ZapRange(Math.Max(v.Start, addr), Math.Min(v.End, end), gather);
-                }
-                cursor = v.End;
-            }
-            if (cursor < end && result == 0) result = -Errno.ENOMEM;
-        }
-        gather.Finish();
-        return result;
     }
 }

@@ -20,6 +20,7 @@ public sealed unsafe partial class AddressSpace : IDisposable
     private readonly VmaTree _vmas = new();  // protected by MmapLock
     private int _pgd;                        // the PGD frame; 0 after Dispose
     private long _faults, _cowFaults;        // Interlocked
+    private long _lockedVm;                  // mm->locked_vm in pages, protected by MmapLock (write)
 
     /// <summary>Creates an empty address space whose kernel half is <paramref name="kernel"/>'s (<c>mm_alloc</c>).</summary>
     public AddressSpace(KernelSpace kernel)
@@ -57,6 +58,9 @@ public sealed unsafe partial class AddressSpace : IDisposable
 
     /// <summary><c>MMF_HAS_PINNED</c>: some page of this address space was ever pinned with FOLL_PIN.</summary>
     public bool HasPinned { get; internal set; }
+
+    /// <summary><c>mm->locked_vm</c>: pages in VM_LOCKED areas.</summary>
+    public long LockedVm => _lockedVm;
 
     /// <summary>Page faults handled (<c>handle_mm_fault</c> calls that did something).</summary>
     public long Faults => Interlocked.Read(ref _faults);

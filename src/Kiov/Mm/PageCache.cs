@@ -73,18 +73,53 @@ public sealed class PageCache(PhysicalMemory memory)
         foreach (var p in dropped) memory.Put(p);
     }
 
+    /// <summary><c>truncate_inode_pages_range</c> for whole pages [<paramref name="first"/>, <paramref name="end"/>):
+    /// the cache drops its reference on each.</summary>
+    public void RemoveRange(long first, long end)
+    {
+        List<Page> dropped = [];
+        lock (_lock)
+        {
+            foreach (var (index, _) in _pages.Where(kv => kv.Key >= first && kv.Key < end).ToList())
+            {
+                dropped.Add(_pages[index]);
+                _pages.Remove(index);
+            }
+        }
+        foreach (var p in dropped) memory.Put(p);
+    }
+
+    /// <summary><c>__remove_mapping</c> for reclaim: drops <paramref name="page"/> from the cache if it is
+    /// still the page at <paramref name="index"/>, clean, and referenced by nothing but the cache
+    /// (<paramref name="otherRefs"/> references the caller accounts for aside). Returns whether it went.</summary>
+    public bool RemoveIfReclaimable(long index, Page page, int otherRefs)
+    {
+        lock (_lock)
+        {
+            if (!_pages.TryGetValue(index, out Page cached) || cached != page) return false;
+            if ((memory.Flags(page) & PageFlags.Dirty) != 0 || memory.RefCount(page) != 1 + otherRefs) return false;
+            _pages.Remove(index);
+        }
+        memory.Put(page);
+        return true;
+    }
+
+    /// <summary>True when a page is cached at <paramref name="index"/>.</summary>
+    public bool Contains(long index) { lock (_lock) return _pages.ContainsKey(index); }
+
     /// <summary>The indices cached, in order (for reports and tests).</summary>
     public long[] Indices() { Sched.Lock(_lock); lock (_lock) return [.. _pages.Keys.Order()]; }
 }
 
 /// <summary>
 /// The shmem object behind a <c>MAP_SHARED|MAP_ANONYMOUS</c> mapping (<c>shmem_zero_setup</c>):
-/// pages shared by every mapping of it, released when the last mapping goes.
+/// pages shared by every mapping of it, released when the last mapping goes. Its size is the
+/// mapping's length: a fault beyond it (after mremap grew the mapping) is SIGBUS.
 /// </summary>
 public sealed class AnonSharedMemory(PhysicalMemory memory, long pages) : IMappableFile
 {
     private readonly PageCache _cache = new(memory);
-    private int _maps;
+    private readonly List<(AddressSpace mm, Vma vma)> _mappings = [];  // guarded by itself
 
     /// <inheritdoc/>
     public string Name => "/dev/zero (deleted)";
@@ -99,10 +134,36 @@ public sealed class AnonSharedMemory(PhysicalMemory memory, long pages) : IMappa
     /// <inheritdoc/>
     public Page Fault(long index) => index < pages ? _cache.FindOrCreate(index) : Page.Null;
     /// <inheritdoc/>
-    public void OnMap(AddressSpace mm, Vma vma) => Interlocked.Increment(ref _maps);
+    public bool IsCurrent(long index, Page page) => _cache.Find(index) == page;
+    /// <inheritdoc/>
+    public bool IsCached(long index) => _cache.Contains(index);
+
+    /// <inheritdoc/>
+    public bool Reclaim(long index, Page page, int otherRefs) => _cache.RemoveIfReclaimable(index, page, otherRefs);
+
+    /// <summary><c>shmem_fallocate</c> punching pages [first, end): they leave every mapping (private
+    /// copies stay) and the object, and read back as zeros.</summary>
+    public int PunchHole(long first, long end)
+    {
+        List<(AddressSpace mm, Vma vma)> maps;
+        lock (_mappings) maps = [.. _mappings];
+        _cache.RemoveRange(first, end);
+        foreach (var (mm, vma) in maps) mm.ZapFilePages(vma, first, end, evenCows: false);
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public void OnMap(AddressSpace mm, Vma vma) { lock (_mappings) _mappings.Add((mm, vma)); }
+
     /// <inheritdoc/>
     public void OnUnmap(AddressSpace mm, Vma vma)
     {
-        if (Interlocked.Decrement(ref _maps) == 0) _cache.RemoveFrom(0);
+        bool last;
+        lock (_mappings)
+        {
+            _mappings.Remove((mm, vma));
+            last = _mappings.Count == 0;
+        }
+        if (last) _cache.RemoveFrom(0);
     }
 }

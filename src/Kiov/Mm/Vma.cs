@@ -32,6 +32,20 @@ public enum VmFlags : ulong
     Locked = 0x2000,
     /// <summary><c>VM_IO</c>: memory-mapped I/O; GUP refuses it.</summary>
     Io = 0x4000,
+    /// <summary><c>VM_SEQ_READ</c> (MADV_SEQUENTIAL).</summary>
+    SeqRead = 0x8000,
+    /// <summary><c>VM_RAND_READ</c> (MADV_RANDOM).</summary>
+    RandRead = 0x10000,
+    /// <summary><c>VM_DONTCOPY</c> (MADV_DONTFORK).</summary>
+    DontCopy = 0x20000,
+    /// <summary><c>VM_DONTEXPAND</c>: mremap may not grow it.</summary>
+    DontExpand = 0x40000,
+    /// <summary><c>VM_ACCOUNT</c>: charged to the commit limit (private writable memory).</summary>
+    Account = 0x100000,
+    /// <summary><c>VM_NORESERVE</c> (MAP_NORESERVE).</summary>
+    NoReserve = 0x200000,
+    /// <summary><c>VM_WIPEONFORK</c> (MADV_WIPEONFORK).</summary>
+    WipeOnFork = 0x2000000,
     /// <summary>The access bits.</summary>
     AccessMask = Read | Write | Exec,
 }
@@ -57,8 +71,15 @@ public sealed class Vma
     public VmFlags Flags { get; internal set; }
     /// <summary><c>vm_file</c>; null for private anonymous memory.</summary>
     public IMappableFile? File { get; }
-    /// <summary><c>vm_pgoff</c>: the file page that <see cref="Start"/> maps.</summary>
+    /// <summary><c>vm_pgoff</c>: the file page that <see cref="Start"/> maps; for private anonymous
+    /// memory, the page number of the address it was first mapped at.</summary>
     public long PgOff { get; internal set; }
+
+    /// <summary><c>vm_anon_vma</c>: the identity of the anonymous pages this area holds, given at its
+    /// first anonymous fault (possibly shared with a neighbour it could merge with); areas with
+    /// different ones never merge. Null while it has none. Set under the mmap lock (read, with
+    /// an atomic exchange) or write.</summary>
+    public object? AnonVma;
 
     /// <summary>True for private anonymous memory (<c>vma_is_anonymous</c>).</summary>
     public bool IsAnonymous => File == null;
@@ -104,6 +125,23 @@ public interface IMappableFile
 
     /// <summary>Extra flags the file's mmap adds (<c>VM_IO | VM_PFNMAP</c> for a device).</summary>
     VmFlags MmapFlags { get; }
+
+    /// <summary><c>memfd_check_seals_mmap</c>: -EPERM for a mapping the file's seals forbid; may take
+    /// VM_MAYWRITE away. 0 for a file without seals.</summary>
+    int CheckSealsMmap(ref VmFlags flags) => 0;
+
+    /// <summary><c>vfs_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)</c> of pages [first, end)
+    /// (MADV_REMOVE): 0 or -errno; -EOPNOTSUPP for a file that cannot punch holes. Called without the mmap lock.</summary>
+    int PunchHole(long first, long end) => -Errno.EOPNOTSUPP;
+
+    /// <summary>True when the file's page at <paramref name="index"/> is in its page cache (<c>mincore_page</c>).</summary>
+    bool IsCached(long index) => false;
+
+    /// <summary>Reclaim of one page (MADV_PAGEOUT): drops <paramref name="page"/> from the file's cache
+    /// when it is still its page at <paramref name="index"/>, clean, and held by nothing beyond the
+    /// cache and <paramref name="otherRefs"/> references the caller accounts for. Without swap only a
+    /// clean shmem page (a hole a read fault filled with zeros) can go, and reads back the same.</summary>
+    bool Reclaim(long index, Page page, int otherRefs) => false;
 
     /// <summary>The file's page at <paramref name="index"/> with a reference taken for the caller
     /// (<c>filemap_fault</c>), or <see cref="Page.Null"/> beyond the end of the file (SIGBUS).</summary>

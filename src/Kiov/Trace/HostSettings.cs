@@ -1,12 +1,24 @@
+using System.Globalization;
+
 namespace Kiov.Trace;
 
 /// <summary>
-/// What the running kernel does where the result depends on how the host is set up rather than on
-/// the trace (TRACE.md, "Host settings"), found by short probes in a host-side process of their own,
-/// so that the model can be configured to compare like with like.
+/// What this machine is set up with, as far as a trace's results depend on it (TRACE.md "Host
+/// settings"): pipe limits and memfd_noexec from /proc/sys, RLIMIT_MEMLOCK from /proc/self/limits,
+/// the capabilities that lift those limits from /proc/self/status, and swap from /proc/meminfo.
+/// Whether read faults of anonymous memory map the shared zero page is found by a short probe in a
+/// host-side process (kiov-exec) instead, since it is behaviour, not a setting one can read everywhere.
+/// The host back end says on standard error what it found; the model back end takes the same as
+/// its <see cref="KernelConfig.Limits"/> and <see cref="KernelConfig.SharedZeroPage"/>, so both
+/// compare like with like. A value that cannot be read keeps the kernel's default.
 /// </summary>
 public static class HostSettings
 {
+    private static readonly Lazy<HostLimits> s_current = new(Probe);
+
+    /// <summary>This machine's settings, read once.</summary>
+    public static HostLimits Current => s_current.Value;
+
     private static readonly Lazy<bool?> s_sharedZeroPage = new(ProbeSharedZeroPage);
 
     /// <summary>
@@ -20,16 +32,34 @@ public static class HostSettings
     /// <summary>The model's configuration for a comparison with this host: the running kernel, with
     /// the host's zero-page behaviour when it could be probed.</summary>
     public static KernelConfig ModelConfig() =>
-        SharedZeroPage is bool zero ? KernelConfig.Current with { SharedZeroPage = zero } : KernelConfig.Current;
+        KernelConfig.Current with { Limits = Current, SharedZeroPage = SharedZeroPage ?? KernelConfig.Current.SharedZeroPage };
 
-    /// <summary>A line for standard error saying what the probes found, or null when they could not run
-    /// (the trace's own run then says why the host-side process is missing).</summary>
-    public static string? Describe() => SharedZeroPage switch
+    /// <summary>Reads the settings from /proc.</summary>
+    public static HostLimits Probe()
     {
-        true => "kiov: host: the shared zero page is in use (read faults of anonymous memory map it)",
-        false => "kiov: host: no shared zero page (read faults of anonymous memory allocate a page)",
-        null => null,
-    };
+        var d = new HostLimits();
+        ulong caps = ReadHex("/proc/self/status", "CapEff:") ?? 0;
+        return d with
+        {
+            PipeMaxSize = (uint)(ReadNumber("/proc/sys/fs/pipe-max-size") ?? d.PipeMaxSize),
+            PipeUserPagesSoft = ReadNumber("/proc/sys/fs/pipe-user-pages-soft") ?? d.PipeUserPagesSoft,
+            PipeUserPagesHard = ReadNumber("/proc/sys/fs/pipe-user-pages-hard") ?? d.PipeUserPagesHard,
+            MemfdNoexec = (int)(ReadNumber("/proc/sys/vm/memfd_noexec") ?? (ulong)d.MemfdNoexec),
+            MemlockLimit = ReadMemlock() ?? d.MemlockLimit,
+            CapIpcLock = (caps & (1UL << 14)) != 0,
+            CapSysAdmin = (caps & (1UL << 21)) != 0,
+            CapSysResource = (caps & (1UL << 24)) != 0,
+            Swap = (ReadField("/proc/meminfo", "SwapTotal:") ?? 0) != 0,
+        };
+    }
+
+    /// <summary>The line a host runner prints on standard error at start (after <c>kiov: </c>).</summary>
+    public static string Describe(HostLimits s) => string.Create(CultureInfo.InvariantCulture,
+        $"host: pipe-max-size={s.PipeMaxSize} pipe-user-pages-soft={s.PipeUserPagesSoft} pipe-user-pages-hard={s.PipeUserPagesHard} " +
+        $"memlock={s.MemlockLimit} cap_ipc_lock={Yes(s.CapIpcLock)} cap_sys_resource={Yes(s.CapSysResource)} cap_sys_admin={Yes(s.CapSysAdmin)} " +
+        $"memfd_noexec={s.MemfdNoexec} swap={Yes(s.Swap)} zero_page={SharedZeroPage switch { true => "shared", false => "none", null => "unknown" }}");
+
+    private static string Yes(bool b) => b ? "yes" : "no";
 
     private static bool? ProbeSharedZeroPage()
     {
@@ -53,5 +83,35 @@ public static class HostSettings
         {
             return null;
         }
+    }
+
+    private static ulong? ReadNumber(string path)
+    {
+        try { return ulong.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong v) ? v : null; }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
+    private static string? Line(string path, string prefix)
+    {
+        try { return File.ReadLines(path).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..].Trim(); }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
+    private static ulong? ReadHex(string path, string prefix) =>
+        Line(path, prefix) is { } v && ulong.TryParse(v, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong x) ? x : null;
+
+    private static ulong? ReadField(string path, string prefix) =>
+        Line(path, prefix)?.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var n, ..] &&
+        ulong.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out ulong x) ? x : null;
+
+    // "Max locked memory  8388608  8388608  bytes": the soft limit, or unlimited.
+    private static ulong? ReadMemlock()
+    {
+        string[]? f = Line("/proc/self/limits", "Max locked memory")?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (f is not [var soft, ..]) return null;
+        if (soft == "unlimited") return ulong.MaxValue;
+        return ulong.TryParse(soft, NumberStyles.None, CultureInfo.InvariantCulture, out ulong x) ? x : null;
     }
 }

@@ -74,4 +74,78 @@ public interface ISyscalls : IDisposable
     /// <summary><c>splice(fd_in, off_in, fd_out, off_out, len, SPLICE_F_NONBLOCK)</c>; a null
     /// offset passes NULL.</summary>
     long Splice(int fdIn, long? offIn, int fdOut, long? offOut, ulong len);
+
+    /// <summary><c>memfd_create("kiov", flags)</c> with MFD_* flags.</summary>
+    long Memfd(uint flags);
+
+    /// <summary><c>open("/proc/self/fd/&lt;fd&gt;", flags)</c> with O_* flags: a new open file of the same
+    /// object, at a new trace fd.</summary>
+    long Reopen(int fd, int flags);
+
+    /// <summary><c>dup(fd)</c>.</summary>
+    long Dup(int fd);
+
+    /// <summary><c>lseek(fd, offset, whence)</c>.</summary>
+    long Lseek(int fd, long offset, int whence);
+
+    /// <summary><c>fcntl(fd, cmd, arg)</c>.</summary>
+    long Fcntl(int fd, int cmd, ulong arg);
+
+    /// <summary><c>tee(fd_in, fd_out, len, SPLICE_F_NONBLOCK)</c>.</summary>
+    long Tee(int fdIn, int fdOut, ulong len);
+
+    /// <summary><c>preadv2(fd, iov, n, offset, flags)</c> with RWF_* flags.</summary>
+    long Preadv2(int fd, ReadOnlySpan<IoVec> iov, long offset, int flags);
+
+    /// <summary><c>pwritev2(fd, iov, n, offset, flags)</c> with RWF_* flags.</summary>
+    long Pwritev2(int fd, ReadOnlySpan<IoVec> iov, long offset, int flags);
+
+    /// <summary>A vectored call whose iovec array lies in the process's own memory at
+    /// <paramref name="iovAddr"/> (<paramref name="iovcnt"/> entries), read by the kernel.
+    /// <paramref name="offset"/> and <paramref name="flags"/> are used by the calls that take them.</summary>
+    long VectorAt(VectorCall call, int fd, ulong iovAddr, ulong iovcnt, long offset, int flags);
+
+    /// <summary><c>process_vm_readv</c> (or <c>_writev</c> when <paramref name="write"/>) on the
+    /// process itself, with both iovec arrays in its own memory.</summary>
+    long ProcessVmAt(bool write, ulong localAddr, ulong localCnt, ulong remoteAddr, ulong remoteCnt);
+
+    /// <summary>The trace's <c>poke</c>: <paramref name="bytes"/> written at <paramref name="addr"/> as
+    /// <c>fill</c> writes its pattern.</summary>
+    long Poke(ulong addr, ReadOnlySpan<byte> bytes);
+
+    /// <summary><c>mremap(addr, old_len, new_len, flags, new_addr)</c>.</summary>
+    long Mremap(ulong addr, ulong oldLen, ulong newLen, int flags, ulong newAddr);
+
+    /// <summary><c>mlock(addr, len)</c>.</summary>
+    long Mlock(ulong addr, ulong len);
+
+    /// <summary><c>munlock(addr, len)</c>.</summary>
+    long Munlock(ulong addr, ulong len);
+
+    /// <summary><c>msync(addr, len, flags)</c>.</summary>
+    long Msync(ulong addr, ulong len, int flags);
+
+    /// <summary><c>mincore(addr, len, vec)</c> into <paramref name="vec"/>, which holds a byte for each
+    /// page of the range (the runner's own buffer).</summary>
+    long Mincore(ulong addr, ulong len, Span<byte> vec);
+}
+
+/// <summary>The vectored calls a trace may give an iovec array in user memory (TRACE.md version 2,
+/// <c>iov_addr</c> and <c>iovcnt</c>).</summary>
+public enum VectorCall
+{
+    /// <summary><c>readv</c>.</summary>
+    Readv,
+    /// <summary><c>writev</c>.</summary>
+    Writev,
+    /// <summary><c>preadv</c>.</summary>
+    Preadv,
+    /// <summary><c>pwritev</c>.</summary>
+    Pwritev,
+    /// <summary><c>preadv2</c>.</summary>
+    Preadv2,
+    /// <summary><c>pwritev2</c>.</summary>
+    Pwritev2,
+    /// <summary><c>vmsplice</c> (with SPLICE_F_NONBLOCK).</summary>
+    Vmsplice,
 }

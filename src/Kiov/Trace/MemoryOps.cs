@@ -73,3 +73,71 @@ public sealed record HashOp(int Line, ulong Addr, ulong Len) : TraceOp(Line)
         return new(ret, Hash: hash);
     }
 }
+
+/// <summary>The trace's <c>poke</c>: 64-bit little-endian words written as <c>fill</c> writes.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Addr">The address.</param>
+/// <param name="Bytes">The words' bytes.</param>
+public sealed record PokeOp(int Line, ulong Addr, byte[] Bytes) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.Poke(Addr, Bytes));
+}
+
+/// <summary><c>mremap(addr, old_len, new_len, flags, new_addr)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Addr">The old address.</param>
+/// <param name="OldLen">The old length.</param>
+/// <param name="NewLen">The new length.</param>
+/// <param name="Flags">MREMAP_* flags.</param>
+/// <param name="NewAddr">The new address (0 when not given).</param>
+public sealed record MremapOp(int Line, ulong Addr, ulong OldLen, ulong NewLen, int Flags, ulong NewAddr) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.Mremap(Addr, OldLen, NewLen, Flags, NewAddr));
+}
+
+/// <summary><c>mlock(addr, len)</c>, or <c>munlock</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Addr">The address.</param>
+/// <param name="Len">The length.</param>
+/// <param name="Lock">True for mlock, false for munlock.</param>
+public sealed record MlockOp(int Line, ulong Addr, ulong Len, bool Lock) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(Lock ? sys.Mlock(Addr, Len) : sys.Munlock(Addr, Len));
+}
+
+/// <summary><c>msync(addr, len, flags)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Addr">The address.</param>
+/// <param name="Len">The length.</param>
+/// <param name="Flags">MS_* flags.</param>
+public sealed record MsyncOp(int Line, ulong Addr, ulong Len, int Flags) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.Msync(Addr, Len, Flags));
+}
+
+/// <summary><c>mincore(addr, len, vec)</c> with the runner's own vector; a 0 result prints it.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Addr">The address.</param>
+/// <param name="Len">The length.</param>
+public sealed record MincoreOp(int Line, ulong Addr, ulong Len) : TraceOp(Line)
+{
+    /// <summary>The most pages a mincore vector may cover: the arena's (a valid range lies in the
+    /// arena, or fails before the vector is written).</summary>
+    public const int MaxPages = (int)(TraceArena.Size >> 12);
+
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys)
+    {
+        ulong pages = (Len >> 12) + ((Len & 4095) != 0 ? 1UL : 0);
+        var vec = new byte[Math.Min(pages, (ulong)MaxPages + 1)];
+        long ret = sys.Mincore(Addr, Len, vec);
+        if (ret != 0) return new(ret);
+        var s = new char[vec.Length];
+        for (int i = 0; i < vec.Length; i++) s[i] = (vec[i] & 1) != 0 ? '1' : '0';
+        return new(ret, Vec: new string(s));
+    }
+}

@@ -25,14 +25,15 @@ public sealed partial class ModelSyscalls : ISyscalls
     private readonly BioVec[] _chunkVec = new BioVec[ChunkPages];
     private bool _disposed;
 
-    /// <summary>Boots a machine behaving like <paramref name="config"/> (the running kernel by default)
-    /// with one process, and reserves the arena in it.</summary>
+    /// <summary>Boots a machine behaving like <paramref name="config"/> (by default the running kernel
+    /// with this machine's <see cref="HostSettings"/> limits, as the host back end sees them) with one
+    /// process, and reserves the arena in it.</summary>
     /// <param name="config">The kernel to behave like.</param>
     /// <param name="memoryBytes">Physical memory: less than <see cref="MemoryBytes"/> for litmus tests, which
     /// boot a machine per schedule and map a few pages.</param>
     public ModelSyscalls(KernelConfig? config = null, long memoryBytes = MemoryBytes)
     {
-        Kernel = new Kernel(config, memoryBytes);
+        Kernel = new Kernel(config ?? KernelConfig.Current with { Limits = HostSettings.Current }, memoryBytes);
         Process = Kernel.CreateProcess();
         long r = Process.Mm.Mmap(TraceArena.Start, TraceArena.Size, Prot.None,
             MapFlags.Private | MapFlags.Anonymous | MapFlags.FixedNoReplace);
@@ -123,7 +124,82 @@ public sealed partial class ModelSyscalls : ISyscalls
     }
 
     /// <inheritdoc/>
-    public long Memfd() => AddFd(Syscalls.MemfdCreate(Process, "kiov", 0));
+    public long Memfd() => Memfd(0);
+
+    /// <inheritdoc/>
+    public long Memfd(uint flags) => AddFd(Syscalls.MemfdCreate(Process, "kiov", flags));
+
+    /// <inheritdoc/>
+    public long Reopen(int fd, int flags) => AddFd(Syscalls.OpenProcFd(Process, Fd(fd), flags));
+
+    /// <inheritdoc/>
+    public long Dup(int fd) => AddFd(Syscalls.Dup(Process, Fd(fd)));
+
+    /// <inheritdoc/>
+    public long Lseek(int fd, long offset, int whence) => Syscalls.Lseek(Process, Fd(fd), offset, whence);
+
+    /// <inheritdoc/>
+    public long Fcntl(int fd, int cmd, ulong arg) => Syscalls.Fcntl(Process, Fd(fd), cmd, arg);
+
+    /// <inheritdoc/>
+    public long Tee(int fdIn, int fdOut, ulong len) => Syscalls.Tee(Process, Fd(fdIn), Fd(fdOut), len, Syscalls.SpliceNonBlock);
+
+    /// <inheritdoc/>
+    public long Preadv2(int fd, ReadOnlySpan<IoVec> iov, long offset, int flags) =>
+        Syscalls.Preadv2(Process, Fd(fd), iov, offset, (Syscalls.Rwf)flags);
+
+    /// <inheritdoc/>
+    public long Pwritev2(int fd, ReadOnlySpan<IoVec> iov, long offset, int flags) =>
+        Syscalls.Pwritev2(Process, Fd(fd), iov, offset, (Syscalls.Rwf)flags);
+
+    /// <inheritdoc/>
+    public long VectorAt(VectorCall call, int fd, ulong iovAddr, ulong iovcnt, long offset, int flags) => call switch
+    {
+        VectorCall.Readv => Syscalls.Readv(Process, Fd(fd), iovAddr, iovcnt),
+        VectorCall.Writev => Syscalls.Writev(Process, Fd(fd), iovAddr, iovcnt),
+        VectorCall.Preadv => Syscalls.Preadv(Process, Fd(fd), iovAddr, iovcnt, offset),
+        VectorCall.Pwritev => Syscalls.Pwritev(Process, Fd(fd), iovAddr, iovcnt, offset),
+        VectorCall.Preadv2 => Syscalls.Preadv2(Process, Fd(fd), iovAddr, iovcnt, offset, (Syscalls.Rwf)flags),
+        VectorCall.Pwritev2 => Syscalls.Pwritev2(Process, Fd(fd), iovAddr, iovcnt, offset, (Syscalls.Rwf)flags),
+        VectorCall.Vmsplice => Syscalls.Vmsplice(Process, Fd(fd), iovAddr, iovcnt, Syscalls.SpliceNonBlock),
+        _ => throw new ArgumentOutOfRangeException(nameof(call)),
+    };
+
+    /// <inheritdoc/>
+    public long ProcessVmAt(bool write, ulong localAddr, ulong localCnt, ulong remoteAddr, ulong remoteCnt) => write
+        ? Syscalls.ProcessVmWritev(Process, Process, localAddr, localCnt, remoteAddr, remoteCnt, 0)
+        : Syscalls.ProcessVmReadv(Process, Process, localAddr, localCnt, remoteAddr, remoteCnt, 0);
+
+    /// <inheritdoc/>
+    public long Poke(ulong addr, ReadOnlySpan<byte> bytes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (bytes.Length > ChunkPages * PageSize) throw new ArgumentException("poke is larger than the runner's buffer", nameof(bytes));
+        if (bytes.IsEmpty) return 0;
+        for (int i = 0; i * PageSize < bytes.Length; i++)
+        {
+            ReadOnlySpan<byte> part = bytes[(i * PageSize)..Math.Min(bytes.Length, (i + 1) * PageSize)];
+            part.CopyTo(Kernel.Memory.Span(_chunk[i]));
+        }
+        var local = IovIter.Bvec(true, Kernel.Space, _chunkVec, (bytes.Length + PageSize - 1) / PageSize, (ulong)bytes.Length);
+        return Syscalls.ProcessVmRwCore(Process, ref local, [new IoVec(addr, (ulong)bytes.Length)], true);
+    }
+
+    /// <inheritdoc/>
+    public long Mremap(ulong addr, ulong oldLen, ulong newLen, int flags, ulong newAddr) =>
+        Syscalls.Mremap(Process, addr, oldLen, newLen, flags, newAddr);
+
+    /// <inheritdoc/>
+    public long Mlock(ulong addr, ulong len) => Syscalls.Mlock(Process, addr, len);
+
+    /// <inheritdoc/>
+    public long Munlock(ulong addr, ulong len) => Syscalls.Munlock(Process, addr, len);
+
+    /// <inheritdoc/>
+    public long Msync(ulong addr, ulong len, int flags) => Syscalls.Msync(Process, addr, len, flags);
+
+    /// <inheritdoc/>
+    public long Mincore(ulong addr, ulong len, Span<byte> vec) => Syscalls.Mincore(Process, addr, len, vec);
 
     /// <inheritdoc/>
     public long Ftruncate(int fd, long len) => Syscalls.Ftruncate(Process, Fd(fd), len);

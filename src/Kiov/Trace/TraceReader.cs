@@ -25,18 +25,18 @@ public static class TraceReader
         ["fill"] = f => new FillOp(f.Line, f.CopyAddress("addr"), f.U64("len"), f.U32("seed")),
         ["hash"] = f => new HashOp(f.Line, f.CopyAddress("addr"), f.U64("len")),
         ["pipe"] = f => new PipeOp(f.Line),
-        ["memfd"] = f => new MemfdOp(f.Line),
+        ["memfd"] = TraceParsersV2.Memfd,
         ["ftruncate"] = f => new FtruncateOp(f.Line, f.Int("fd"), f.I64("len")),
         ["close"] = f => new CloseOp(f.Line, f.Int("fd")),
         ["read"] = f => new ReadOp(f.Line, f.Int("fd"), f.CopyAddress("addr"), f.U64("len")),
         ["write"] = f => new WriteOp(f.Line, f.Int("fd"), f.CopyAddress("addr"), f.U64("len")),
-        ["readv"] = f => new ReadvOp(f.Line, f.Int("fd"), f.CopyIoVecs("iov")),
-        ["writev"] = f => new WritevOp(f.Line, f.Int("fd"), f.CopyIoVecs("iov")),
-        ["preadv"] = f => new PreadvOp(f.Line, f.Int("fd"), f.CopyIoVecs("iov"), f.I64("offset")),
-        ["pwritev"] = f => new PwritevOp(f.Line, f.Int("fd"), f.CopyIoVecs("iov"), f.I64("offset")),
-        ["process_vm_readv"] = f => new ProcessVmReadvOp(f.Line, f.CopyIoVecs("local"), f.CopyIoVecs("remote")),
-        ["process_vm_writev"] = f => new ProcessVmWritevOp(f.Line, f.CopyIoVecs("local"), f.CopyIoVecs("remote")),
-        ["vmsplice"] = f => new VmspliceOp(f.Line, f.Int("fd"), f.CopyIoVecs("iov")),
+        ["readv"] = f => TraceParsersV2.Vector(f, VectorCall.Readv, iov => new ReadvOp(f.Line, f.Int("fd"), iov)),
+        ["writev"] = f => TraceParsersV2.Vector(f, VectorCall.Writev, iov => new WritevOp(f.Line, f.Int("fd"), iov)),
+        ["preadv"] = f => TraceParsersV2.Vector(f, VectorCall.Preadv, iov => new PreadvOp(f.Line, f.Int("fd"), iov, f.I64("offset"))),
+        ["pwritev"] = f => TraceParsersV2.Vector(f, VectorCall.Pwritev, iov => new PwritevOp(f.Line, f.Int("fd"), iov, f.I64("offset"))),
+        ["process_vm_readv"] = f => TraceParsersV2.ProcessVm(f, false, () => new ProcessVmReadvOp(f.Line, f.CopyIoVecs("local"), f.CopyIoVecs("remote"))),
+        ["process_vm_writev"] = f => TraceParsersV2.ProcessVm(f, true, () => new ProcessVmWritevOp(f.Line, f.CopyIoVecs("local"), f.CopyIoVecs("remote"))),
+        ["vmsplice"] = f => TraceParsersV2.Vector(f, VectorCall.Vmsplice, iov => new VmspliceOp(f.Line, f.Int("fd"), iov)),
         ["splice"] = f => new SpliceOp(f.Line, f.Int("fd_in"), f.NullableI64("off_in"),
                                        f.Int("fd_out"), f.NullableI64("off_out"), f.U64("len")),
         ["par"] = f => ParOp.Parse(f, op => ParseObject(new TraceFields(op, f.Line))),
@@ -44,6 +44,19 @@ public static class TraceReader
         ["exit"] = ProcessFields.Exit,
         ["mem_read"] = ProcessFields.MemRead,
         ["mem_write"] = ProcessFields.MemWrite,
+        ["reopen"] = TraceParsersV2.Reopen,
+        ["dup"] = f => new DupOp(f.Line, f.Int("fd")),
+        ["lseek"] = TraceParsersV2.Lseek,
+        ["fcntl"] = TraceParsersV2.Fcntl,
+        ["tee"] = TraceParsersV2.Tee,
+        ["preadv2"] = TraceParsersV2.Preadv2,
+        ["pwritev2"] = TraceParsersV2.Pwritev2,
+        ["poke"] = TraceParsersV2.Poke,
+        ["mremap"] = TraceParsersV2.Mremap,
+        ["mlock"] = f => TraceParsersV2.Mlock(f, true),
+        ["munlock"] = f => TraceParsersV2.Mlock(f, false),
+        ["msync"] = TraceParsersV2.Msync,
+        ["mincore"] = TraceParsersV2.Mincore,
     };
 
     /// <summary>Reads a whole trace from text, by the same rules as a stream of bytes
@@ -151,11 +164,12 @@ public static class TraceReader
                 "shared" => MapFlags.Shared,
                 "fixed" => MapFlags.Fixed,
                 "anonymous" => MapFlags.Anonymous,
-                _ => throw f.Error($"unknown mmap flag {TraceException.Quote(word)} (private, shared, fixed, anonymous)"),
+                _ => TraceParsersV2.MmapFlag(word) is int v2 and not 0 ? v2
+                    : throw f.Error($"unknown mmap flag {TraceException.Quote(word)} (private, shared, shared_validate, fixed, fixed_noreplace, anonymous, populate, noreserve, locked, growsdown)"),
             };
         }
-        if ((flags & MapFlags.Fixed) == 0)
-            throw f.Error("mmap flags must hold \"fixed\": a trace maps at fixed addresses in the arena");
+        if ((flags & (MapFlags.Fixed | MapFlags.FixedNoReplace)) == 0)
+            throw f.Error("mmap flags must hold \"fixed\" or \"fixed_noreplace\": a trace maps at fixed addresses in the arena");
         if (!TraceArena.Contains(addr, len))
             throw f.Error($"mmap of [0x{addr:x}, +0x{len:x}) lies outside the arena [0x{TraceArena.Start:x}, 0x{TraceArena.End:x})");
         bool anonymous = (flags & MapFlags.Anonymous) != 0;
@@ -182,7 +196,6 @@ public static class TraceReader
 
     private static int Advice(TraceFields f)
     {
-        string advice = f.String("advice");
-        return advice == "dontneed" ? Madv.DontNeed : throw f.Error($"unknown advice {TraceException.Quote(advice)} (dontneed)");
+        return TraceParsersV2.Advice(f);
     }
 }

@@ -8,7 +8,9 @@ namespace Kiov.Trace;
 /// <param name="Fds">For a <c>pipe</c> that returned 0: the read and write trace fds.</param>
 /// <param name="Hash">For a <c>hash</c> whose <paramref name="Ret"/> is not negative: the hash.</param>
 /// <param name="Threads">For a <c>par</c>: each thread's results.</param>
-public readonly record struct TraceResult(long Ret, (int Read, int Write)? Fds = null, ulong? Hash = null, IReadOnlyList<IReadOnlyList<TraceResult>>? Threads = null)
+/// <param name="Vec">For a <c>mincore</c> that returned 0: one character per page, <c>1</c> where the
+/// kernel set the low bit.</param>
+public readonly record struct TraceResult(long Ret, (int Read, int Write)? Fds = null, ulong? Hash = null, IReadOnlyList<IReadOnlyList<TraceResult>>? Threads = null, string? Vec = null)
 {
     /// <summary>The result line, byte for byte as TRACE.md prints it (no spaces), without the
     /// newline: <c>{"ret":N}</c>, <c>{"ret":0,"fds":[r,w]}</c> or <c>{"ret":N,"hash":"0x…"}</c>.</summary>
@@ -19,6 +21,8 @@ public readonly record struct TraceResult(long Ret, (int Read, int Write)? Fds =
             return $"{{\"ret\":{ret},\"results\":[{string.Join(',', threads.Select(t => $"[{string.Join(',', t.Select(r => r.ToJson()))}]"))}]}}";
         if (Fds is { } fds && Ret == 0)
             return string.Create(CultureInfo.InvariantCulture, $"{{\"ret\":{ret},\"fds\":[{fds.Read},{fds.Write}]}}");
+        if (Vec is { } vec && Ret == 0)
+            return $"{{\"ret\":0,\"vec\":\"{vec}\"}}";
         if (Hash is { } hash && Ret >= 0)
             return $"{{\"ret\":{ret},\"hash\":\"{Fnv1a64.Format(hash)}\"}}";
         return $"{{\"ret\":{ret}}}";

@@ -85,3 +85,55 @@ public sealed record SpliceOp(int Line, int FdIn, long? OffIn, int FdOut, long? 
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Splice(FdIn, OffIn, FdOut, OffOut, Len));
 }
+
+/// <summary><c>preadv2(fd, iov, n, offset, flags)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Fd">The trace fd.</param>
+/// <param name="Iov">The iovec list.</param>
+/// <param name="Offset">The file offset; -1 uses the file position.</param>
+/// <param name="Flags">RWF_* flags.</param>
+public sealed record Preadv2Op(int Line, int Fd, IoVec[] Iov, long Offset, int Flags) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.Preadv2(Fd, Iov, Offset, Flags));
+}
+
+/// <summary><c>pwritev2(fd, iov, n, offset, flags)</c>.</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Fd">The trace fd.</param>
+/// <param name="Iov">The iovec list.</param>
+/// <param name="Offset">The file offset; -1 uses the file position.</param>
+/// <param name="Flags">RWF_* flags.</param>
+public sealed record Pwritev2Op(int Line, int Fd, IoVec[] Iov, long Offset, int Flags) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.Pwritev2(Fd, Iov, Offset, Flags));
+}
+
+/// <summary>A vectored call with its iovec array in user memory (<c>iov_addr</c>, <c>iovcnt</c>).</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Call">Which call.</param>
+/// <param name="Fd">The trace fd.</param>
+/// <param name="IovAddr">The array's address.</param>
+/// <param name="IovCnt">Its count, as the call's register carries it.</param>
+/// <param name="Offset">The file offset, for the calls that take one.</param>
+/// <param name="Flags">RWF_* flags, for preadv2 and pwritev2.</param>
+public sealed record VectorAtOp(int Line, VectorCall Call, int Fd, ulong IovAddr, ulong IovCnt, long Offset, int Flags) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.VectorAt(Call, Fd, IovAddr, IovCnt, Offset, Flags));
+}
+
+/// <summary><c>process_vm_readv</c>/<c>_writev</c> on the process itself with both iovec arrays in
+/// user memory (<c>local_addr</c>, <c>local_cnt</c>, <c>remote_addr</c>, <c>remote_cnt</c>).</summary>
+/// <param name="Line">The 1-based line number.</param>
+/// <param name="Write">True for process_vm_writev.</param>
+/// <param name="LocalAddr">The local array's address.</param>
+/// <param name="LocalCnt">Its count.</param>
+/// <param name="RemoteAddr">The remote array's address.</param>
+/// <param name="RemoteCnt">Its count.</param>
+public sealed record ProcessVmAtOp(int Line, bool Write, ulong LocalAddr, ulong LocalCnt, ulong RemoteAddr, ulong RemoteCnt) : TraceOp(Line)
+{
+    /// <inheritdoc/>
+    public override TraceResult Run(ISyscalls sys) => new(sys.ProcessVmAt(Write, LocalAddr, LocalCnt, RemoteAddr, RemoteCnt));
+}

@@ -15,7 +15,13 @@ internal static class KiovProcess
     public sealed record Result(int Exit, string Stdout, string Stderr)
     {
         /// <summary>Standard error's lines.</summary>
-        public string[] StderrLines => Stderr.Length == 0 ? [] : Stderr.TrimEnd('\n').Split('\n');
+        /// <summary>Standard error's lines, less the one a host run says at start about the host's
+        /// settings (<c>kiov: host: …</c>, TRACE.md "Host settings"): that line is information,
+        /// not an error.</summary>
+        public string[] StderrLines => Stderr.Length == 0 ? [] : [.. Stderr.TrimEnd('\n').Split('\n').Where(l => !l.StartsWith(HostSettingsLine, StringComparison.Ordinal))];
+
+        /// <summary>How the host settings line starts.</summary>
+        public const string HostSettingsLine = "kiov: host: ";
     }
 
     /// <summary>The command line that starts kiov, shell-quoted.</summary>

@@ -28,7 +28,9 @@ public class StreamingTests
         Assert.Null(await p.StandardOutput.ReadLineAsync().WaitAsync(Patience));
         await p.WaitForExitAsync().WaitAsync(Patience);
         Assert.Equal(0, p.ExitCode);
-        Assert.Equal("", await stderr);
+        string said = await stderr;
+        Assert.True(said == "" || (said.StartsWith(KiovProcess.Result.HostSettingsLine, StringComparison.Ordinal) && said.IndexOf('\n') == said.Length - 1),
+            $"standard error holds more than the host settings line: {said}");
     }
 
     [Fact]

@@ -14,10 +14,12 @@ public class MmFuzzTests
     private const ulong A = KernelFixture.Arena;
     private const ulong Pg = 4096;
 
-    private static readonly int[] MmapErrnos = [Errno.EINVAL, Errno.ENOMEM, Errno.EPERM, Errno.EEXIST, Errno.EBADF, Errno.EACCES, Errno.EOVERFLOW];
+    // EAGAIN: MAP_LOCKED past RLIMIT_MEMLOCK (mlock_future_ok); EOPNOTSUPP: MAP_SHARED_VALIDATE with other flags.
+    private static readonly int[] MmapErrnos = [Errno.EINVAL, Errno.ENOMEM, Errno.EPERM, Errno.EEXIST, Errno.EBADF, Errno.EACCES, Errno.EOVERFLOW, Errno.EAGAIN, Errno.EOPNOTSUPP];
     private static readonly int[] MunmapErrnos = [Errno.EINVAL];
     private static readonly int[] MprotectErrnos = [Errno.EINVAL, Errno.ENOMEM, Errno.EACCES];
-    private static readonly int[] MadviseErrnos = [Errno.EINVAL, Errno.ENOMEM];
+    // EACCES and EPERM: MADV_REMOVE of a private or write-sealed mapping; EFAULT: MADV_POPULATE_* past a file's end.
+    private static readonly int[] MadviseErrnos = [Errno.EINVAL, Errno.ENOMEM, Errno.EACCES, Errno.EPERM, Errno.EFAULT];
 
     private static ulong NextULong(Random rng) => (ulong)rng.NextInt64() ^ ((ulong)rng.Next(2) << 63);
 

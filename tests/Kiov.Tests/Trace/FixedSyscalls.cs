@@ -30,6 +30,22 @@ internal sealed class FixedSyscalls(long ret) : ISyscalls
         return Ret;
     }
     public long Memfd() => MemfdRet ?? Ret;
+    public long Memfd(uint flags) => Ret;
+    public long Reopen(int fd, int flags) => Ret;
+    public long Dup(int fd) => Ret;
+    public long Lseek(int fd, long offset, int whence) => Ret;
+    public long Fcntl(int fd, int cmd, ulong arg) => Ret;
+    public long Tee(int fdIn, int fdOut, ulong len) => Ret;
+    public long Preadv2(int fd, ReadOnlySpan<IoVec> iov, long offset, int flags) => Ret;
+    public long Pwritev2(int fd, ReadOnlySpan<IoVec> iov, long offset, int flags) => Ret;
+    public long VectorAt(VectorCall call, int fd, ulong iovAddr, ulong iovcnt, long offset, int flags) => Ret;
+    public long ProcessVmAt(bool write, ulong localAddr, ulong localCnt, ulong remoteAddr, ulong remoteCnt) => Ret;
+    public long Poke(ulong addr, ReadOnlySpan<byte> bytes) => Ret;
+    public long Mremap(ulong addr, ulong oldLen, ulong newLen, int flags, ulong newAddr) => Ret;
+    public long Mlock(ulong addr, ulong len) => Ret;
+    public long Munlock(ulong addr, ulong len) => Ret;
+    public long Msync(ulong addr, ulong len, int flags) => Ret;
+    public long Mincore(ulong addr, ulong len, Span<byte> vec) => Ret;
     public long Ftruncate(int fd, long len) => Ret;
     public long Close(int fd) => Ret;
     public long Read(int fd, ulong addr, ulong len) => Ret;

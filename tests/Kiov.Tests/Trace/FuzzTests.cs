@@ -161,6 +161,22 @@ public class FuzzTests
         public long ProcessVmWritev(ReadOnlySpan<Kiov.Iov.IoVec> local, ReadOnlySpan<Kiov.Iov.IoVec> remote) => 0;
         public long Vmsplice(int fd, ReadOnlySpan<Kiov.Iov.IoVec> iov) => 0;
         public long Splice(int fdIn, long? offIn, int fdOut, long? offOut, ulong len) => 0;
+        public long Memfd(uint flags) => -24;
+        public long Reopen(int fd, int flags) => 0;
+        public long Dup(int fd) => 0;
+        public long Lseek(int fd, long offset, int whence) => 0;
+        public long Fcntl(int fd, int cmd, ulong arg) => 0;
+        public long Tee(int fdIn, int fdOut, ulong len) => 0;
+        public long Preadv2(int fd, ReadOnlySpan<Kiov.Iov.IoVec> iov, long offset, int flags) => 0;
+        public long Pwritev2(int fd, ReadOnlySpan<Kiov.Iov.IoVec> iov, long offset, int flags) => 0;
+        public long VectorAt(VectorCall call, int fd, ulong iovAddr, ulong iovcnt, long offset, int flags) => 0;
+        public long ProcessVmAt(bool write, ulong localAddr, ulong localCnt, ulong remoteAddr, ulong remoteCnt) => 0;
+        public long Poke(ulong addr, ReadOnlySpan<byte> bytes) => 0;
+        public long Mremap(ulong addr, ulong oldLen, ulong newLen, int flags, ulong newAddr) => 0;
+        public long Mlock(ulong addr, ulong len) => 0;
+        public long Munlock(ulong addr, ulong len) => 0;
+        public long Msync(ulong addr, ulong len, int flags) => 0;
+        public long Mincore(ulong addr, ulong len, Span<byte> vec) => 0;
         public void Dispose() { }
     }
 

@@ -125,6 +125,6 @@ public class ProcessFuzzTests
     public void WithoutProcessesTheGeneratorIsUnchanged()
     {
         List<string> lines = Kiov.Trace.Fuzz.TraceGenerator.Generate(7, 500);
-        Assert.DoesNotContain(lines, l => l.Contains("\"pid\"") || l.Contains("fork") || l.Contains("mem_"));
+        Assert.DoesNotContain(lines, l => l.Contains("\"pid\"") || l.Contains("\"op\":\"fork\"") || l.Contains("\"op\":\"exit\"") || l.Contains("\"op\":\"mem_"));
     }
 }

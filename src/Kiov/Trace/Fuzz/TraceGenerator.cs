@@ -85,6 +85,11 @@ internal sealed partial class TraceGenerator
     {
         if (ProcessStep())
             return;
+        if (_rng.Chance(35))
+        {
+            StepV2();
+            return;
+        }
         int roll = _rng.Below(100);
         switch (roll)
         {
