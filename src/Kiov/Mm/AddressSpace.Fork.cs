@@ -5,12 +5,6 @@ namespace Kiov.Mm;
 
 public sealed unsafe partial class AddressSpace
 {
-    /// <summary><c>VM_DONTCOPY</c> (MADV_DONTFORK): fork leaves the area out of the child.</summary>
-    public const VmFlags VmDontCopy = (VmFlags)0x0002_0000;
-
-    /// <summary><c>VM_WIPEONFORK</c> (MADV_WIPEONFORK): the child gets the area empty (zero-filled on use).</summary>
-    public const VmFlags VmWipeOnFork = (VmFlags)0x0200_0000;
-
     // mm->write_protect_seq: odd while fork write-protects this address space's anonymous pages.
     // Written under the mmap write lock; read locklessly by GUP-fast with FOLL_PIN.
     private int _writeProtectSeq;
@@ -21,8 +15,10 @@ public sealed unsafe partial class AddressSpace
     /// <summary>
     /// <c>dup_mm</c> → <c>dup_mmap</c>: a new address space for a child of fork. Under this address
     /// space's mmap write lock, each area is copied (VM_LOCKED dropped; a VM_DONTCOPY area left out;
-    /// a VM_WIPEONFORK one copied empty) and, for private areas and PFN maps, its page tables with it
-    /// (<c>copy_page_range</c>): shared areas keep no entries and fault their pages in again. Private
+    /// a VM_WIPEONFORK one copied empty) and, where <c>vma_needs_copy</c> says so (a PFN map, or an
+    /// area with an anon_vma: one that has had anonymous pages), its page tables with it
+    /// (<c>copy_page_range</c>); other areas keep no entries and fault their pages in again (a
+    /// private area that only ever mapped the zero page or file pages included). Private
     /// pages become copy-on-write in both, except an exclusive anonymous page that may be DMA-pinned,
     /// which the child gets a copy of (<c>copy_present_page</c>). Returns null when memory runs out.
     /// </summary>
@@ -38,12 +34,16 @@ public sealed unsafe partial class AddressSpace
             {
                 foreach (Vma vma in _vmas.ToList())
                 {
-                    if ((vma.Flags & VmDontCopy) != 0) continue;
-                    var copy = new Vma(vma.Start, vma.End, vma.Flags & ~VmFlags.Locked, vma.File, vma.PgOff);
+                    if ((vma.Flags & VmFlags.DontCopy) != 0) continue;
+                    bool wipe = (vma.Flags & VmFlags.WipeOnFork) != 0;
+                    // anon_vma_fork: the child's area gets an anon_vma of its own (none when wiped).
+                    var copy = new Vma(vma.Start, vma.End, vma.Flags & ~VmFlags.Locked, vma.File, vma.PgOff)
+                    {
+                        AnonVma = vma.AnonVma != null && !wipe ? new object() : null,
+                    };
                     child._vmas.Insert(copy);
                     vma.File?.OnMap(child, copy);
-                    if ((vma.Flags & VmWipeOnFork) != 0) continue;
-                    if (vma.IsShared && (vma.Flags & VmFlags.PfnMap) == 0) continue;
+                    if (wipe || !VmaNeedsCopy(vma)) continue;
                     if (!CopyPageRange(child, vma)) { ok = false; break; }
                 }
             }
@@ -55,6 +55,12 @@ public sealed unsafe partial class AddressSpace
         child.Dispose();
         return null;
     }
+
+    // vma_needs_copy: page tables are copied only where a fault could not fill them in again the same
+    // way: PFN maps, and areas that have had anonymous pages (an anon_vma). Shared areas, and private
+    // ones that only mapped file pages or the zero page, start empty in the child.
+    private static bool VmaNeedsCopy(Vma vma) =>
+        (vma.Flags & VmFlags.PfnMap) != 0 || Volatile.Read(ref vma.AnonVma) != null;
 
     // copy_page_range for one area: every entry that maps a page is copied (copy_present_pte).
     private bool CopyPageRange(AddressSpace child, Vma vma)
