@@ -40,6 +40,7 @@ public sealed unsafe partial class AddressSpace
                     var copy = new Vma(vma.Start, vma.End, vma.Flags & ~VmFlags.Locked, vma.File, vma.PgOff)
                     {
                         AnonVma = vma.AnonVma != null && !wipe ? new object() : null,
+                        ForkChild = vma.AnonVma != null && !wipe,
                     };
                     child._vmas.Insert(copy);
                     vma.File?.OnMap(child, copy);

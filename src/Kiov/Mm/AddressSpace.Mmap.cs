@@ -234,7 +234,7 @@ public sealed unsafe partial class AddressSpace
     private Vma SplitAt(Vma vma, ulong addr)
     {
         MmapLock.AssertWriteLocked();
-        var tail = new Vma(addr, vma.End, vma.Flags, vma.File, vma.PageIndex(addr)) { AnonVma = vma.AnonVma };
+        var tail = new Vma(addr, vma.End, vma.Flags, vma.File, vma.PageIndex(addr)) { AnonVma = vma.AnonVma, ForkChild = vma.ForkChild };
         vma.End = addr;
         _vmas.Insert(tail);
         vma.File?.OnMap(this, tail);
@@ -251,7 +251,7 @@ public sealed unsafe partial class AddressSpace
         {
             _vmas.Remove(vma);
             prev.End = vma.End;
-            prev.AnonVma ??= vma.AnonVma;
+            if (prev.AnonVma == null) (prev.AnonVma, prev.ForkChild) = (vma.AnonVma, vma.ForkChild);
             vma.File?.OnUnmap(this, vma);
             vma = prev;
         }
@@ -260,7 +260,7 @@ public sealed unsafe partial class AddressSpace
         {
             _vmas.Remove(next);
             vma.End = next.End;
-            vma.AnonVma ??= next.AnonVma;
+            if (vma.AnonVma == null) (vma.AnonVma, vma.ForkChild) = (next.AnonVma, next.ForkChild);
             next.File?.OnUnmap(this, next);
         }
         return vma;
@@ -282,7 +282,17 @@ public sealed unsafe partial class AddressSpace
     private static bool CanMerge(Vma a, Vma b) =>
         a.End == b.Start && a.Flags == b.Flags && ReferenceEquals(a.File, b.File) &&
         a.PageIndex(a.End) == b.PgOff && (a.Flags & (VmFlags.Io | VmFlags.PfnMap)) == 0 &&
-        (a.AnonVma == null || b.AnonVma == null || ReferenceEquals(a.AnonVma, b.AnonVma));
+        AnonVmasMergeable(a, b);
+
+    // is_mergeable_anon_vma: both without an anon_vma, or both with the same one; where only one has
+    // one, that one must not be a fork child (its pages may be shared with another process).
+    private static bool AnonVmasMergeable(Vma a, Vma b) => (a.AnonVma, b.AnonVma) switch
+    {
+        (null, null) => true,
+        (null, _) => !b.ForkChild,
+        (_, null) => !a.ForkChild,
+        _ => ReferenceEquals(a.AnonVma, b.AnonVma),
+    };
 
     /// <summary>
     /// <c>mprotect(addr, len, prot)</c> (<c>do_mprotect_pkey</c>), checking in the kernel's order:

@@ -186,7 +186,7 @@ public sealed unsafe partial class AddressSpace
         Vma vma = _vmas.Find(addr)!;
         long pgoff = vma.PageIndex(addr);
         if (vma.IsAnonymous && vma.AnonVma == null) pgoff = (long)(newAddr >> PageShift);
-        var moved = new Vma(newAddr, newAddr + newLen, vma.Flags, vma.File, pgoff) { AnonVma = vma.AnonVma };
+        var moved = new Vma(newAddr, newAddr + newLen, vma.Flags, vma.File, pgoff) { AnonVma = vma.AnonVma, ForkChild = vma.ForkChild };
         _vmas.Insert(moved);
         vma.File?.OnMap(this, moved);
         MovePageTables(addr, newAddr, oldLen);
@@ -200,7 +200,7 @@ public sealed unsafe partial class AddressSpace
         Vma? old = _vmas.Find(addr);
         if (old != null)
         {
-            if (old.Start == addr && old.End == addr + oldLen && old.IsAnonymous) old.AnonVma = null;
+            if (old.Start == addr && old.End == addr + oldLen && old.IsAnonymous) (old.AnonVma, old.ForkChild) = (null, false);
             old.Flags &= ~VmFlags.Locked;
         }
         return (long)newAddr;

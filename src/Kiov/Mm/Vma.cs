@@ -81,6 +81,12 @@ public sealed class Vma
     /// an atomic exchange) or write.</summary>
     public object? AnonVma;
 
+    /// <summary><c>vma_is_fork_child</c>: the area's anon_vma came to it by fork (its anon_vma_chain
+    /// also links the parent's), so its pages may be shared with another process. Such an area
+    /// never merges with a neighbour that has no anon_vma. Set by fork, kept by splits, moves and
+    /// merges that keep its anon_vma; under the mmap write lock.</summary>
+    internal bool ForkChild;
+
     /// <summary>True for private anonymous memory (<c>vma_is_anonymous</c>).</summary>
     public bool IsAnonymous => File == null;
     /// <summary>True for a shared mapping.</summary>
