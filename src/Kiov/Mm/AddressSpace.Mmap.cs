@@ -266,17 +266,6 @@ public sealed unsafe partial class AddressSpace
         return vma;
     }
 
-    // Merges every area touching [start, end) with its neighbours, after mprotect changed them.
-    private void MergeRange(ulong start, ulong end)
-    {
-        Vma? v = _vmas.FindLastEndingAtOrBelow(start) ?? _vmas.FindFirstEndingAbove(start);
-        while (v != null && v.Start <= end)
-        {
-            v = TryMerge(v);
-            v = _vmas.Next(v);
-        }
-    }
-
     // is_mergeable_vma + is_mergeable_anon_vma + the page offsets lining up (anonymous areas too,
     // whose offset is the page number they were first mapped at: one moved by mremap keeps its own).
     private static bool CanMerge(Vma a, Vma b) =>
@@ -342,10 +331,11 @@ public sealed unsafe partial class AddressSpace
                 else if ((v.Flags & VmFlags.Account) != 0 && v.IsAnonymous && v.AnonVma == null) newFlags &= ~VmFlags.Account;
                 var denied = (VmFlags)((ulong)newFlags & ~((ulong)newFlags >> 4)) & VmFlags.AccessMask;
                 if (denied != 0) { result = -Errno.EACCES; break; }
-                if (v.Start < cursor) { v = SplitAt(v, cursor); }
-                if (v.End > end) SplitAt(v, end);
+                // mprotect_fixup: an area whose flags do not change is left whole, neither split nor merged.
                 if (newFlags != v.Flags)
                 {
+                    if (v.Start < cursor) { v = SplitAt(v, cursor); }
+                    if (v.End > end) SplitAt(v, end);
                     VmFlags oldFlags = v.Flags;
                     v.Flags = newFlags;
                     var change = new ProtectVisitor(Memory, v, Kernel.ZeroPage.Pfn);
@@ -363,7 +353,6 @@ public sealed unsafe partial class AddressSpace
                 v = _vmas.Next(v);
             }
             if (result == 0 && cursor < end) result = -Errno.ENOMEM;
-            MergeRange(addr, cursor);
         }
         // Like the TLB flush that ends change_protection: no access through the old rights after return.
         Kernel.Gate.Synchronize();
