@@ -115,7 +115,7 @@ internal sealed partial class TraceGenerator
         {
             < 6 => (1UL << 63) + _rng.Below(4096UL),
             < 14 => TraceArena.Start + ((ulong)_rng.Below((int)(TraceArena.Size / ArenaTracker.PageSize)) * ArenaTracker.PageSize) + _rng.Below(4096UL),
-            < 17 => TraceArena.End - _rng.Below(8192UL),
+            < 17 => TraceArena.End - 1 - _rng.Below(8192UL), // the last two pages: never the end itself, which is outside
             _ => UserAddr(write),
         };
         ulong len = _rng.Below(100) switch
