@@ -10,7 +10,7 @@ public static class Backends
     public static readonly Func<ISyscalls>? Model = () => new ModelSyscalls(HostSettings.ModelConfig());
 
     /// <summary>The host: the running Linux kernel, each call made in kiov-exec, a process of its own.
-    /// The first one made says on standard error what the host is set up with (TRACE.md "Host
+    /// The first one made says on standard error what the host is set up with (docs/trace-format.md "Host
     /// settings": <see cref="HostSettings.Describe"/>), once per kiov process.</summary>
     public static readonly Func<ISyscalls> Host = () =>
     {

@@ -1,6 +1,6 @@
 namespace Kiov;
 
-/// <summary>What the host is set up with, as far as a result depends on it (TRACE.md "Host settings").</summary>
+/// <summary>What the host is set up with, as far as a result depends on it (docs/trace-format.md "Host settings").</summary>
 public sealed record HostLimits
 {
     /// <summary><c>/proc/sys/fs/pipe-max-size</c>: the most an unprivileged F_SETPIPE_SZ may grow a pipe to.</summary>

@@ -149,7 +149,7 @@ public sealed partial record KernelConfig
     };
 
     /// <summary>The host's settings that decide results beside the kernel's code (sysctls, limits,
-    /// privileges; TRACE.md "Host settings"). The defaults are a fresh boot's for an unprivileged
+    /// privileges; docs/trace-format.md "Host settings"). The defaults are a fresh boot's for an unprivileged
     /// user; the trace back ends take what the host shows (<c>Trace.HostSettings</c>).</summary>
     public HostLimits Limits { get; init; } = new();
 }

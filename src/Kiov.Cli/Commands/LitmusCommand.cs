@@ -19,7 +19,7 @@ public static class LitmusCommand
     {
         var host = new Option<int>("--host") { Description = "Also run the test N times on the host kernel and compare" };
         var maxRuns = new Option<int>("--max-runs") { Description = "The most schedules the exhaustive search runs (default 20000)", DefaultValueFactory = _ => 20_000 };
-        var save = new Option<string>("--save-histogram") { Description = "Write the host's histogram to this file (TRACE.md's host-histogram format)" };
+        var save = new Option<string>("--save-histogram") { Description = "Write the host's histogram to this file (docs/trace-format.md's host-histogram format)" };
         var hostChild = new Option<int>("--host-child") { Hidden = true };
         var file = new Argument<string>("file") { Description = "The litmus test (a trace with par lines), or - for standard input" };
         var command = new Command("litmus", "Every outcome the model allows for a litmus test; with --host N, checked against the host kernel");

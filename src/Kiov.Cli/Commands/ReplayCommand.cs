@@ -4,7 +4,7 @@ using Kiov.Trace;
 
 namespace Kiov.Cli.Commands;
 
-/// <summary><c>kiov replay [--model | --host | --diff] FILE|-</c>: runs a trace (TRACE.md) and
+/// <summary><c>kiov replay [--model | --host | --diff] FILE|-</c>: runs a trace (docs/trace-format.md) and
 /// prints one result line per operation.</summary>
 public static class ReplayCommand
 {
@@ -27,7 +27,7 @@ public static class ReplayCommand
         var model = new Option<bool>("--model") { Description = "Run on the model (the default)" };
         var host = new Option<bool>("--host") { Description = "Run on the running Linux kernel" };
         var diff = new Option<bool>("--diff") { Description = "Run on both; print the first line where they differ (exit 1), or exit 0" };
-        var file = new Argument<string>("file") { Description = "The trace (JSON Lines, TRACE.md), or - for standard input" };
+        var file = new Argument<string>("file") { Description = "The trace (JSON Lines, docs/trace-format.md), or - for standard input" };
         file.Validators.Add(r =>
         {
             if (r.Tokens.Count > 0 && r.Tokens[0].Value is { Length: > 1 } word && word[0] == '-')

@@ -36,7 +36,7 @@ public sealed unsafe partial class AddressSpace : IDisposable
     /// <summary>
     /// A test hook run by the uaccess walk inside the <see cref="WalkerGate"/>, right after it read
     /// the PTE of the address it is given and before it acts on the entry: the "explicit hooks in
-    /// the walk" of DESIGN.md, so that a test can make munmap or madvise race with that exact step.
+    /// the walk" of the design (README.md, "Concurrency"), so that a test can make munmap or madvise race with that exact step.
     /// It must not block on anything the racing writer holds. Null (the default) costs one load per page.
     /// </summary>
     internal Action<ulong>? AfterPteReadHook;

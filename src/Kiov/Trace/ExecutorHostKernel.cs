@@ -43,7 +43,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
     /// itself (SIGKILL) on receiving that many requests.</summary>
     public const string FaultAfterVariable = "KIOV_EXEC_FAULT_AFTER";
 
-    /// <summary>Starts an executor: it reserves the arena and its guard page (TRACE.md).</summary>
+    /// <summary>Starts an executor: it reserves the arena and its guard page (docs/trace-format.md).</summary>
     /// <param name="faultAfter">For tests: the executor kills itself (SIGKILL) on receiving this
     /// many requests; 0 never; null takes <see cref="FaultAfterVariable"/> from the environment.</param>
     /// <param name="executable">For tests: the executor to start instead of the one beside this assembly.</param>

@@ -3,7 +3,7 @@ using Kiov.Mm;
 namespace Kiov.Trace;
 
 /// <summary>
-/// The fill pattern of TRACE.md. Byte <c>k</c> (from 0, over the whole fill) of a fill with seed
+/// The fill pattern of docs/trace-format.md. Byte <c>k</c> (from 0, over the whole fill) of a fill with seed
 /// <c>s</c> is, in unsigned 32-bit arithmetic, <c>(a ^ (k * 0x85EBCA77) ^ (k &gt;&gt; 7)) &amp; 0xFF</c>
 /// with <c>a = s * 0x9E3779B1</c>.
 /// </summary>

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Kiov.Trace;
 
 /// <summary>
-/// What this machine is set up with, as far as a trace's results depend on it (TRACE.md "Host
+/// What this machine is set up with, as far as a trace's results depend on it (docs/trace-format.md "Host
 /// settings"): pipe limits and memfd_noexec from /proc/sys, RLIMIT_MEMLOCK from /proc/self/limits,
 /// the capabilities that lift those limits from /proc/self/status, and swap from /proc/meminfo.
 /// Whether read faults of anonymous memory map the shared zero page is found by a short probe in a

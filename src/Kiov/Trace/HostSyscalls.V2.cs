@@ -6,7 +6,7 @@ using static Kiov.Trace.HostSyscallNumbers;
 
 namespace Kiov.Trace;
 
-// The ops of TRACE.md version 2 on the host: raw system calls through the host-side process, with
+// The ops of docs/trace-format.md version 2 on the host: raw system calls through the host-side process, with
 // what the kernel reads or writes beside trace memory (iovec arrays, a path, a mincore vector, the
 // bytes of a poke) in the scratch buffer.
 public sealed partial class HostSyscalls

@@ -7,7 +7,7 @@ namespace Kiov.Trace;
 /// <summary>
 /// The host back end of <see cref="ISyscalls"/>: the running Linux kernel, reached through an
 /// <see cref="IHostKernel"/> that makes each call in the host-side process, which holds the
-/// arena (TRACE.md) and the trace's real fds. Trace addresses go to the kernel as they are and
+/// arena (docs/trace-format.md) and the trace's real fds. Trace addresses go to the kernel as they are and
 /// are never dereferenced here; iovec arrays, fd pairs and offsets go through the kernel's scratch
 /// buffer. Trace fds map to the host-side process's fds; a trace fd that is not open is passed as
 /// -1, which every call used here rejects with EBADF exactly as a closed fd.
@@ -26,7 +26,7 @@ public sealed partial class HostSyscalls : ISyscalls
     private readonly long pid;
     private bool disposed;
 
-    /// <summary>Starts a host-side process (kiov-exec) with its arena reserved (TRACE.md), in
+    /// <summary>Starts a host-side process (kiov-exec) with its arena reserved (docs/trace-format.md), in
     /// which writes to a pipe without readers return EPIPE instead of killing it.</summary>
     /// <exception cref="HostExecutorException">kiov-exec was not built or cannot start.</exception>
     public HostSyscalls()

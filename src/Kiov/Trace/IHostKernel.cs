@@ -32,11 +32,11 @@ internal interface IHostKernel : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">The range does not lie in the buffer.</exception>
     void ReadScratch(int offset, Span<byte> bytes);
 
-    /// <summary>The trace's <c>fill</c> (TRACE.md), done inside the host-side process on its own
+    /// <summary>The trace's <c>fill</c> (docs/trace-format.md), done inside the host-side process on its own
     /// memory: what <c>process_vm_writev(self, [pattern], [[addr, len]], 0)</c> returns.</summary>
     long Fill(ulong addr, ulong len, uint seed);
 
-    /// <summary>The trace's <c>hash</c> (TRACE.md), done inside the host-side process on its own
+    /// <summary>The trace's <c>hash</c> (docs/trace-format.md), done inside the host-side process on its own
     /// memory: what <c>process_vm_readv(self, [buf], [[addr, len]], 0)</c> returns, with the
     /// FNV-1a 64 of the bytes read in <paramref name="hash"/>.</summary>
     long Hash(ulong addr, ulong len, out ulong hash);

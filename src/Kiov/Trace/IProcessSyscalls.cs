@@ -3,7 +3,7 @@ using Kiov.Iov;
 namespace Kiov.Trace;
 
 /// <summary>
-/// A back end that can run a trace's processes (TRACE.md, version 2, "Processes"): one object per
+/// A back end that can run a trace's processes (docs/trace-format.md, version 2, "Processes"): one object per
 /// process, the first made by the runner's caller, every other by <see cref="Fork"/> on its parent.
 /// Every call returns what the system call returns: a non-negative result or <c>-errno</c>.
 /// </summary>

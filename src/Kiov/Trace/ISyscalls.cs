@@ -3,11 +3,11 @@ using Kiov.Iov;
 namespace Kiov.Trace;
 
 /// <summary>
-/// The system calls a trace (TRACE.md) is made of. Two back ends implement it: the model
+/// The system calls a trace (docs/trace-format.md) is made of. Two back ends implement it: the model
 /// (<c>ModelSyscalls</c>, over Kiov's own kernel) and the host (<c>HostSyscalls</c>, the
 /// running Linux kernel, called in the executor process kiov-exec). Every method returns what the system call returns:
 /// a non-negative result, or <c>-errno</c> with Linux's numbers. File descriptors are
-/// trace fds (TRACE.md: the lowest free number from 3 up).
+/// trace fds (docs/trace-format.md: the lowest free number from 3 up).
 /// </summary>
 public interface ISyscalls : IDisposable
 {
@@ -130,7 +130,7 @@ public interface ISyscalls : IDisposable
     long Mincore(ulong addr, ulong len, Span<byte> vec);
 }
 
-/// <summary>The vectored calls a trace may give an iovec array in user memory (TRACE.md version 2,
+/// <summary>The vectored calls a trace may give an iovec array in user memory (docs/trace-format.md version 2,
 /// <c>iov_addr</c> and <c>iovcnt</c>).</summary>
 public enum VectorCall
 {

@@ -5,7 +5,7 @@ using Kiov.Concurrency;
 namespace Kiov.Trace;
 
 /// <summary>
-/// <c>par</c> (TRACE.md, "Threads: litmus lines"): one thread per list of ops in the trace's process,
+/// <c>par</c> (docs/trace-format.md, "Threads: litmus lines"): one thread per list of ops in the trace's process,
 /// released together. On the model the threads run under a <see cref="Controller"/>, whose policy is
 /// <see cref="ModelPolicy"/> (set by whoever explores the test) or, when none is set, each thread in
 /// turn until it blocks; on the host they are real threads released from a barrier, one CPU each

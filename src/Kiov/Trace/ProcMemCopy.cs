@@ -3,7 +3,7 @@ using Kiov.Mm;
 namespace Kiov.Trace;
 
 /// <summary>
-/// The trace's <c>mem_read</c> and <c>mem_write</c> (TRACE.md): what one <c>pread()</c> or
+/// The trace's <c>mem_read</c> and <c>mem_write</c> (docs/trace-format.md): what one <c>pread()</c> or
 /// <c>pwrite()</c> on <c>/proc/&lt;pid&gt;/mem</c> returns, done in chunks through a back end's buffer.
 /// <c>ksys_pread64</c> refuses a negative offset (an address of 2^63 or more: EINVAL)
 /// before <c>vfs_read</c>'s <c>access_ok</c> of the caller's buffer refuses a length that reaches past

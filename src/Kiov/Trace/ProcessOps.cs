@@ -66,7 +66,7 @@ public sealed record MemWriteOp(int Line, ulong Addr, ulong Len, uint Seed, int?
     }
 }
 
-/// <summary><c>process_vm_readv</c> or <c>process_vm_writev</c> with a <c>target</c> (TRACE.md, version 2):
+/// <summary><c>process_vm_readv</c> or <c>process_vm_writev</c> with a <c>target</c> (docs/trace-format.md, version 2):
 /// on another process, or on an exited one, which has no memory (ESRCH once there is something to copy).</summary>
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Local">The caller's iovec list.</param>
@@ -87,7 +87,7 @@ public sealed record RemoteProcessVmOp(int Line, IoVec[] Local, IoVec[] Remote, 
     }
 }
 
-/// <summary>The fields of TRACE.md's "Processes" that any op may carry: <c>pid</c> on every op,
+/// <summary>The fields of docs/trace-format.md's "Processes" that any op may carry: <c>pid</c> on every op,
 /// <c>target</c> on process_vm_*; and the parsers of the process ops.</summary>
 internal static class ProcessFields
 {

@@ -24,7 +24,7 @@ internal interface ISelfCopyBuffer
 }
 
 /// <summary>
-/// <c>fill</c> and <c>hash</c> (TRACE.md): what one call <c>process_vm_{writev,readv}(self,
+/// <c>fill</c> and <c>hash</c> (docs/trace-format.md): what one call <c>process_vm_{writev,readv}(self,
 /// [[buf, len]], [[addr, len]], 0)</c> returns, done in chunks through a buffer. Why the loop gives
 /// exactly that one call's result:
 /// <list type="bullet">

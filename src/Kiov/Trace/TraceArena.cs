@@ -3,10 +3,10 @@ using Kiov.Iov;
 namespace Kiov.Trace;
 
 /// <summary>
-/// The arena (TRACE.md): the 1 GiB of address space every <c>mmap</c> of a trace lies in. A host
+/// The arena (docs/trace-format.md): the 1 GiB of address space every <c>mmap</c> of a trace lies in. A host
 /// runner reserves it whole (PROT_NONE, MAP_FIXED_NOREPLACE) before the first line, with a
 /// PROT_NONE guard page after it, so until a trace unmaps part of it the arena is one PROT_NONE
-/// private anonymous mapping, not a hole. This class also holds the one rule (TRACE.md version 2,
+/// private anonymous mapping, not a hole. This class also holds the one rule (docs/trace-format.md version 2,
 /// "The arena") that keeps a trace out of its runner's own memory, which the trace reader applies
 /// to every address a line names, so every back end refuses the same lines.
 /// </summary>
@@ -21,7 +21,7 @@ public static class TraceArena
     /// <summary>The first address after the arena.</summary>
     public const ulong End = Start + Size;
 
-    /// <summary>The size of the guard page a host runner maps right after the arena (TRACE.md
+    /// <summary>The size of the guard page a host runner maps right after the arena (docs/trace-format.md
     /// version 2: an empty memfd, shared and PROT_NONE).</summary>
     public const ulong GuardSize = 0x1000;
 

@@ -1,7 +1,7 @@
 namespace Kiov.Trace;
 
 /// <summary>
-/// A trace error (TRACE.md): a line that is not valid JSON, names an unknown op, lacks a field,
+/// A trace error (docs/trace-format.md): a line that is not valid JSON, names an unknown op, lacks a field,
 /// gives a field of the wrong type or maps outside the arena. It is bad input to the tool, not a
 /// bug: the runner reports it in one line, naming <see cref="Line"/>, and exits with status 2.
 /// </summary>

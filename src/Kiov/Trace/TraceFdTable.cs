@@ -1,7 +1,7 @@
 namespace Kiov.Trace;
 
 /// <summary>
-/// Trace fds (TRACE.md): the lowest free number from 3 up, per trace, each standing for a
+/// Trace fds (docs/trace-format.md): the lowest free number from 3 up, per trace, each standing for a
 /// back end's own descriptor (a host fd, or a model file).
 /// </summary>
 /// <typeparam name="T">What a trace fd stands for.</typeparam>

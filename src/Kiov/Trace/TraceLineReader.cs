@@ -2,7 +2,7 @@ namespace Kiov.Trace;
 
 /// <summary>
 /// Reads a trace a line at a time from a byte stream, in bounded memory, by the lexical rules of
-/// docs/trace-lexical-rules.md: lines end with LF (a CR before it is dropped, the last line may
+/// docs/trace-format.md ("Lexical rules"): lines end with LF (a CR before it is dropped, the last line may
 /// lack it), a UTF-8 byte order mark at the very start of the trace is skipped, and a line longer
 /// than <see cref="MaxLineBytes"/> is a <see cref="TraceException"/> as soon as that many bytes
 /// have come without a line end (so a stream that never ends a line fails fast).

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Kiov.Trace;
 
 /// <summary>
-/// The integers of TRACE.md: a JSON number or a string (<c>"0x1f"</c>, <c>"123"</c>, <c>"-1"</c>),
+/// The integers of docs/trace-format.md: a JSON number or a string (<c>"0x1f"</c>, <c>"123"</c>, <c>"-1"</c>),
 /// read as the 64 bits a register would carry. A negative value wraps, as a <c>size_t</c> carries
 /// it: <c>"-1"</c> is <c>0xffffffffffffffff</c>. A value must fit in a <c>long</c> or a <c>ulong</c>:
 /// [-2^63, 2^64). A JSON number is read from its text, so it is exact even above 2^53; it may have

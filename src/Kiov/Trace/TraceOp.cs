@@ -1,6 +1,6 @@
 namespace Kiov.Trace;
 
-/// <summary>One parsed line of a trace: an operation of TRACE.md with its fields in the C types
+/// <summary>One parsed line of a trace: an operation of docs/trace-format.md with its fields in the C types
 /// of the call it stands for. <see cref="TraceReader"/> makes them; <see cref="TraceRunner"/>
 /// runs them.</summary>
 /// <param name="Line">The 1-based line number it came from.</param>
@@ -10,7 +10,7 @@ public abstract record TraceOp(int Line)
     /// <param name="sys">The back end: the model or the host kernel.</param>
     public abstract TraceResult Run(ISyscalls sys);
 
-    /// <summary>The trace pid of the process the op runs in (TRACE.md, version 2: the <c>pid</c> field, default 0).</summary>
+    /// <summary>The trace pid of the process the op runs in (docs/trace-format.md, version 2: the <c>pid</c> field, default 0).</summary>
     public int Pid { get; init; }
 
     /// <summary>Makes the call in the process <paramref name="sys"/>, with the trace's other processes

@@ -5,7 +5,7 @@ using Kiov.Mm;
 namespace Kiov.Trace;
 
 /// <summary>
-/// The parsers of the operations TRACE.md version 2 adds (files, memory, iovec arrays in user
+/// The parsers of the operations docs/trace-format.md version 2 adds (files, memory, iovec arrays in user
 /// memory), and of the version 2 fields of version 1 operations. Each turns the line's words into
 /// the values the kernel is given, and refuses (as a trace error) what no runner could run safely.
 /// </summary>
@@ -204,7 +204,7 @@ internal static class TraceParsersV2
         return new MincoreOp(f.Line, addr, len);
     }
 
-    /// <summary>The advice words of <c>madvise</c> (TRACE.md version 2).</summary>
+    /// <summary>The advice words of <c>madvise</c> (docs/trace-format.md version 2).</summary>
     public static int Advice(TraceFields f)
     {
         string advice = f.String("advice");
@@ -231,7 +231,7 @@ internal static class TraceParsersV2
         _ => 0,
     };
 
-    /// <summary>TRACE.md "The arena": an address a call may reach (the start of an iovec array, a
+    /// <summary>docs/trace-format.md "The arena": an address a call may reach (the start of an iovec array, a
     /// poke) is one <see cref="TraceArena.MayCopyAt"/> allows.</summary>
     public static void CheckAddress(TraceFields f, string field, ulong addr)
     {
@@ -239,7 +239,7 @@ internal static class TraceParsersV2
         throw f.Error($"field \"{field}\" 0x{addr:x} lies outside the arena [0x{TraceArena.Start:x}, 0x{TraceArena.End:x}) where a runner's own memory may be");
     }
 
-    /// <summary>TRACE.md "The arena": a range a call acts on as a whole is one
+    /// <summary>docs/trace-format.md "The arena": a range a call acts on as a whole is one
     /// <see cref="TraceArena.MayActOn"/> allows.</summary>
     public static void CheckRange(TraceFields f, string field, ulong addr, ulong len)
     {

@@ -1,7 +1,7 @@
 namespace Kiov.Trace;
 
 /// <summary>
-/// The processes of a running trace by trace pid (TRACE.md, "Processes"): pid 0 is the back end the
+/// The processes of a running trace by trace pid (docs/trace-format.md, "Processes"): pid 0 is the back end the
 /// trace was started on; <c>fork</c> gives the lowest free number from 1; an exited process keeps its
 /// number, as a process without memory, until a fork gives the number out again. Disposing it ends
 /// every process the trace forked (never pid 0, which belongs to the caller).

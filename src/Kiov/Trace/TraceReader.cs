@@ -6,8 +6,8 @@ using System.Text.Json;
 namespace Kiov.Trace;
 
 /// <summary>
-/// Parses a trace (TRACE.md, JSON Lines) into <see cref="TraceOp"/>s, by the lexical rules of
-/// docs/trace-lexical-rules.md, the same for a file, standard input, text or a list of lines.
+/// Parses a trace (docs/trace-format.md, JSON Lines) into <see cref="TraceOp"/>s, by the lexical rules of
+/// docs/trace-format.md ("Lexical rules"), the same for a file, standard input, text or a list of lines.
 /// Blank lines and lines starting with <c>#</c> (after leading spaces and tabs) are skipped.
 /// Everything else must be a JSON object with a known string <c>op</c> and its fields; otherwise a
 /// <see cref="TraceException"/> names the 1-based line. Fields beyond those an op needs are ignored.
@@ -67,7 +67,7 @@ public static class TraceReader
     public static List<TraceOp> Read(TextReader reader) =>
         Read(new MemoryStream(new UTF8Encoding(false).GetBytes(reader.ReadToEnd())));
 
-    /// <summary>Reads a whole trace from its bytes (docs/trace-lexical-rules.md).</summary>
+    /// <summary>Reads a whole trace from its bytes (docs/trace-format.md ("Lexical rules")).</summary>
     /// <param name="stream">The trace's bytes; left open.</param>
     /// <returns>The operations, in order, one per line that prints.</returns>
     /// <exception cref="TraceException">A line is not a valid operation.</exception>
@@ -112,7 +112,7 @@ public static class TraceReader
     public static TraceOp? ParseLine(string text, int line) =>
         ParseLine(Encoding.UTF8.GetBytes(text), line);
 
-    /// <summary>Parses one line given as its UTF-8 bytes (docs/trace-lexical-rules.md): blank
+    /// <summary>Parses one line given as its UTF-8 bytes (docs/trace-format.md ("Lexical rules")): blank
     /// and comment lines give null; else the line must be valid UTF-8 and one JSON object, nested
     /// at most <see cref="TraceSyntax.MaxDepth"/> deep, with no key twice in an object, holding a
     /// known <c>op</c>.</summary>

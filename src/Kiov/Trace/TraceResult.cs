@@ -12,7 +12,7 @@ namespace Kiov.Trace;
 /// kernel set the low bit.</param>
 public readonly record struct TraceResult(long Ret, (int Read, int Write)? Fds = null, ulong? Hash = null, IReadOnlyList<IReadOnlyList<TraceResult>>? Threads = null, string? Vec = null)
 {
-    /// <summary>The result line, byte for byte as TRACE.md prints it (no spaces), without the
+    /// <summary>The result line, byte for byte as docs/trace-format.md prints it (no spaces), without the
     /// newline: <c>{"ret":N}</c>, <c>{"ret":0,"fds":[r,w]}</c> or <c>{"ret":N,"hash":"0x…"}</c>.</summary>
     public string ToJson()
     {

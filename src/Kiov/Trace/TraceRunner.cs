@@ -1,7 +1,7 @@
 namespace Kiov.Trace;
 
 /// <summary>Runs a parsed trace on a back end and prints one result line per operation
-/// (TRACE.md), each ended by <c>\n</c>.</summary>
+/// (docs/trace-format.md), each ended by <c>\n</c>.</summary>
 public static class TraceRunner
 {
     /// <summary>Runs <paramref name="ops"/> on <paramref name="sys"/>, in order.</summary>

@@ -4,7 +4,7 @@ using System.Text.Unicode;
 namespace Kiov.Trace;
 
 /// <summary>
-/// The lexical rules of a trace line beyond JSON's own (docs/trace-lexical-rules.md): a line of
+/// The lexical rules of a trace line beyond JSON's own (docs/trace-format.md ("Lexical rules")): a line of
 /// only spaces and tabs is blank, one whose first other character is <c>#</c> is a comment; any
 /// other line must be valid UTF-8, nest arrays and objects at most <see cref="MaxDepth"/> deep,
 /// and name no key twice in one object.

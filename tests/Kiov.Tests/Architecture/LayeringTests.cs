@@ -3,7 +3,7 @@ using Kiov.Tests.Trace;
 
 namespace Kiov.Tests.Architecture;
 
-/// <summary>DESIGN.md's layers: each folder of src/Kiov uses only the layers below it.</summary>
+/// <summary>The layers of README.md's "Layers" table: each folder of src/Kiov uses only the layers below it.</summary>
 public partial class LayeringTests
 {
     private static readonly string[] Order = ["Concurrency", "Memory", "Mm", "Uaccess", "Gup", "Iov", "Fs", "Drivers", "Trace"];

@@ -16,7 +16,7 @@ internal static class KiovProcess
     {
         /// <summary>Standard error's lines.</summary>
         /// <summary>Standard error's lines, less the one a host run says at start about the host's
-        /// settings (<c>kiov: host: …</c>, TRACE.md "Host settings"): that line is information,
+        /// settings (<c>kiov: host: …</c>, docs/trace-format.md "Host settings"): that line is information,
         /// not an error.</summary>
         public string[] StderrLines => Stderr.Length == 0 ? [] : [.. Stderr.TrimEnd('\n').Split('\n').Where(l => !l.StartsWith(HostSettingsLine, StringComparison.Ordinal))];
 

@@ -61,7 +61,7 @@ public class ExecutorTests
             await child.WaitForExitAsync();
             Assert.Equal(3, child.ExitCode);
             Assert.Equal("{\"ret\":17592186044416}\n{\"ret\":4096}\n", await stdout);
-            // Beside the host settings line every host runner prints at start (TRACE.md "Host settings"),
+            // Beside the host settings line every host runner prints at start (docs/trace-format.md "Host settings"),
             // the failure is one line.
             string[] lines = stderr.TrimEnd('\n').Split('\n').Where(l => !l.StartsWith("kiov: host: ", StringComparison.Ordinal)).ToArray();
             Assert.Single(lines);

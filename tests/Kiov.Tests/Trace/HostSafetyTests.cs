@@ -6,7 +6,7 @@ using Kiov.Trace;
 namespace Kiov.Tests.Trace;
 
 /// <summary>
-/// The host never reaches its own memory (TRACE.md version 2, "The arena"): a trace naming an
+/// The host never reaches its own memory (docs/trace-format.md version 2, "The arena"): a trace naming an
 /// address outside the arena that some runner could have mapped is a trace error on every back
 /// end, found before that line runs; and kiov's own memory is left as it was.
 /// </summary>

@@ -2,7 +2,7 @@ using Kiov.Trace;
 
 namespace Kiov.Tests.Trace;
 
-/// <summary>TRACE.md version 2, "Processes", on the model: fork, exit, pid, target and mem_*, and
+/// <summary>docs/trace-format.md version 2, "Processes", on the model: fork, exit, pid, target and mem_*, and
 /// the bad input that is a trace error or ESRCH.</summary>
 public class ProcessTraceTests
 {

@@ -177,7 +177,7 @@ public class TraceReaderTests
         Assert.Equal(0xffff888000000000UL, op.Addr);
     }
 
-    // The lexical rules (docs/trace-lexical-rules.md), the same whichever way the trace comes in.
+    // The lexical rules (docs/trace-format.md ("Lexical rules")), the same whichever way the trace comes in.
 
     [Theory]
     [InlineData("\"0x00000000000000000000001f\"", 0x1fUL)]

@@ -5,7 +5,7 @@ using Kiov.Trace.Fuzz;
 
 namespace Kiov.Tests.Trace;
 
-/// <summary>TRACE.md version 2: what the reader accepts and refuses for the new ops, what they print,
+/// <summary>docs/trace-format.md version 2: what the reader accepts and refuses for the new ops, what they print,
 /// and that the model takes the host's settings.</summary>
 public class TraceV2Tests
 {

@@ -9,7 +9,7 @@ internal sealed partial class TraceGenerator
     /// <summary>The most processes a generated trace has live at once (pid 0 included).</summary>
     public const int MaxProcesses = 4;
 
-    /// <summary>Lengths of mem_read and mem_write: the absurd ones TRACE.md allows (from 0x7ffffffff000 on).</summary>
+    /// <summary>Lengths of mem_read and mem_write: the absurd ones docs/trace-format.md allows (from 0x7ffffffff000 on).</summary>
     private static readonly ulong[] AbsurdMemLengths = [ProcMemCopy.AbsurdLen, 1UL << 63, ulong.MaxValue, ulong.MaxValue - 4095];
 
     // What the generator knows of one process: its window, its fds; Live false once it exited.

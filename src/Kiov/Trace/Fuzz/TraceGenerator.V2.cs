@@ -4,7 +4,7 @@ using static Kiov.Trace.Fuzz.TraceLineWriter;
 
 namespace Kiov.Trace.Fuzz;
 
-// The ops of TRACE.md version 2. What keeps their results Linux's alone:
+// The ops of docs/trace-format.md version 2. What keeps their results Linux's alone:
 // - Pipes stay non-blocking: every reopen has "nonblock" and every setfl keeps it (a dup shares
 //   the open file, so its flags too), since an open the generator believed done may have failed
 //   and shifted which fd numbers are pipes.

@@ -5,7 +5,7 @@ using static Kiov.Trace.Fuzz.TraceLineWriter;
 namespace Kiov.Trace.Fuzz;
 
 /// <summary>
-/// Makes random traces (TRACE.md) whose results Linux decides deterministically, so that the model
+/// Makes random traces (docs/trace-format.md) whose results Linux decides deterministically, so that the model
 /// and the host must print the same: every op is non-blocking, every mapping, munmap, mprotect and
 /// madvise stays in a 2 MiB window at the start of the arena (<see cref="ArenaTracker"/>) or is
 /// refused by the kernel before it acts (unaligned start, a length that wraps, an address no user

@@ -4,7 +4,7 @@ using Kiov.Iov;
 
 namespace Kiov.Trace.Fuzz;
 
-/// <summary>Writes trace lines (TRACE.md) from fields, in the forms a person would: addresses as
+/// <summary>Writes trace lines (docs/trace-format.md) from fields, in the forms a person would: addresses as
 /// hex strings, small lengths as JSON numbers, the absurd ones as strings (<c>"-1"</c>,
 /// <c>"0x8000000000000000"</c>), since numbers above 2^53 must be strings.</summary>
 internal static class TraceLineWriter
