@@ -9,7 +9,8 @@ namespace Kiov.Trace;
 /// released together. On the model the threads run under a <see cref="Controller"/>, whose policy is
 /// <see cref="ModelPolicy"/> (set by whoever explores the test) or, when none is set, each thread in
 /// turn until it blocks; on the host they are real threads released from a barrier, one CPU each
-/// where there are several. Prints <c>{"ret":0,"results":[[…],…]}</c>.
+/// where there are several, each making its calls on a thread of the executor of its own
+/// (<see cref="HostSyscalls.OpenThreads"/>), so that their system calls overlap in the kernel. Prints <c>{"ret":0,"results":[[…],…]}</c>.
 /// </summary>
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Threads">Each thread's ops, in order.</param>
