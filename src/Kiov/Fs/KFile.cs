@@ -107,6 +107,11 @@ public abstract class KFile : IMappableFile
     /// <summary><c>f_pos_lock</c>.</summary>
     public object PosLock { get; } = new();
 
+    /// <summary><c>FMODE_ATOMIC_POS</c>: <c>fdget_pos</c> takes <see cref="PosLock"/> around a call
+    /// at the file position. <c>do_dentry_open</c> sets it on regular files; a file made by
+    /// <c>alloc_file_pseudo</c> (a memfd) never gets it.</summary>
+    internal virtual bool AtomicPos => true;
+
     /// <summary>The operations this file implements.</summary>
     public abstract FileOps Ops { get; }
 

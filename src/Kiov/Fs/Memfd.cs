@@ -60,6 +60,10 @@ public sealed class MemfdFile : KFile
     /// <inheritdoc/>
     public override string Name { get; }
 
+    /// <summary>No <c>FMODE_ATOMIC_POS</c>: <c>memfd_create</c> makes its file with
+    /// <c>alloc_file_pseudo</c>, so threads reading at the shared position race on it.</summary>
+    internal override bool AtomicPos => false;
+
     /// <inheritdoc/>
     public override FileOps Ops =>
         FileOps.ReadIter | FileOps.WriteIter | FileOps.SpliceRead | FileOps.SpliceWrite | FileOps.Llseek;

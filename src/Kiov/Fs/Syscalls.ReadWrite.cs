@@ -92,20 +92,25 @@ public static partial class Syscalls
         long Run(ref long pos, bool seekable);
     }
 
-    // fdget_pos/file_ppos: a seekable file uses (and, without an explicit position, updates) f_pos under its lock.
+    // fdget_pos/file_ppos: a seekable file uses (and, without an explicit position, updates) f_pos,
+    // under its lock when the file has FMODE_ATOMIC_POS.
     private static long WithPosition<TOp>(KFile f, long? pos, ref TOp op) where TOp : struct, IPositionedOp
     {
         bool seekable = (f.Mode & (FMode.PRead | FMode.PWrite)) != 0;
         if (pos is long explicitPos) return op.Run(ref explicitPos, seekable);
         if (!seekable) { long none = 0; return op.Run(ref none, false); }
+        if (!f.AtomicPos) return AtFilePosition(f, ref op);
         Sched.Lock(f.PosLock);
-        lock (f.PosLock)
-        {
-            long at = f.Pos;
-            long r = op.Run(ref at, true);
-            if (r >= 0) f.Pos = at;
-            return r;
-        }
+        lock (f.PosLock) return AtFilePosition(f, ref op);
+    }
+
+    // ksys_read/ksys_write: the call runs at a copy of f_pos, written back after it.
+    private static long AtFilePosition<TOp>(KFile f, ref TOp op) where TOp : struct, IPositionedOp
+    {
+        long at = f.Pos;
+        long r = op.Run(ref at, true);
+        if (r >= 0) f.Pos = at;
+        return r;
     }
 
     private readonly struct PlainOp(Process p, KFile f, ulong buf, ulong count, bool write) : IPositionedOp

@@ -25,7 +25,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
     private const int AfUnix = 1, SockStream = 1, SockCloexec = 0x80000, MsgNoSignal = 0x4000;
     private const int SolSocket = 1, SoRcvtimeo = 20, ScmRights = 1, FSetfd = 2;
 
-    private enum Request : long { Syscall = 1, WriteScratch, ReadScratch, Fill, Hash, Reset, Fork, Exit, Threads }
+    private enum Request : long { Syscall = 1, WriteScratch, ReadScratch, Fill, Hash, Reset, Fork, Exit, ThreadChannels }
 
     private static readonly Lock SpawnLock = new();
 
@@ -84,7 +84,8 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         }
     }
 
-    // A forked executor: its channel came from its parent with the FORK reply.
+    // A forked executor, its channel from its parent with the FORK reply, or a thread of an
+    // executor, its channel from THREAD_CHANNELS.
     private ExecutorHostKernel(int channel, int pid, ulong scratchAddress, int scratchSize)
     {
         this.channel = channel;
@@ -225,10 +226,12 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         child = null;
         Header(Request.Fork, 0);
         Flush(Request.Fork, 0);
-        int fd = ReceiveWithFd(Request.Fork);
+        Span<int> fds = [-1];
+        int got = ReceiveWithFds(Request.Fork, fds);
+        int fd = fds[0];
         if (answer[0] < 0)
             return answer[0];
-        if (fd < 0)
+        if (got != 1)
             throw Fail(Request.Fork, 0, $"{FileName} answered a fork without the child's channel");
         child = new ExecutorHostKernel(fd, (int)answer[0], ScratchAddress, ScratchSize);
         return answer[0];
@@ -241,60 +244,48 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         RoundTrip(Request.Exit, 0);
     }
 
-    /// <summary>The most threads and the most calls one <see cref="RunThreads"/> may take.</summary>
-    public const int MaxThreads = 64, MaxThreadCalls = 65536;
+    /// <summary>The most thread kernels one <see cref="OpenThreadKernels"/> may open (MAX_THREADS in kiov-exec.c).</summary>
+    public const int MaxThreads = 64;
 
-    /// <summary>Runs lists of calls on threads of the executor, one thread per list, all released
-    /// together from a barrier; each list runs in order. The calls' memory beside the trace's must
-    /// sit in disjoint parts of the scratch buffer, one per thread.</summary>
-    /// <param name="callsPerThread">How many of <paramref name="calls"/> each thread runs, in order.</param>
-    /// <param name="calls">Every thread's calls, the first thread's first.</param>
-    /// <param name="results">Where each call's result goes, in the order of <paramref name="calls"/>.</param>
-    /// <param name="timeout">How long the threads may take. Past it, the calls still running
-    /// cannot be taken back: the executor reports and exits, and this kernel is lost.</param>
-    /// <returns>0, or -ETIMEDOUT (some thread had not finished; its calls not yet run read
-    /// -ETIMEDOUT), or -errno if the threads could not start.</returns>
-    public long RunThreads(ReadOnlySpan<int> callsPerThread, ReadOnlySpan<ThreadedCall> calls, Span<ThreadedResult> results, TimeSpan timeout)
+    /// <summary>Opens <paramref name="count"/> thread kernels: channels each served by a thread of
+    /// the executor (in its process, so with its memory and fds) with a scratch buffer of its own,
+    /// the threads waiting on a barrier for each other before they serve. Until every one of them
+    /// is disposed, this kernel must not be used: the executor answers it again only once all its
+    /// threads have ended.</summary>
+    /// <param name="count">How many, 1 to <see cref="MaxThreads"/>.</param>
+    /// <param name="threads">The thread kernels, when they could be made.</param>
+    /// <returns>0, or -errno if the executor could not make them.</returns>
+    public long OpenThreadKernels(int count, out ExecutorHostKernel[]? threads)
     {
-        int sum = 0;
-        foreach (int n in callsPerThread)
-            sum += n >= 0 ? n : throw new ArgumentOutOfRangeException(nameof(callsPerThread), "a thread cannot run a negative number of calls");
-        if (callsPerThread.Length is < 1 or > MaxThreads || sum != calls.Length || calls.Length > MaxThreadCalls || results.Length < calls.Length)
-            throw new ArgumentException($"1 to {MaxThreads} threads, their counts adding up to the calls (at most {MaxThreadCalls}), and a result for each");
-        if (timeout <= TimeSpan.Zero || timeout >= AnswerTimeout)
-            throw new ArgumentOutOfRangeException(nameof(timeout), $"the threads' timeout must be positive and shorter than {AnswerTimeout.TotalSeconds} s");
-        long* h = Header(Request.Threads, 0);
-        h[1] = callsPerThread.Length;
-        h[2] = calls.Length;
-        h[3] = (long)Math.Ceiling(timeout.TotalMilliseconds);
-        Span<long> counts = stackalloc long[callsPerThread.Length];
-        for (int i = 0; i < counts.Length; i++)
-            counts[i] = callsPerThread[i];
-        Append(MemoryMarshal.AsBytes(counts), Request.Threads);
-        Append(MemoryMarshal.AsBytes(calls), Request.Threads);
-        long status = RoundTrip(Request.Threads, 0);
-        fixed (ThreadedResult* r = results)
-            Receive(r, calls.Length * sizeof(ThreadedResult), Request.Threads, 0);
-        if (status == -110) // ETIMEDOUT: the executor exits after this answer
+        threads = null;
+        if (count is < 1 or > MaxThreads)
+            throw new ArgumentOutOfRangeException(nameof(count), $"1 to {MaxThreads} thread kernels");
+        long* h = Header(Request.ThreadChannels, 0);
+        h[1] = count;
+        Flush(Request.ThreadChannels, 0);
+        Span<int> channels = stackalloc int[count];
+        int got = ReceiveWithFds(Request.ThreadChannels, channels);
+        if (answer[0] < 0)
+            return answer[0];
+        if (got != count)
         {
-            lost = $"the host-side process {FileName} (pid {Pid}) was given up: threads did not finish within {timeout.TotalSeconds} s";
-            Kill();
+            foreach (int fd in channels[..got]) HostLibc.Call(Close, fd);
+            throw Fail(Request.ThreadChannels, 0, $"{FileName} answered with {got} thread channels for {count}");
         }
-        return status;
+        var kernels = new ExecutorHostKernel[count];
+        for (int i = 0; i < count; i++)
+            kernels[i] = new ExecutorHostKernel(channels[i], Pid, (ulong)answer[1] + (ulong)(i * ScratchSize), ScratchSize);
+        threads = kernels;
+        return 0;
     }
 
-    // Bytes after the request being built, sent in pieces if they do not fit.
-    private void Append(ReadOnlySpan<byte> bytes, Request request)
+    /// <summary>Gives the executor up (SIGKILL) for <paramref name="why"/>, as when it stops
+    /// answering: its threads stuck in a system call end only with it.</summary>
+    /// <param name="why">What happened, for every later call's error.</param>
+    public void GiveUp(string why)
     {
-        while (!bytes.IsEmpty)
-        {
-            if (pending == capacity)
-                Flush(request, 0);
-            int n = Math.Min(bytes.Length, capacity - pending);
-            bytes[..n].CopyTo(new Span<byte>(outgoing + pending, n));
-            pending += n;
-            bytes = bytes[n..];
-        }
+        lost ??= $"the host-side process {FileName} (pid {Pid}) was given up: {why}";
+        Kill();
     }
 
     private void CheckScratch(int offset, int length)
@@ -359,13 +350,15 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         }
     }
 
-    // The FORK reply, with the child's channel as SCM_RIGHTS on its first byte.
-    private int ReceiveWithFd(Request request)
+    // A reply with fds as SCM_RIGHTS on its first byte (FORK's child channel, THREAD_CHANNELS'
+    // channels): how many came, into `fds`.
+    private int ReceiveWithFds(Request request, Span<int> fds)
     {
         var iov = new Iov.IoVec((ulong)answer, ReplyBytes);
-        long* control = stackalloc long[4]; // CMSG_SPACE(sizeof(int)) = 24 bytes
-        new Span<long>(control, 4).Clear();
-        MsgHdr msg = new() { Iov = &iov, IovLen = 1, Control = control, ControlLen = 24 };
+        const int controlBytes = 16 + 4 * MaxThreads; // CMSG_SPACE(MaxThreads ints)
+        long* control = stackalloc long[controlBytes / 8];
+        new Span<long>(control, controlBytes / 8).Clear();
+        MsgHdr msg = new() { Iov = &iov, IovLen = 1, Control = control, ControlLen = controlBytes };
         long n;
         do
             n = HostLibc.Call(Recvmsg, channel, (long)&msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
@@ -375,8 +368,11 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         if (n < ReplyBytes)
             Receive((byte*)answer + n, ReplyBytes - (int)n, request, 0);
         // struct cmsghdr { size_t len; int level; int type; int data[]; }
-        bool hasFd = msg.ControlLen >= 20 && control[0] == 20 && ((int*)control)[2] == SolSocket && ((int*)control)[3] == ScmRights;
-        return hasFd ? ((int*)control)[4] : -1;
+        if (msg.ControlLen < 16 || ((int*)control)[2] != SolSocket || ((int*)control)[3] != ScmRights)
+            return 0;
+        int count = (int)Math.Min(((long)control[0] - 16) / 4, fds.Length);
+        new ReadOnlySpan<int>((int*)control + 4, count).CopyTo(fds);
+        return count;
     }
 
     [StructLayout(LayoutKind.Sequential)]

@@ -46,9 +46,17 @@ public sealed partial class HostSyscalls : ISyscalls
         pid = kernel.Syscall(Getpid);
     }
 
-    private int Real(int traceFd) => fds.TryGet(traceFd, out int real) ? real : ClosedFd;
+    // The fd table is shared by the threads of a par line (HostSyscalls.Threads.cs): every use locks it.
+    private int Real(int traceFd)
+    {
+        lock (fds) return fds.TryGet(traceFd, out int real) ? real : ClosedFd;
+    }
 
-    private long AddFd(long real) => real < 0 ? real : fds.Add((int)real);
+    private long AddFd(long real)
+    {
+        if (real < 0) return real;
+        lock (fds) return fds.Add((int)real);
+    }
 
     // The iovec list in the scratch buffer at byte offset `at`, at most `room` bytes of it. A
     // list too long for the room is cut there; the kernel refuses any count above UIO_MAXIOV
@@ -108,8 +116,11 @@ public sealed partial class HostSyscalls : ISyscalls
             return ret;
         Span<int> pair = stackalloc int[2];
         kernel.ReadScratch(0, MemoryMarshal.AsBytes(pair));
-        readFd = fds.Add(pair[0]);
-        writeFd = fds.Add(pair[1]);
+        lock (fds)
+        {
+            readFd = fds.Add(pair[0]);
+            writeFd = fds.Add(pair[1]);
+        }
         return 0;
     }
 
@@ -124,8 +135,12 @@ public sealed partial class HostSyscalls : ISyscalls
     public long Ftruncate(int fd, long len) => kernel.Syscall(HostSyscallNumbers.Ftruncate, Real(fd), len);
 
     /// <inheritdoc/>
-    public long Close(int fd) =>
-        kernel.Syscall(HostSyscallNumbers.Close, fds.Remove(fd, out int real) ? real : ClosedFd);
+    public long Close(int fd)
+    {
+        int real;
+        lock (fds) real = fds.Remove(fd, out real) ? real : ClosedFd;
+        return kernel.Syscall(HostSyscallNumbers.Close, real);
+    }
 
     /// <inheritdoc/>
     public long Read(int fd, ulong addr, ulong len) =>

@@ -124,7 +124,7 @@ public static class LitmusModel
         ParOp.ModelPolicy = policy;
         try
         {
-            using var sys = new ModelSyscalls(null, LitmusMemoryBytes);
+            using var sys = new ModelSyscalls(HostSettings.ModelConfig(), LitmusMemoryBytes); // the host's zero page, as replay
             using var w = new StringWriter();
             for (int i = 0; i < ops.Count; i++)
             {

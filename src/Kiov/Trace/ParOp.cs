@@ -9,7 +9,8 @@ namespace Kiov.Trace;
 /// released together. On the model the threads run under a <see cref="Controller"/>, whose policy is
 /// <see cref="ModelPolicy"/> (set by whoever explores the test) or, when none is set, each thread in
 /// turn until it blocks; on the host they are real threads released from a barrier, one CPU each
-/// where there are several. Prints <c>{"ret":0,"results":[[…],…]}</c>.
+/// where there are several, each making its calls on a thread of the executor of its own
+/// (<see cref="HostSyscalls.OpenThreads"/>), so that their system calls overlap in the kernel. Prints <c>{"ret":0,"results":[[…],…]}</c>.
 /// </summary>
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Threads">Each thread's ops, in order.</param>
@@ -26,22 +27,30 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
     public override TraceResult Run(ISyscalls sys)
     {
         var results = Threads.Select(t => new TraceResult[t.Count]).ToArray();
-        // The host back end makes its calls through one channel to kiov-exec, whose scratch buffer
-        // an op uses between its calls: until each thread has a channel of its own, a host thread
-        // runs each op whole, and the threads interleave at op boundaries only.
-        bool serialize = sys is not ModelSyscalls;
-        Action[] bodies = [.. Threads.Select((ops, i) => (Action)(() =>
+        if (sys is ModelSyscalls)
         {
-            for (int j = 0; j < ops.Count; j++)
-            {
-                if (serialize) { lock (sys) results[i][j] = ops[j].Run(sys); }
-                else results[i][j] = ops[j].Run(sys);
-            }
-        }))];
-        if (sys is ModelSyscalls) RunModel(bodies);
-        else RunHost(bodies);
+            RunModel(Bodies(_ => sys, results, serialize: false));
+            return new TraceResult(0, Threads: results);
+        }
+        // On the host each thread makes its calls on a thread of the executor of its own, so the
+        // calls overlap in the kernel. A back end that cannot give threads (no executor) has one
+        // channel and one scratch buffer, which an op uses between its calls: there each op runs
+        // whole, and the threads interleave at op boundaries only.
+        using HostThreadGroup? group = (sys as HostSyscalls)?.OpenThreads(Threads.Count);
+        RunHost(Bodies(i => group?.Views[i] ?? sys, results, serialize: group is null), group);
         return new TraceResult(0, Threads: results);
     }
+
+    private Action[] Bodies(Func<int, ISyscalls> backEnd, TraceResult[][] results, bool serialize) =>
+        [.. Threads.Select((ops, i) => (Action)(() =>
+        {
+            ISyscalls own = backEnd(i);
+            for (int j = 0; j < ops.Count; j++)
+            {
+                if (serialize) { lock (own) results[i][j] = ops[j].Run(own); }
+                else results[i][j] = ops[j].Run(own);
+            }
+        }))];
 
     private void RunModel(Action[] bodies)
     {
@@ -53,7 +62,9 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
             throw new ParStuckException(Line, status, controller.Threads.Where(t => !t.Done).Select(t => t.Pending).ToList());
     }
 
-    private void RunHost(Action[] bodies)
+    // Real threads, one CPU each where there are several, released together; a line still running
+    // after HostTimeout is hung: the executor is given up, which ends its threads' calls.
+    private void RunHost(Action[] bodies, HostThreadGroup? group)
     {
         int cpus = Environment.ProcessorCount;
         int ready = 0, go = 0;
@@ -73,7 +84,11 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
         {
             TimeSpan left = deadline - DateTime.UtcNow;
             if (!t.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero))
-                throw new TraceException(Line, $"the threads did not finish within {HostTimeout.TotalSeconds} s on the host");
+            {
+                string hung = $"the threads did not finish within {HostTimeout.TotalSeconds} s on the host";
+                group?.GiveUp($"line {Line}: {hung}");
+                throw new TraceException(Line, hung);
+            }
         }
         foreach (Exception? e in errors) if (e != null) throw new AggregateException(e);
     }

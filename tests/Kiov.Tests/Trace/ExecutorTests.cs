@@ -139,10 +139,11 @@ public class ExecutorTests
     }
 }
 
-/// <summary>The executor's THREADS request: lists of calls on threads released together.</summary>
+/// <summary>The executor's THREAD_CHANNELS request: channels each served by a thread of the executor.</summary>
 public class ExecutorThreadsTests
 {
     private const ulong A = TraceArena.Start, B = TraceArena.Start + 4096;
+    private const long Gettid = 186;
 
     // A blocking pipe (the threads may block) in the executor: its real fds.
     private static (long Read, long Write) BlockingPipe(ExecutorHostKernel kernel)
@@ -154,34 +155,57 @@ public class ExecutorThreadsTests
     }
 
     [Fact]
-    public void Each_list_runs_on_a_thread_of_its_own_and_a_thread_may_block_until_another_runs()
+    public void Each_channel_is_a_thread_of_the_executor_with_its_own_scratch_and_one_may_block_while_another_runs()
     {
         using var kernel = new ExecutorHostKernel();
         Assert.Equal((long)A, kernel.Syscall(HostSyscallNumbers.Mmap, (long)A, 8192, 3, 0x32, -1, 0));
-        Assert.Equal(4096, kernel.Fill(B, 4096, 8));
         var (r, w) = BlockingPipe(kernel);
-        // Thread 0 reads the pipe before anything is in it and waits; thread 1 fills, then writes.
-        ThreadedCall[] calls =
-        [
-            ThreadedCall.Syscall(HostSyscallNumbers.Read, r, (long)A, 100),
-            ThreadedCall.Hash(A, 100),
-            ThreadedCall.Fill(B, 100, 9),
-            ThreadedCall.Syscall(HostSyscallNumbers.Write, w, (long)B, 100),
-        ];
-        var results = new ThreadedResult[calls.Length];
-        Assert.Equal(0, kernel.RunThreads([2, 2], calls, results, TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, kernel.OpenThreadKernels(2, out ExecutorHostKernel[]? threads));
+        Assert.NotNull(threads);
+        long[] tids = new long[2];
+        long read = 0, hashed = 0, filled = 0, wrote = 0;
+        ulong hash = 0;
+        byte[] own0 = new byte[64], own1 = new byte[64];
+        try
+        {
+            Assert.NotEqual(threads[0].ScratchAddress, threads[1].ScratchAddress);
+            Assert.NotEqual(kernel.ScratchAddress, threads[0].ScratchAddress);
+            // Thread 0 reads the pipe before anything is in it and waits; thread 1 fills, then writes.
+            var reader = new Thread(() =>
+            {
+                tids[0] = threads[0].Syscall(Gettid);
+                threads[0].WriteScratch(0, Enumerable.Repeat((byte)0xa0, 64).ToArray());
+                read = threads[0].Syscall(HostSyscallNumbers.Read, r, (long)A, 100);
+                hashed = threads[0].Hash(A, 100, out hash);
+                threads[0].ReadScratch(0, own0);
+            });
+            reader.Start();
+            tids[1] = threads[1].Syscall(Gettid);
+            threads[1].WriteScratch(0, Enumerable.Repeat((byte)0xb1, 64).ToArray());
+            filled = threads[1].Fill(B, 100, 9);
+            wrote = threads[1].Syscall(HostSyscallNumbers.Write, w, (long)B, 100);
+            threads[1].ReadScratch(0, own1);
+            Assert.True(reader.Join(TimeSpan.FromSeconds(60)));
+            Assert.Equal(kernel.Pid, threads[0].Syscall(HostSyscallNumbers.Getpid)); // one process
+        }
+        finally
+        {
+            foreach (ExecutorHostKernel t in threads) t.Dispose();
+        }
         byte[] pattern = new byte[100];
         FillPattern.Generate(9, 0, pattern);
-        Assert.Equal(new ThreadedResult(100, 0), results[0]);
-        Assert.Equal(new ThreadedResult(100, Fnv1a64.Hash(pattern)), results[1]);
-        Assert.Equal(100, results[2].Ret);
-        Assert.Equal(100, results[3].Ret);
-        Assert.Equal(100, kernel.Hash(A, 100, out ulong after)); // the executor serves on afterwards
+        Assert.Equal((100L, 100L, 100L, 100L), (read, hashed, filled, wrote));
+        Assert.Equal(Fnv1a64.Hash(pattern), hash);
+        Assert.NotEqual(tids[0], tids[1]);
+        Assert.All(tids, t => Assert.NotEqual(kernel.Pid, t));
+        Assert.All(own0, b => Assert.Equal(0xa0, b));
+        Assert.All(own1, b => Assert.Equal(0xb1, b));
+        Assert.Equal(100, kernel.Hash(A, 100, out ulong after)); // the executor serves on once its threads end
         Assert.Equal(Fnv1a64.Hash(pattern), after);
     }
 
     [Fact]
-    public void Threads_that_never_finish_are_given_up_and_the_executor_with_them()
+    public void A_thread_stuck_in_a_call_is_given_up_with_the_executor()
     {
         var kernel = new ExecutorHostKernel();
         int pid = kernel.Pid;
@@ -189,21 +213,46 @@ public class ExecutorThreadsTests
         {
             Assert.Equal((long)A, kernel.Syscall(HostSyscallNumbers.Mmap, (long)A, 4096, 3, 0x32, -1, 0));
             var (r, _) = BlockingPipe(kernel);
-            var results = new ThreadedResult[2];
-            long status = kernel.RunThreads([1, 1],
-                [ThreadedCall.Syscall(HostSyscallNumbers.Read, r, (long)A, 1), ThreadedCall.Syscall(HostSyscallNumbers.Getpid)],
-                results, TimeSpan.FromMilliseconds(200));
-            Assert.Equal(-110, status);
-            Assert.Equal(-110, results[0].Ret);
-            Assert.Equal(pid, results[1].Ret);
+            Assert.Equal(0, kernel.OpenThreadKernels(1, out ExecutorHostKernel[]? threads));
+            Exception? stuck = null;
+            var reader = new Thread(() =>
+            {
+                try { threads![0].Syscall(HostSyscallNumbers.Read, r, (long)A, 1); }
+                catch (HostExecutorException e) { stuck = e; }
+            });
+            reader.Start();
+            Assert.False(reader.Join(TimeSpan.FromMilliseconds(200))); // blocked in read(2): nothing was written
+            kernel.GiveUp("a test's thread never returns");
+            Assert.True(reader.Join(TimeSpan.FromSeconds(60)));
+            Assert.IsType<HostExecutorException>(stuck);
+            threads![0].Dispose();
             Assert.True(kernel.Lost);
             var e = Assert.Throws<HostExecutorException>(() => kernel.Syscall(HostSyscallNumbers.Getpid));
-            Assert.Contains("threads did not finish", e.Message);
+            Assert.Contains("a test's thread never returns", e.Message);
         }
         finally
         {
             kernel.Dispose();
         }
         Assert.False(Directory.Exists($"/proc/{pid}"));
+    }
+
+    [Fact]
+    public void Host_thread_views_share_the_process_fd_table()
+    {
+        // Threads of one process share its fd table, as on Linux: a pipe one thread makes is the other's.
+        using var host = new HostSyscalls();
+        Assert.Equal((long)A, host.Mmap(A, 8192, 3, 0x32, -1, 0));
+        Assert.Equal(0, host.Pipe(out int r, out int w));
+        using HostThreadGroup? group = host.OpenThreads(2);
+        Assert.NotNull(group);
+        Assert.Equal(0, group.Views[0].Pipe(out int r2, out int w2)); // opened by one thread...
+        Assert.Equal(100, group.Views[1].Fill(B, 100, 3));
+        Assert.Equal(100, group.Views[1].Write(w2, B, 100));          // ...used by the other
+        Assert.Equal(100, group.Views[0].Read(r2, A, 100));
+        Assert.Equal(0, group.Views[1].Close(r2));
+        Assert.Equal(-9, group.Views[0].Close(r2));                    // and closed for both
+        Assert.Equal(0, group.Views[0].Close(w2));
+        Assert.True(r < r2 && w < w2);
     }
 }

@@ -28,9 +28,14 @@
  *                                       (a new socketpair end) attached as SCM_RIGHTS; the
  *                                       child serves that channel, with a copy of everything
  *   EXIT                             -> { 0, 0 }, then the process exits
- *   THREADS        threads, ops, timeout_ms, then the ops per thread and the ops (8 words each:
- *                  SYSCALL, FILL or HASH) -> { 0 or -ETIMEDOUT, 0 } then { ret, value } per op:
- *                  each list runs on a thread of its own, all released together from a barrier
+ *   THREAD_CHANNELS n                -> { n or -errno, base }, with n new channels (socketpair
+ *                                       ends) attached as SCM_RIGHTS: thread channels, each served
+ *                                       by a thread of the executor until kiov closes it, with
+ *                                       SYSCALL, WRITE_SCRATCH, READ_SCRATCH, FILL and HASH only, on
+ *                                       a scratch buffer of its own: thread i's is at
+ *                                       base + i * scratch size. The threads wait on a barrier for
+ *                                       each other before serving, and the executor serves its own
+ *                                       channel again only once every one of them has ended.
  *
  * A request that breaks the protocol (unknown op, scratch range out of bounds) ends the
  * process with status 2; a lost channel (EOF) ends it with status 0.
@@ -39,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -49,7 +55,6 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define KIOV_EXEC_MAGIC 0x6b696f7665786563LL /* "kiovexec" */
@@ -64,7 +69,7 @@ enum
     OP_RESET = 6,
     OP_FORK = 7,
     OP_EXIT = 8,
-    OP_THREADS = 9,
+    OP_THREAD_CHANNELS = 9,
 };
 
 #define ARENA_START 0x100000000000ULL
@@ -76,7 +81,6 @@ enum
 #define CHANNEL_FD 3
 #define MAX_CHILDREN 256
 #define MAX_THREADS 64
-#define MAX_THREAD_OPS 65536
 
 static unsigned char *scratch;
 static unsigned char *chunk;
@@ -112,7 +116,8 @@ static long reserve_arena(void)
     return guard < 0 ? guard : 0;
 }
 
-static void read_all(int fd, void *buf, size_t len)
+/* 0, or -1 once kiov is gone or has closed the channel: nothing left to serve on it. */
+static int read_all(int fd, void *buf, size_t len)
 {
     unsigned char *p = buf;
     while (len > 0)
@@ -121,13 +126,14 @@ static void read_all(int fd, void *buf, size_t len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            _exit(0); /* kiov is gone, or closed the channel: nothing left to serve */
+            return -1;
         p += n;
         len -= (size_t)n;
     }
+    return 0;
 }
 
-static void write_all(int fd, const void *buf, size_t len)
+static int write_all(int fd, const void *buf, size_t len)
 {
     const unsigned char *p = buf;
     while (len > 0)
@@ -136,16 +142,17 @@ static void write_all(int fd, const void *buf, size_t len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            _exit(0);
+            return -1;
         p += n;
         len -= (size_t)n;
     }
+    return 0;
 }
 
-static void reply(int fd, long long ret, unsigned long long value)
+static int reply(int fd, long long ret, unsigned long long value)
 {
     long long words[2] = {ret, (long long)value};
-    write_all(fd, words, sizeof words);
+    return write_all(fd, words, sizeof words);
 }
 
 /* fill and hash as TRACE.md defines them: what one process_vm_{writev,readv}(self, [[buf, len]],
@@ -213,6 +220,31 @@ static long reset(void)
     return reserve_arena();
 }
 
+/* The answer { ret, value } with `count` fds attached as SCM_RIGHTS. */
+static int reply_with_fds(int fd, long long ret, long long value, const int *fds, int count)
+{
+    long long words[2] = {ret, value};
+    struct iovec iov = {words, sizeof words};
+    union
+    {
+        char buf[CMSG_SPACE(sizeof(int) * MAX_THREADS)];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)count)};
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)count);
+    memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * (size_t)count);
+    ssize_t sent;
+    while ((sent = sendmsg(fd, &msg, MSG_NOSIGNAL)) < 0)
+        if (errno != EINTR)
+            return -1;
+    return sent == (ssize_t)sizeof words ? 0 : write_all(fd, (char *)words + sent, sizeof words - (size_t)sent);
+}
+
 /* fork(): the child serves a channel of its own, made before the fork; the parent hands its
  * other end to kiov with the reply. */
 static void fork_executor(int fd)
@@ -249,149 +281,147 @@ static void fork_executor(int fd)
     }
     children[child_count++] = pid;
     close(pair[1]);
-    long long words[2] = {pid, 0};
-    struct iovec iov = {words, sizeof words};
-    union
-    {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                         .msg_controllen = sizeof control.buf};
-    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cmsg), &pair[0], sizeof(int));
-    while (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0)
-        if (errno != EINTR)
-            _exit(0);
-    close(pair[0]);
-}
-
-/* THREADS: op lists run on threads of their own, released together from a barrier. */
-struct thread_work
-{
-    pthread_barrier_t *start;
-    const long long (*ops)[8];
-    long long (*results)[2];
-    long long count;
-    unsigned char *chunk;
-    int done;
-};
-
-static long long run_one(const long long *w, unsigned char *own_chunk, unsigned long long *value)
-{
-    *value = 0;
-    switch (w[0])
-    {
-    case OP_SYSCALL:
-        return raw((long)w[1], (long)w[2], (long)w[3], (long)w[4], (long)w[5], (long)w[6], (long)w[7]);
-    case OP_FILL:
-        return self_copy(own_chunk, (unsigned long long)w[1], (unsigned long long)w[2], 1, (uint32_t)w[3], value);
-    case OP_HASH:
-        *value = 0xcbf29ce484222325ULL;
-        return self_copy(own_chunk, (unsigned long long)w[1], (unsigned long long)w[2], 0, 0, value);
-    default:
-        return -EINVAL;
-    }
-}
-
-static void *thread_main(void *arg)
-{
-    struct thread_work *work = arg;
-    pthread_barrier_wait(work->start);
-    for (long long i = 0; i < work->count; i++)
-    {
-        unsigned long long value;
-        work->results[i][0] = run_one(work->ops[i], work->chunk, &value);
-        work->results[i][1] = (long long)value;
-    }
-    __atomic_store_n(&work->done, 1, __ATOMIC_RELEASE);
-    return NULL;
-}
-
-/* THREADS threads, ops, timeout_ms; then `threads` words (ops per thread) and `ops` requests of 8
- * words (SYSCALL, FILL or HASH only). Reply: { 0, or -ETIMEDOUT if some thread had not finished by
- * the deadline, or -errno if the threads could not start } and then { ret, value } for every op,
- * in the order sent (an op that never ran reads { -ETIMEDOUT, 0 }). After a timeout the stuck
- * threads cannot be taken back, so the executor exits after its reply. */
-static void run_threads(int fd, long long threads, long long ops, long long timeout_ms)
-{
-    if (threads < 1 || threads > MAX_THREADS || ops < 0 || ops > MAX_THREAD_OPS)
-        _exit(2);
-    long long counts[MAX_THREADS];
-    read_all(fd, counts, (size_t)threads * sizeof counts[0]);
-    long long total = 0;
-    for (long long t = 0; t < threads; t++)
-    {
-        if (counts[t] < 0 || counts[t] > ops - total)
-            _exit(2);
-        total += counts[t];
-    }
-    if (total != ops)
-        _exit(2);
-    size_t op_bytes = (size_t)ops * 8 * sizeof(long long), result_bytes = (size_t)ops * 2 * sizeof(long long);
-    size_t chunk_bytes = (size_t)threads * CHUNK_SIZE;
-    unsigned char *block = mmap(NULL, op_bytes + result_bytes + chunk_bytes, PROT_READ | PROT_WRITE,
-                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (block == MAP_FAILED)
-        _exit(3);
-    long long(*op_list)[8] = (long long(*)[8])block;
-    long long(*results)[2] = (long long(*)[2])(block + op_bytes);
-    read_all(fd, op_list, op_bytes);
-    for (long long i = 0; i < ops; i++)
-    {
-        results[i][0] = -ETIMEDOUT;
-        results[i][1] = 0;
-    }
-    pthread_barrier_t start;
-    pthread_barrier_init(&start, NULL, (unsigned)threads);
-    struct thread_work work[MAX_THREADS];
-    pthread_t ids[MAX_THREADS];
-    long long status = 0, first = 0;
-    int started = 0;
-    for (long long t = 0; t < threads; t++)
-    {
-        work[t] = (struct thread_work){&start, (const long long(*)[8])op_list + first, results + first, counts[t],
-                                       block + op_bytes + result_bytes + (size_t)t * CHUNK_SIZE, 0};
-        first += counts[t];
-        int err = pthread_create(&ids[t], NULL, thread_main, &work[t]);
-        if (err != 0)
-        {
-            /* The threads started wait at the barrier for ever: nothing to do but say so and go. */
-            status = -err;
-            break;
-        }
-        started++;
-    }
-    if (status == 0)
-    {
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (timeout_ms % 1000) * 1000000;
-        if (deadline.tv_nsec >= 1000000000)
-        {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000;
-        }
-        for (int t = 0; t < started; t++)
-            if (pthread_timedjoin_np(ids[t], NULL, &deadline) != 0)
-                status = -ETIMEDOUT;
-    }
-    reply(fd, status, 0);
-    write_all(fd, results, result_bytes);
-    if (status != 0)
+    if (reply_with_fds(fd, pid, 0, &pair[0], 1) < 0)
         _exit(0);
-    pthread_barrier_destroy(&start);
-    munmap(block, op_bytes + result_bytes + chunk_bytes);
+    close(pair[0]);
 }
 
 static int in_scratch(long long offset, long long len)
 {
     return offset >= 0 && len >= 0 && offset <= SCRATCH_SIZE && len <= SCRATCH_SIZE - offset;
+}
+
+/* The requests every channel serves, on its own scratch buffer and chunk: 1 if `w` was one of
+ * them and its answer went out, 0 if it is not one of them, -1 if the channel is lost. */
+static int dispatch(int fd, const long long *w, unsigned char *own_scratch, unsigned char *own_chunk)
+{
+    unsigned long long hash = 0xcbf29ce484222325ULL;
+    long long ret;
+    switch (w[0])
+    {
+    case OP_SYSCALL:
+        ret = raw((long)w[1], (long)w[2], (long)w[3], (long)w[4], (long)w[5], (long)w[6], (long)w[7]);
+        return reply(fd, ret, 0) < 0 ? -1 : 1;
+    case OP_WRITE_SCRATCH:
+        if (!in_scratch(w[1], w[2]))
+            _exit(2);
+        return read_all(fd, own_scratch + w[1], (size_t)w[2]) < 0 ? -1 : 1;
+    case OP_READ_SCRATCH:
+        if (!in_scratch(w[1], w[2]))
+            _exit(2);
+        return reply(fd, w[2], 0) < 0 || write_all(fd, own_scratch + w[1], (size_t)w[2]) < 0 ? -1 : 1;
+    case OP_FILL:
+        ret = self_copy(own_chunk, (unsigned long long)w[1], (unsigned long long)w[2], 1, (uint32_t)w[3], &hash);
+        return reply(fd, ret, 0) < 0 ? -1 : 1;
+    case OP_HASH:
+        ret = self_copy(own_chunk, (unsigned long long)w[1], (unsigned long long)w[2], 0, 0, &hash);
+        return reply(fd, ret, hash) < 0 ? -1 : 1;
+    default:
+        return 0;
+    }
+}
+
+struct thread_channel
+{
+    pthread_barrier_t *start;
+    int fd, cpu;
+    unsigned char *scratch, *chunk;
+};
+
+/* The index-th CPU this process may run on, round robin; -1 if none can be told. */
+static int nth_cpu(long long index)
+{
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) < 0 || CPU_COUNT(&allowed) == 0)
+        return -1;
+    long long skip = index % CPU_COUNT(&allowed);
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &allowed) && skip-- == 0)
+            return cpu;
+    return -1;
+}
+
+/* A thread channel's server: after the barrier, requests until kiov closes the channel. */
+static void *serve_thread(void *arg)
+{
+    struct thread_channel *t = arg;
+    if (t->cpu >= 0) /* one CPU each where there are several (best effort) */
+    {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(t->cpu, &one);
+        sched_setaffinity(0, sizeof one, &one);
+    }
+    pthread_barrier_wait(t->start);
+    long long w[8];
+    int status = 1;
+    while (read_all(t->fd, w, sizeof w) == 0 && (status = dispatch(t->fd, w, t->scratch, t->chunk)) > 0)
+        ;
+    if (status == 0)
+        _exit(2);
+    close(t->fd);
+    return NULL;
+}
+
+/* THREAD_CHANNELS n: n threads, each serving a channel of its own; returns once all have ended. */
+static void thread_channels(int fd, long long n)
+{
+    if (n < 1 || n > MAX_THREADS)
+        _exit(2);
+    size_t block_bytes = (size_t)n * (SCRATCH_SIZE + CHUNK_SIZE);
+    unsigned char *block = mmap(NULL, block_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (block == MAP_FAILED)
+    {
+        if (reply(fd, -ENOMEM, 0) < 0)
+            _exit(0);
+        return;
+    }
+    int kiov_ends[MAX_THREADS];
+    struct thread_channel threads[MAX_THREADS];
+    pthread_t ids[MAX_THREADS];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)n);
+    long long made = 0, err = 0;
+    for (; made < n; made++)
+    {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+        {
+            err = -errno;
+            break;
+        }
+        kiov_ends[made] = pair[0];
+        threads[made] = (struct thread_channel){&start, pair[1], nth_cpu(made), block + (size_t)made * SCRATCH_SIZE,
+                                                block + (size_t)n * SCRATCH_SIZE + (size_t)made * CHUNK_SIZE};
+    }
+    long long started = 0;
+    for (; err == 0 && started < n; started++)
+    {
+        int e = pthread_create(&ids[started], NULL, serve_thread, &threads[started]);
+        if (e != 0)
+            _exit(3); /* the threads started wait at the barrier for ever: nothing to take back */
+    }
+    if (err != 0)
+    {
+        for (long long i = 0; i < made; i++)
+        {
+            close(kiov_ends[i]);
+            close(threads[i].fd);
+        }
+        if (reply(fd, err, 0) < 0)
+            _exit(0);
+    }
+    else
+    {
+        if (reply_with_fds(fd, n, (long long)(uintptr_t)block, kiov_ends, (int)n) < 0)
+            _exit(0);
+        for (long long i = 0; i < n; i++)
+            close(kiov_ends[i]);
+        for (long long i = 0; i < started; i++)
+            pthread_join(ids[i], NULL);
+    }
+    pthread_barrier_destroy(&start);
+    munmap(block, block_bytes);
 }
 
 static void serve(void)
@@ -401,37 +431,20 @@ static void serve(void)
     {
         int fd = CHANNEL_FD;
         long long w[8];
-        read_all(fd, w, sizeof w);
+        if (read_all(fd, w, sizeof w) < 0)
+            _exit(0); /* kiov is gone, or closed the channel: nothing left to serve */
         if (++requests == fault_after)
             kill(getpid(), SIGKILL);
-        unsigned long long hash = 0xcbf29ce484222325ULL;
+        int served = dispatch(fd, w, scratch, chunk);
+        if (served < 0)
+            _exit(0);
+        if (served > 0)
+            continue;
         switch (w[0])
         {
-        case OP_SYSCALL:
-            reply(fd, raw((long)w[1], (long)w[2], (long)w[3], (long)w[4], (long)w[5], (long)w[6], (long)w[7]), 0);
-            break;
-        case OP_WRITE_SCRATCH:
-            if (!in_scratch(w[1], w[2]))
-                _exit(2);
-            read_all(fd, scratch + w[1], (size_t)w[2]);
-            break;
-        case OP_READ_SCRATCH:
-            if (!in_scratch(w[1], w[2]))
-                _exit(2);
-            reply(fd, w[2], 0);
-            write_all(fd, scratch + w[1], (size_t)w[2]);
-            break;
-        case OP_FILL:
-            reply(fd, self_copy(chunk, (unsigned long long)w[1], (unsigned long long)w[2], 1, (uint32_t)w[3], &hash), 0);
-            break;
-        case OP_HASH:
-        {
-            long long ret = self_copy(chunk, (unsigned long long)w[1], (unsigned long long)w[2], 0, 0, &hash);
-            reply(fd, ret, hash);
-            break;
-        }
         case OP_RESET:
-            reply(fd, reset(), 0);
+            if (reply(fd, reset(), 0) < 0)
+                _exit(0);
             break;
         case OP_FORK:
             fork_executor(fd);
@@ -444,8 +457,8 @@ static void serve(void)
             raw(SYS_munmap, (long)ARENA_START, (long)(ARENA_SIZE + GUARD_SIZE), 0, 0, 0, 0);
             reply(fd, 0, 0);
             _exit(0);
-        case OP_THREADS:
-            run_threads(fd, w[1], w[2], w[3]);
+        case OP_THREAD_CHANNELS:
+            thread_channels(fd, w[1]);
             break;
         default:
             _exit(2);
@@ -488,8 +501,7 @@ int main(int argc, char **argv)
     if (status == 0 && (scratch == MAP_FAILED || chunk == MAP_FAILED))
         status = -ENOMEM;
     long long hello[4] = {KIOV_EXEC_MAGIC, status, (long long)(uintptr_t)scratch, SCRATCH_SIZE};
-    write_all(CHANNEL_FD, hello, sizeof hello);
-    if (status < 0)
+    if (write_all(CHANNEL_FD, hello, sizeof hello) < 0 || status < 0)
         return 1;
     serve();
     return 0;
