@@ -19,8 +19,8 @@
  *   SYSCALL        nr, a0..a5        -> { syscall(nr, a0..a5) or -errno, 0 }
  *   WRITE_SCRATCH  offset, len, then len bytes    (no reply: the next reply orders it)
  *   READ_SCRATCH   offset, len       -> { len, 0 } then len bytes
- *   FILL           addr, len, seed   -> { TRACE.md fill result, 0 }
- *   HASH           addr, len         -> { TRACE.md hash result, FNV-1a 64 }
+ *   FILL           addr, len, seed   -> { docs/trace-format.md fill result, 0 }
+ *   HASH           addr, len         -> { docs/trace-format.md hash result, FNV-1a 64 }
  *   RESET                            -> { 0 or -errno, 0 }: kills and reaps forked children,
  *                                       closes every fd but the channel, unmaps the arena and
  *                                       its guard page and reserves both again
@@ -155,7 +155,7 @@ static int reply(int fd, long long ret, unsigned long long value)
     return write_all(fd, words, sizeof words);
 }
 
-/* fill and hash as TRACE.md defines them: what one process_vm_{writev,readv}(self, [[buf, len]],
+/* fill and hash as docs/trace-format.md defines them: what one process_vm_{writev,readv}(self, [[buf, len]],
  * [[addr, len]], 0) returns, done a chunk at a time. len >= 2^63 is EINVAL (the local iovec's
  * import refuses it), len 0 copies nothing, and the copy is clamped to MAX_RW_COUNT. A chunk that
  * comes back short ends the copy at the same byte one call would stop at; the bytes copied are
@@ -271,7 +271,7 @@ static void fork_executor(int fd)
     }
     if (pid == 0)
     {
-        /* No PR_SET_PDEATHSIG here: a trace's process outlives its parent's exit (TRACE.md: exit of
+        /* No PR_SET_PDEATHSIG here: a trace's process outlives its parent's exit (docs/trace-format.md: exit of
          * pid 1 leaves pid 1's children running). If kiov dies, EOF on this channel ends us. */
         child_count = 0;
         dup2(pair[1], CHANNEL_FD); /* replaces the parent's channel in this copy */
