@@ -40,7 +40,7 @@ public unsafe class IovBench
     [GlobalSetup]
     public void Setup()
     {
-        _mem = new PhysicalMemory(192L << 20) { CheckPoisonOnAlloc = false };
+        _mem = new PhysicalMemory(192L << 20) { PagePoisoning = false };
         _kernel = new KernelSpace(_mem);
         _mm = new AddressSpace(_kernel);
         _src = (byte*)NativeMemory.AlignedAlloc(Total, 4096);

@@ -27,7 +27,7 @@ public unsafe class UaccessBench
     [GlobalSetup]
     public void Setup()
     {
-        _memory = new PhysicalMemory(256L << 20) { CheckPoisonOnAlloc = false };
+        _memory = new PhysicalMemory(256L << 20) { PagePoisoning = false };
         _mm = new AddressSpace(new KernelSpace(_memory));
         long r = _mm.Mmap(User, (ulong)Size, Prot.Read | Prot.Write,
             MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed | MapFlags.Populate);

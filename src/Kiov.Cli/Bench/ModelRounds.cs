@@ -22,6 +22,9 @@ internal sealed class ModelMachine : IDisposable
     {
         ulong len = (ulong)Math.Max(bytes, PageGeometry.PageSize);
         Kernel = new Kernel(KernelConfig.Current, (16L << 20) + 4 * (long)len);
+        // Page poisoning is a debug option, off by default in the kernel: the bench times the I/O
+        // paths, not the use-after-free checks the tests run with.
+        Kernel.Memory.PagePoisoning = false;
         P = Kernel.CreateProcess();
         const int Flags = MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed | MapFlags.Populate;
         Expect(Syscalls.Mmap(P, Src, len, Prot.Read | Prot.Write, Flags, -1, 0), (long)Src, "model mmap");

@@ -22,9 +22,10 @@ namespace Kiov.Memory;
 /// "maybe DMA-pinned" is a count of 1024 or more (<c>page_maybe_dma_pinned</c>).</para>
 /// <para>Counts and flags are touched only through <see cref="Interlocked"/> and <see cref="Volatile"/>,
 /// so lockless walkers may race with them. The free list and the frontier are protected by <c>_allocLock</c>.</para>
-/// <para>A freed frame is filled with <see cref="PoisonByte"/>; reaching a free (or never used) frame
-/// through <see cref="Pointer"/>, or finding the poison disturbed when the frame is reused, throws
-/// <see cref="KiovBugException"/>.</para>
+/// <para>Reaching a free (or never used) frame through <see cref="Pointer"/> throws
+/// <see cref="KiovBugException"/>. With <see cref="PagePoisoning"/> (on by default) a freed frame is
+/// also filled with <see cref="PoisonByte"/>, and finding the poison disturbed when the frame is
+/// reused throws too.</para>
 /// </remarks>
 public sealed unsafe class PhysicalMemory : IDisposable
 {
@@ -58,7 +59,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private int _freeTop;               // guarded by _allocLock
     private int _frontier;              // written under _allocLock: frames at or above it were never handed out
     private long _allocFailures;        // Interlocked
-    private readonly object _allocLock = new();
+    private readonly Lock _allocLock = new(); // a managed lock: taken twice per page a pipe moves
 
     /// <summary>A machine of <paramref name="bytes"/> (rounded down to whole pages, at least 16
     /// pages, at most <see cref="MaxSize"/>) of physical memory, reserved as address space and
@@ -134,9 +135,14 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>How many allocations found no free frame: nonzero once the machine truly ran out.</summary>
     public long AllocFailures => Interlocked.Read(ref _allocFailures);
 
-    /// <summary>When true (the default), a frame's poison is checked when it is reused, catching
-    /// writes after free. Costs one vectorised scan of 4 KiB per allocation.</summary>
-    public bool CheckPoisonOnAlloc { get; set; } = true;
+    /// <summary>Page poisoning, the model's <c>CONFIG_PAGE_POISONING</c> (<c>page_poison=1</c>): when
+    /// true (the default, and what every test runs with), a freed frame is filled with
+    /// <see cref="PoisonByte"/> (<c>kernel_poison_pages</c>) and the poison is checked when the frame is
+    /// reused (<c>check_poison_mem</c>), catching writes after free. It costs two passes over every
+    /// page freed and reallocated; the kernel leaves it off by default, and so does <c>kiov bench</c>.
+    /// Reaching a free frame through <see cref="Pointer"/> throws either way; frames freed while it was
+    /// off are not checked when reused.</summary>
+    public bool PagePoisoning { get; set; } = true;
 
     /// <summary>Allocates one frame with a reference count of one (<c>alloc_page</c>), zeroed when
     /// <paramref name="zero"/> (<c>__GFP_ZERO</c>). Returns <see cref="Page.Null"/> when memory is exhausted.</summary>
@@ -230,7 +236,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
         int flags = Volatile.Read(ref _flags[pfn]);
         if ((flags & (int)PageFlags.Free) == 0)
             ThrowHelper.BadFrame("allocator handed out a frame that is not free", pfn);
-        if (CheckPoisonOnAlloc && (flags & (int)PageFlags.Poisoned) != 0
+        if ((flags & (int)PageFlags.Poisoned) != 0
             && new ReadOnlySpan<byte>(p, PageSize).IndexOfAnyExcept(PoisonByte) >= 0)
             ThrowHelper.BadFrame("written after it was freed (poison disturbed)", pfn);
         if (zero) new Span<byte>(p, PageSize).Clear();
@@ -247,9 +253,10 @@ public sealed unsafe class PhysicalMemory : IDisposable
         if ((flags & (int)PageFlags.Free) != 0) ThrowHelper.BadFrame("double free", pfn);
         if ((flags & (int)PageFlags.Reserved) != 0) ThrowHelper.BadFrame("free of a reserved frame", pfn);
         if (Volatile.Read(ref _mapcount[pfn]) != 0) ThrowHelper.BadFrame("freed while still mapped", pfn);
-        new Span<byte>(_base + ((nint)pfn << PageShift), PageSize).Fill(PoisonByte);
+        bool poison = PagePoisoning;
+        if (poison) new Span<byte>(_base + ((nint)pfn << PageShift), PageSize).Fill(PoisonByte);
         _owner[pfn] = PageOwner.None;
-        Volatile.Write(ref _flags[pfn], (int)(PageFlags.Free | PageFlags.Poisoned));
+        Volatile.Write(ref _flags[pfn], (int)(poison ? PageFlags.Free | PageFlags.Poisoned : PageFlags.Free));
         lock (_allocLock)
         {
             _freeStack[_freeTop++] = pfn;

@@ -44,6 +44,32 @@ public class PhysicalMemoryTests
     }
 
     [Fact]
+    public unsafe void WithoutPoisoningAFreedFrameKeepsItsBytesButIsStillOffLimits()
+    {
+        using var mem = Small();
+        Assert.True(mem.PagePoisoning); // on unless turned off, as every fixture runs
+        mem.PagePoisoning = false;
+        Page p = mem.Alloc(PageOwner.KernelBuffer);
+        byte* stale = mem.Pointer(p);
+        mem.Span(p).Fill(9);
+        mem.Put(p);
+        Assert.Equal(9, stale[100]); // not poisoned: the page_poison=0 kernel leaves the bytes
+        Assert.Contains("use after free", Assert.Throws<KiovBugException>(() => mem.Span(p)).Message);
+        Page q = mem.Alloc(PageOwner.KernelBuffer, zero: false);
+        Assert.Equal(p, q);
+        mem.Put(q);
+        // Turned back on, a frame freed while it was off is reused unchecked, and frames freed from
+        // now on are poisoned and checked again.
+        mem.PagePoisoning = true;
+        Page r = mem.Alloc(PageOwner.KernelBuffer);
+        byte* rs = mem.Pointer(r);
+        mem.Put(r);
+        Assert.Equal(PhysicalMemory.PoisonByte, rs[100]);
+        rs[100] = 1;
+        Assert.Contains("poison disturbed", Assert.Throws<KiovBugException>(() => mem.Alloc(PageOwner.KernelBuffer)).Message);
+    }
+
+    [Fact]
     public unsafe void UndisturbedPoisonIsReusedZeroedOrNot()
     {
         using var mem = Small();
