@@ -59,7 +59,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private int _freeTop;               // guarded by _allocLock
     private int _frontier;              // written under _allocLock: frames at or above it were never handed out
     private long _allocFailures;        // Interlocked
-    private readonly Lock _allocLock = new(); // a managed lock: taken twice per page a pipe moves
+    private readonly object _allocLock = new(); // a Monitor, as every lock of the model, so a scheduler can see it
 
     /// <summary>A machine of <paramref name="bytes"/> (rounded down to whole pages, at least 16
     /// pages, at most <see cref="MaxSize"/>) of physical memory, reserved as address space and
