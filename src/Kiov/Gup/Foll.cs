@@ -18,7 +18,7 @@ public enum Foll : uint
     Dump = 1u << 2,
     /// <summary><c>FOLL_FORCE</c>: ptrace's override of the area's read/write permission.</summary>
     Force = 1u << 3,
-    /// <summary><c>FOLL_NOWAIT</c>: a fault may not wait for I/O (the model's faults never do).</summary>
+    /// <summary><c>FOLL_NOWAIT</c>: a fault may not wait (for a locked file page): the walk stops there, the lock kept.</summary>
     NoWait = 1u << 4,
     /// <summary><c>FOLL_NOFAULT</c>: fail with -EFAULT rather than take a fault.</summary>
     NoFault = 1u << 5,
