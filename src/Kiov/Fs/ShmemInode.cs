@@ -139,13 +139,30 @@ public sealed class ShmemInode
     /// <summary>
     /// Drops the file's pages in [<paramref name="first"/>, <paramref name="end"/>) (page indices) from
     /// every mapping and from the cache: truncation (<paramref name="evenCows"/>: private copies go too)
-    /// or a punched hole (they stay). Pages are dropped from the cache first, then unmapped, so a
-    /// fault that raced finds its page gone and takes it back out. The caller holds <see cref="WriteLock"/>.
+    /// or a punched hole (they stay). Pages are dropped from the cache first, each under its page lock
+    /// (<c>truncate_inode_pages_range</c> locks a folio before it deletes it), then unmapped, so a
+    /// fault that raced either waits for the lock or finds its page gone and takes it back out. The
+    /// caller holds <see cref="WriteLock"/>.
     /// </summary>
     internal void DropRange(long first, long end, bool evenCows)
     {
         var maps = Mappings();
+        PhysicalMemory mem = Kernel.Memory;
+        var locked = new List<Page>();
+        foreach (long index in Cache.Indices())
+        {
+            if (index < first || index >= end) continue;
+            Page page = Cache.Find(index);
+            if (page.IsNull || !mem.TryGetUnlessZero(page)) continue;
+            PageLock.Lock(mem, page);
+            locked.Add(page);
+        }
         Cache.RemoveRange(first, end);
+        foreach (Page page in locked)
+        {
+            PageLock.Unlock(mem, page);
+            mem.Put(page);
+        }
         foreach (var (mm, vma) in maps) mm.ZapFilePages(vma, first, end, evenCows);
     }
 

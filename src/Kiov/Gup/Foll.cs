@@ -18,7 +18,7 @@ public enum Foll : uint
     Dump = 1u << 2,
     /// <summary><c>FOLL_FORCE</c>: ptrace's override of the area's read/write permission.</summary>
     Force = 1u << 3,
-    /// <summary><c>FOLL_NOWAIT</c>: a fault may not wait for I/O (the model's faults never do).</summary>
+    /// <summary><c>FOLL_NOWAIT</c>: a fault may not wait (for a locked file page): the walk stops there, the lock kept.</summary>
     NoWait = 1u << 4,
     /// <summary><c>FOLL_NOFAULT</c>: fail with -EFAULT rather than take a fault.</summary>
     NoFault = 1u << 5,
@@ -47,7 +47,7 @@ public enum Foll : uint
     Pin = 1u << 19,
     /// <summary><c>FOLL_FAST_ONLY</c> (internal): the lockless walk only, no slow fallback.</summary>
     FastOnly = 1u << 20,
-    /// <summary><c>FOLL_UNLOCKABLE</c> (internal): the slow path took the mmap lock itself and may drop it.</summary>
+    /// <summary><c>FOLL_UNLOCKABLE</c> (internal): a fault may drop the mmap lock to wait (the *_unlocked calls, and callers passing a <c>locked</c> flag).</summary>
     Unlockable = 1u << 21,
 
     /// <summary>The flags a caller may not pass (<c>INTERNAL_GUP_FLAGS</c>).</summary>

@@ -12,22 +12,93 @@ public static unsafe partial class UserPages
 
     private enum Follow { Got, Absent, Changed, NoStructPage, Unshare }
 
-    // get_user_pages_unlocked / __gup_longterm_locked with locked == 0: the lock is taken here.
+    // get_user_pages_unlocked / __gup_longterm_locked with locked == 0: the lock is taken here
+    // (and the callers set FOLL_UNLOCKABLE, so a fault may drop it).
     private static long SlowUnlocked(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages)
     {
-        mm.MmapLock.ReadLock();
-        try { return Slow(mm, start, nrPages, flags, pages); }
-        finally { mm.MmapLock.ReadUnlock(); }
+        bool locked = false;
+        return SlowLocked(mm, start, nrPages, flags, pages, ref locked);
+    }
+
+    // get_user_pages / pin_user_pages / the *_remote calls without a `locked` pointer: the caller holds
+    // the lock, FOLL_UNLOCKABLE is clear, and no fault may drop it.
+    private static long Slow(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages)
+    {
+        bool locked = true;
+        return SlowLocked(mm, start, nrPages, flags, pages, ref locked);
     }
 
     /// <summary>
-    /// <c>__get_user_pages_locked</c> → <c>__get_user_pages</c>: page by page, find the area (checking
-    /// it allows the access), follow the entry, fault it in when absent or not writable enough, and take
-    /// the reference. The mmap read lock is held (dropped only to grow a stack, as 2017's
-    /// <c>find_extend_vma</c> could). FOLL_LONGTERM needs no migration here: the model has no movable zone.
-    /// The caller holds the mmap lock (asserted in debug builds, as <c>__get_user_pages</c> does).
+    /// <c>__get_user_pages_locked</c>: takes the mmap read lock when <paramref name="locked"/> is false,
+    /// then runs <c>__get_user_pages</c>. With FOLL_UNLOCKABLE a fault may drop the lock to wait
+    /// (VM_FAULT_RETRY, seen here as <paramref name="locked"/> turned false): the pages so far are kept,
+    /// the lock re-taken, and the page that waited faulted again with FOLL_TRIED, one page at a time,
+    /// then the rest. If the lock was ever dropped, or taken here, it is released on return and
+    /// <paramref name="locked"/> is false: the caller must not unlock it.
     /// </summary>
-    private static long Slow(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages)
+    private static long SlowLocked(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages, ref bool locked)
+    {
+        bool mustUnlock = false;
+        if (!locked)
+        {
+            mm.MmapLock.ReadLock();
+            mustUnlock = locked = true;
+        }
+        long pagesDone = 0;
+        while (true)
+        {
+            long ret = GetPages(mm, start, nrPages, flags, pages, ref locked);
+            if ((flags & Foll.Unlockable) == 0) { pagesDone = ret; break; }
+            if (!locked && (ret < 0 || ret >= nrPages)) ThrowHelper.Bug("GUP: the lock was dropped but the walk reports " + ret);
+            if (ret > 0)
+            {
+                nrPages -= (int)ret;
+                pagesDone += ret;
+                if (nrPages == 0) break;
+            }
+            if (locked)
+            {
+                if (pagesDone == 0) pagesDone = ret; // no retry (or FOLL_NOWAIT): an error or a stop
+                break;
+            }
+            if (!pages.IsEmpty) pages = pages[(int)ret..];
+            start += (ulong)ret << PageShift;
+            mustUnlock = true; // dropped on the way: ours to release now
+            do
+            {
+                mm.MmapLock.ReadLock();
+                locked = true;
+                ret = GetPages(mm, start, 1, flags | Foll.Tried, pages, ref locked);
+            } while (!locked);
+            if (ret != 1)
+            {
+                if (pagesDone == 0) pagesDone = ret;
+                break;
+            }
+            nrPages--;
+            pagesDone++;
+            if (nrPages == 0) break;
+            if (!pages.IsEmpty) pages = pages[1..];
+            start += PageSize;
+        }
+        if (mustUnlock && locked)
+        {
+            mm.MmapLock.ReadUnlock();
+            locked = false;
+        }
+        return pagesDone;
+    }
+
+    /// <summary>
+    /// <c>__get_user_pages</c>: page by page, find the area (checking
+    /// it allows the access), follow the entry, fault it in when absent or not writable enough, and take
+    /// the reference. The mmap read lock is held (dropped to grow a stack, as 2017's
+    /// <c>find_extend_vma</c> could, or by a fault that waits). FOLL_LONGTERM needs no migration here: the model has no movable zone.
+    /// The caller holds the mmap lock (asserted in debug builds, as <c>__get_user_pages</c> does). A fault
+    /// that dropped it (VM_FAULT_RETRY) ends the walk: <paramref name="locked"/> turns false and the pages
+    /// so far are returned (0 if none).
+    /// </summary>
+    private static long GetPages(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages, ref bool locked)
     {
         mm.MmapLock.AssertLocked();
         ArgumentOutOfRangeException.ThrowIfNegative(nrPages);
@@ -60,11 +131,12 @@ public static unsafe partial class UserPages
                 if (r == Follow.NoStructPage) break;
                 if (++tries > MaxFaultsPerPage) ThrowHelper.Unmapped("GUP: the fault never made the page followable at", start);
                 tables = default;
-                err = FaultInPage(mm, vma!, start, pageFlags, r == Follow.Unshare, ref faults);
+                err = FaultInPage(mm, vma!, start, pageFlags, r == Follow.Unshare, ref faults, ref locked);
                 if (err != 0) break;
                 pageFlags = AfterForcedWriteFault(mm, vma!, pageFlags);
                 AfterFaultHook?.Invoke(mm, start);
             }
+            if (err == -Errno.EBUSY) { err = 0; break; } // the fault gave up: dropped the lock, unless FOLL_NOWAIT
             if (err != 0) break;
             if (r == Follow.NoStructPage && wantPages) { err = -Errno.EFAULT; break; }
             if (wantPages) pages[done] = page;
@@ -234,12 +306,24 @@ public static unsafe partial class UserPages
         return (f & PageFlags.AnonExclusive) == 0;
     }
 
-    // faultin_page: FOLL_NOFAULT refuses; otherwise handle_mm_fault for a read, a write or an unshare. The model's
-    // faults never sleep on I/O, so FOLL_NOWAIT and the retry protocol never come into play.
-    private static int FaultInPage(AddressSpace mm, Vma vma, ulong addr, Foll flags, bool unshare, ref long faults)
+    /// <summary>
+    /// <c>faultin_page</c>: FOLL_NOFAULT refuses; otherwise <c>handle_mm_fault</c> for a read, a write or an
+    /// unshare. FOLL_UNLOCKABLE lets the fault drop the mmap lock to wait (FAULT_FLAG_ALLOW_RETRY and
+    /// KILLABLE); FOLL_NOWAIT lets it give up without waiting (ALLOW_RETRY | RETRY_NOWAIT); FOLL_TRIED
+    /// marks the second try. VM_FAULT_RETRY becomes -EBUSY, with <paramref name="locked"/> false when
+    /// the lock was dropped.
+    /// </summary>
+    private static int FaultInPage(AddressSpace mm, Vma vma, ulong addr, Foll flags, bool unshare, ref long faults, ref bool locked)
     {
         if ((flags & Foll.NoFault) != 0) return -Errno.EFAULT;
+        FaultFlags ff = FaultFlags.None;
+        if ((flags & Foll.Unlockable) != 0) ff |= FaultFlags.AllowRetry | FaultFlags.Killable;
+        if ((flags & Foll.NoWait) != 0) ff |= FaultFlags.AllowRetry | FaultFlags.RetryNoWait;
+        if ((flags & Foll.Tried) != 0) ff |= FaultFlags.Tried;
         faults++;
-        return mm.HandleMmFault(vma, addr, (flags & Foll.Write) != 0, unshare);
+        int r = mm.HandleMmFault(vma, addr, (flags & Foll.Write) != 0, unshare, ff);
+        if (r != AddressSpace.VmFaultRetry) return r;
+        if ((ff & FaultFlags.RetryNoWait) == 0) locked = false;
+        return -Errno.EBUSY;
     }
 }

@@ -29,6 +29,14 @@ public static partial class UserPages
     public static long GetUserPagesRemote(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages) =>
         Validate(mm, nrPages, pages, ref flags, Foll.Touch | Foll.Remote) ? Slow(mm, start, nrPages, flags, pages) : Refuse(mm);
 
+    /// <summary><c>get_user_pages_remote</c> with a <c>locked</c> pointer: the caller holds the mmap lock
+    /// (<paramref name="locked"/> must be true, else the arguments are invalid) and lets a fault drop it
+    /// to wait (FOLL_UNLOCKABLE). If that happened, the lock is released on return and
+    /// <paramref name="locked"/> is false: the caller must not unlock it.</summary>
+    public static long GetUserPagesRemote(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages, ref bool locked) =>
+        locked && Validate(mm, nrPages, pages, ref flags, Foll.Touch | Foll.Remote | Foll.Unlockable)
+            ? SlowLocked(mm, start, nrPages, flags, pages, ref locked) : Refuse(mm);
+
     /// <summary><c>get_user_pages_fast</c>: FOLL_GET references through the lockless walk, the rest
     /// through the slow path. No lock may be held.</summary>
     public static int GetUserPagesFast(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages) =>
@@ -54,6 +62,13 @@ public static partial class UserPages
     /// <remarks>Invalid arguments give 0 on the running kernel, -EINVAL before 6.3.</remarks>
     public static long PinUserPagesRemote(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages) =>
         ValidatePin(mm, nrPages, pages, ref flags, Foll.Pin | Foll.Touch | Foll.Remote) ? Slow(mm, start, nrPages, flags, pages) : RefusePin(mm);
+
+    /// <summary><c>pin_user_pages_remote</c> with a <c>locked</c> pointer: as the
+    /// <see cref="GetUserPagesRemote(AddressSpace, ulong, int, Foll, Span{Page}, ref bool)"/> overload, with pins.</summary>
+    /// <remarks>Invalid arguments give 0 on the running kernel, -EINVAL before 6.3.</remarks>
+    public static long PinUserPagesRemote(AddressSpace mm, ulong start, int nrPages, Foll flags, Span<Page> pages, ref bool locked) =>
+        locked && ValidatePin(mm, nrPages, pages, ref flags, Foll.Pin | Foll.Touch | Foll.Remote | Foll.Unlockable)
+            ? SlowLocked(mm, start, nrPages, flags, pages, ref locked) : RefusePin(mm);
 
     /// <summary><c>pin_user_pages_fast</c>: FOLL_PIN pins through the lockless walk, the rest through
     /// the slow path. No lock may be held.</summary>

@@ -73,7 +73,17 @@ public sealed unsafe partial class AddressSpace
     /// reuse when the mapping is its sole owner, else by a copy mapped read-only (GUP's FOLL_UNSHARE).
     /// In an area with no access (PROT_NONE, reached by FOLL_FORCE) the entries it makes are PROT_NONE.
     /// </summary>
-    public int HandleMmFault(Vma vma, ulong addr, bool write, bool unshare)
+    public int HandleMmFault(Vma vma, ulong addr, bool write, bool unshare) => HandleMmFault(vma, addr, write, unshare, FaultFlags.None);
+
+    /// <summary>
+    /// <c>handle_mm_fault</c> with the fault flags GUP's <c>faultin_page</c> passes. With
+    /// <see cref="FaultFlags.AllowRetry"/> a fault that must wait for a locked file page
+    /// (<c>lock_folio_maybe_drop_mmap</c>) drops the mmap read lock first (<c>maybe_unlock_mmap_for_io</c>),
+    /// unless this is already the retry (<see cref="FaultFlags.Tried"/>) or <see cref="FaultFlags.RetryNoWait"/>
+    /// forbids waiting, and returns <see cref="VmFaultRetry"/>: the lock is then no longer held, except
+    /// with RetryNoWait. Without AllowRetry the fault waits holding the lock.
+    /// </summary>
+    internal int HandleMmFault(Vma vma, ulong addr, bool write, bool unshare, FaultFlags flags)
     {
         MmapLock.AssertLocked();
         Sched.Point(SchedPoint.Fault, this);
@@ -85,8 +95,8 @@ public sealed unsafe partial class AddressSpace
             ulong old = Pte.Read(ptep);
             if (!Pte.MapsPage(old))
             {
-                int r = FaultMissing(vma, addr, write, ptep, old);
-                if (r <= 0) return r;
+                int r = FaultMissing(vma, addr, write, ptep, old, flags);
+                if (r <= 0 || r == VmFaultRetry) return r;
                 continue; // lost a race with another fault: look again
             }
             if (!Pte.IsPresent(old) && accessible) return -Errno.EFAULT; // PROT_NONE under an accessible area: a race with mprotect
@@ -105,6 +115,10 @@ public sealed unsafe partial class AddressSpace
         }
     }
 
+    /// <summary><c>VM_FAULT_RETRY</c>: the fault gave up and dropped the mmap lock (kept it with
+    /// <see cref="FaultFlags.RetryNoWait"/>); the caller re-takes it and faults again.</summary>
+    internal const int VmFaultRetry = 0x400;
+
     /// <summary>True when <paramref name="entry"/> maps the shared zero page (<c>is_zero_pfn</c> of a special entry).</summary>
     public bool IsZeroEntry(ulong entry) => (entry & Pte.Special) != 0 && Pte.Pfn(entry) == Kernel.ZeroPage.Pfn;
 
@@ -116,10 +130,8 @@ public sealed unsafe partial class AddressSpace
     private static ulong MaybeWrite(Vma vma) => (vma.Flags & VmFlags.Write) != 0 ? Pte.Write : 0;
 
     // do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault. 1 = raced, retry.
-    private int FaultMissing(Vma vma, ulong addr, bool write, ulong* ptep, ulong old)
+    private int FaultMissing(Vma vma, ulong addr, bool write, ulong* ptep, ulong old, FaultFlags flags)
     {
-        Page page, source = Page.Null;
-        bool anon;
         if (vma.IsAnonymous && !write && Kernel.Config.SharedZeroPage)
         {
             // do_anonymous_page's read fault: the zero page, as a special entry (no reference, no map count).
@@ -131,29 +143,71 @@ public sealed unsafe partial class AddressSpace
         if (vma.IsAnonymous)
         {
             AnonVmaPrepare(vma);
-            page = Memory.Alloc(PageOwner.Anon);
-            if (page.IsNull) return -Errno.ENOMEM;
-            Memory.SetFlags(page, PageFlags.Anon | PageFlags.AnonExclusive);
-            anon = true;
+            Page fresh = Memory.Alloc(PageOwner.Anon);
+            if (fresh.IsNull) return -Errno.ENOMEM;
+            Memory.SetFlags(fresh, PageFlags.Anon | PageFlags.AnonExclusive);
+            return InstallPage(vma, addr, write, ptep, old, fresh, Page.Null, anon: true);
         }
-        else
+        Page page = vma.File!.Fault(vma.PageIndex(addr));
+        if (page.IsNull) return -Errno.EFAULT;
+        if ((vma.Flags & VmFlags.PfnMap) != 0) return InsertPfn(vma, ptep, old, page);
+        // filemap_fault: the page is locked while it is mapped, so truncation (which holds the lock
+        // while it drops the page) and the fault take turns; our own reference outlives the unlock.
+        if (!LockFileFolio(page, flags)) return VmFaultRetry;
+        Memory.Get(page);
+        try { return FinishFileFault(vma, addr, write, ptep, old, page); }
+        finally
         {
-            page = vma.File!.Fault(vma.PageIndex(addr));
-            if (page.IsNull) return -Errno.EFAULT;
-            source = page;
-            anon = false;
-            if ((vma.Flags & VmFlags.PfnMap) != 0) return InsertPfn(vma, ptep, old, page);
-            if (write && !vma.IsShared)
-            {
-                AnonVmaPrepare(vma);
-                Page copy = CopyPage(page);
-                Memory.Put(page);
-                if (copy.IsNull) return -Errno.ENOMEM;
-                page = copy;
-                anon = true;
-                Interlocked.Increment(ref _cowFaults);
-            }
+            PageLock.Unlock(Memory, page);
+            Memory.Put(page);
         }
+    }
+
+    /// <summary>
+    /// <c>lock_folio_maybe_drop_mmap</c>: the file page's lock, taken at once if free. Otherwise, with
+    /// FAULT_FLAG_RETRY_NOWAIT, give up holding the mmap lock; on a first try that may retry
+    /// (<c>fault_flag_allow_retry_first</c>) drop the mmap read lock (<c>maybe_unlock_mmap_for_io</c>),
+    /// wait for the page lock, release it and the page, and give up (the caller returns VM_FAULT_RETRY
+    /// without the mmap lock, as filemap_fault's <c>out_retry</c>); else wait for it holding the mmap lock.
+    /// False when the fault gives up; the page's reference is then released.
+    /// </summary>
+    private bool LockFileFolio(Page page, FaultFlags flags)
+    {
+        if (PageLock.TryLock(Memory, page)) return true;
+        if ((flags & FaultFlags.RetryNoWait) != 0)
+        {
+            Memory.Put(page);
+            return false;
+        }
+        if ((flags & (FaultFlags.AllowRetry | FaultFlags.Tried)) != FaultFlags.AllowRetry)
+        {
+            PageLock.Lock(Memory, page);
+            return true;
+        }
+        MmapLock.ReadUnlock();
+        PageLock.Lock(Memory, page);
+        PageLock.Unlock(Memory, page);
+        Memory.Put(page);
+        return false;
+    }
+
+    // do_read_fault / do_cow_fault / do_shared_fault once the file page is locked: a private write
+    // maps a copy; the caller keeps its own reference on 'file' and the page lock.
+    private int FinishFileFault(Vma vma, ulong addr, bool write, ulong* ptep, ulong old, Page file)
+    {
+        if (!write || vma.IsShared) return InstallPage(vma, addr, write, ptep, old, file, file, anon: false);
+        AnonVmaPrepare(vma);
+        Page copy = CopyPage(file);
+        Memory.Put(file);
+        if (copy.IsNull) return -Errno.ENOMEM;
+        Interlocked.Increment(ref _cowFaults);
+        return InstallPage(vma, addr, write, ptep, old, copy, file, anon: true);
+    }
+
+    // finish_fault: maps 'page' (whose reference the entry takes over) at 'ptep' if it still holds
+    // 'old'. 1 = raced, retry.
+    private int InstallPage(Vma vma, ulong addr, bool write, ulong* ptep, ulong old, Page page, Page source, bool anon)
+    {
         ulong bits = BaseBits(vma) | (write ? Pte.Dirty : 0);
         if (vma.IsShared || anon) bits |= MaybeWrite(vma);
         Memory.AddMap(page);

@@ -92,6 +92,22 @@ public sealed class MmapLock
         t_held++;
     }
 
+    /// <summary><c>mmap_write_trylock</c>.</summary>
+    public bool TryWriteLock()
+    {
+        Sched.Point(SchedPoint.MmapWrite, this);
+        lock (_gate)
+        {
+            if (_writer || _readers > 0) return false;
+            _writer = true;
+#if DEBUG
+            _writerThread = Environment.CurrentManagedThreadId;
+#endif
+        }
+        t_held++;
+        return true;
+    }
+
     /// <summary><c>mmap_write_unlock</c>.</summary>
     public void WriteUnlock()
     {
