@@ -63,7 +63,7 @@ public class ExecutorTests
             Assert.Equal("{\"ret\":17592186044416}\n{\"ret\":4096}\n", await stdout);
             // Beside the host settings line every host runner prints at start (docs/trace-format.md "Host settings"),
             // the failure is one line.
-            string[] lines = stderr.TrimEnd('\n').Split('\n').Where(l => !l.StartsWith("kiov: host: ", StringComparison.Ordinal)).ToArray();
+            string[] lines = stderr.TrimEnd('\n').Split('\n').Where(l => !l.StartsWith(Kiov.Tests.Cli.KiovProcess.Result.HostSettingsLine, StringComparison.Ordinal)).ToArray();
             Assert.Single(lines);
             Assert.Matches(@"^kiov: the host-side process kiov-exec \(pid \d+\) died \(killed by signal 9\) during pipe2$", lines[0]);
             int pid = int.Parse(lines[0].Split("(pid ")[1].Split(')')[0]);
