@@ -187,7 +187,7 @@ public partial struct IovIter
     }
 
     // first_bvec_segment(): the page and offset of the current position; maxSize clamped to the bvec.
-    private readonly Page FirstBvecSegment(ref ulong maxSize, out ulong start)
+    internal readonly Page FirstBvecSegment(ref ulong maxSize, out ulong start)
     {
         BioVec b = _bvec![_seg];
         ulong skip = _iovOffset;

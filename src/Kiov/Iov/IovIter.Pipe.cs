@@ -12,7 +12,7 @@ public partial struct IovIter
     private readonly bool PipeFull(uint head) => head - _pipe!.Tail >= _pipe.MaxUsage;
 
     // PIPE_PARANOIA's sanity(): the iterator sits exactly at the end of the pipe.
-    private readonly bool PipeSane()
+    internal readonly bool PipeSane()
     {
         IPipeRing pipe = _pipe!;
         if (_iovOffset == 0) return _pipeHead == pipe.Head;
@@ -23,7 +23,7 @@ public partial struct IovIter
 
     // data_start(): where new data goes: the end of the last buffer if it is the pipe's own page and not
     // full, else the start of the next slot.
-    private readonly void PipeDataStart(out uint head, out ulong off)
+    internal readonly void PipeDataStart(out uint head, out ulong off)
     {
         head = _pipeHead;
         off = _iovOffset;

@@ -29,7 +29,7 @@ public partial struct IovIter
     }
 
     // first_iovec_segment(): the address of the current position in the first non-empty segment.
-    private readonly ulong FirstIovecSegment(ref ulong size)
+    internal readonly ulong FirstIovecSegment(ref ulong size)
     {
         if (_type == IterType.Ubuf) return _ubuf + _iovOffset;
         ulong skip = _iovOffset;

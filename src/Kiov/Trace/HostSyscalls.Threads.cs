@@ -1,6 +1,6 @@
 namespace Kiov.Trace;
 
-public sealed partial class HostSyscalls
+public sealed partial class HostSyscalls : IThreadedSyscalls
 {
     // A thread of a par line: the process's fd table (shared, as a thread shares its process's
     // fds) and pid, and a thread kernel of its own, which the thread group disposes.
@@ -26,6 +26,8 @@ public sealed partial class HostSyscalls
             return null;
         return new HostThreadGroup(executor, threads!, [.. threads!.Select(t => new HostSyscalls(t, fds, pid))]);
     }
+
+    IParThreads? IThreadedSyscalls.OpenThreads(int count) => OpenThreads(count);
 }
 
 /// <summary>The threads of a host par line (<see cref="HostSyscalls.OpenThreads"/>): a back end per
@@ -33,10 +35,12 @@ public sealed partial class HostSyscalls
 /// <param name="executor">The process's executor.</param>
 /// <param name="kernels">The thread kernels.</param>
 /// <param name="views">Each thread's back end.</param>
-internal sealed class HostThreadGroup(ExecutorHostKernel executor, ExecutorHostKernel[] kernels, HostSyscalls[] views) : IDisposable
+internal sealed class HostThreadGroup(ExecutorHostKernel executor, ExecutorHostKernel[] kernels, HostSyscalls[] views) : IParThreads
 {
     /// <summary>Thread i's back end.</summary>
     public IReadOnlyList<HostSyscalls> Views => views;
+
+    IReadOnlyList<ISyscalls> IParThreads.Views => views;
 
     /// <summary>Ends the executor, whose threads are stuck in system calls (a hung par line).</summary>
     /// <param name="why">What happened.</param>

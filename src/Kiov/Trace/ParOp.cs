@@ -10,7 +10,7 @@ namespace Kiov.Trace;
 /// <see cref="ModelPolicy"/> (set by whoever explores the test) or, when none is set, each thread in
 /// turn until it blocks; on the host they are real threads released from a barrier, one CPU each
 /// where there are several, each making its calls on a thread of the executor of its own
-/// (<see cref="HostSyscalls.OpenThreads"/>), so that their system calls overlap in the kernel. Prints <c>{"ret":0,"results":[[…],…]}</c>.
+/// (<see cref="IThreadedSyscalls"/>, the host back end's <c>HostSyscalls.OpenThreads</c>), so that their system calls overlap in the kernel. Prints <c>{"ret":0,"results":[[…],…]}</c>.
 /// </summary>
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Threads">Each thread's ops, in order.</param>
@@ -36,7 +36,7 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
         // calls overlap in the kernel. A back end that cannot give threads (no executor) has one
         // channel and one scratch buffer, which an op uses between its calls: there each op runs
         // whole, and the threads interleave at op boundaries only.
-        using HostThreadGroup? group = (sys as HostSyscalls)?.OpenThreads(Threads.Count);
+        using IParThreads? group = (sys as IThreadedSyscalls)?.OpenThreads(Threads.Count);
         RunHost(Bodies(i => group?.Views[i] ?? sys, results, serialize: group is null), group);
         return new TraceResult(0, Threads: results);
     }
@@ -64,7 +64,7 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
 
     // Real threads, one CPU each where there are several, released together; a line still running
     // after HostTimeout is hung: the executor is given up, which ends its threads' calls.
-    private void RunHost(Action[] bodies, HostThreadGroup? group)
+    private void RunHost(Action[] bodies, IParThreads? group)
     {
         int cpus = Environment.ProcessorCount;
         int ready = 0, go = 0;

@@ -29,9 +29,9 @@ public enum BatchMethod
 {
     /// <summary>The 2017 <c>iov_iter_get_pages_alloc</c> (one segment, or one bvec page, per call), then an advance.</summary>
     Baseline2017,
-    /// <summary>Jeff Layton's v3 patch 1/2 as posted, bugs included (<see cref="IovIter.GetPagesAllocV3AsPosted"/>), then an advance.</summary>
+    /// <summary>Jeff Layton's v3 patch 1/2 as posted, bugs included (<see cref="LaytonGetPagesAllocV3AsPosted.GetPagesAllocV3AsPosted"/>), then an advance.</summary>
     JeffV3Posted,
-    /// <summary>Jeff Layton's v3 with its two bugs fixed (<see cref="IovIter.GetPagesAllocV3"/>), then an advance.</summary>
+    /// <summary>Jeff Layton's v3 with its two bugs fixed (<see cref="LaytonGetPagesAllocV3.GetPagesAllocV3"/>), then an advance.</summary>
     JeffV3Fixed,
     /// <summary>Al Viro's primitive as he described its first step: the 2017 non-advancing get_pages
     /// and an advance per batch (<see cref="IovIter.ForEachPageBatchOnGetPages2017{TConsumer}"/>), one call.</summary>

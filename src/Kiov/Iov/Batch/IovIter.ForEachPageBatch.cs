@@ -243,7 +243,7 @@ public partial struct IovIter
 
     // The next non-empty user piece from (seg, skip): its address and the bytes left in its segment;
     // false at the end. UBUF has one piece, the first.
-    private readonly bool NextUserPiece(ref int seg, ref ulong skip, bool first, out ulong addr, out ulong avail)
+    internal readonly bool NextUserPiece(ref int seg, ref ulong skip, bool first, out ulong addr, out ulong avail)
     {
         addr = avail = 0;
         if (_type == IterType.Ubuf)
@@ -265,7 +265,7 @@ public partial struct IovIter
 
     // Jeff Layton's coalescing rule: a piece continues a run only when the run (its first-page offset
     // plus its bytes) ends at a page end and the piece starts at offset 0.
-    private static bool ContinuesRun(ulong runEnd, int pieceOffset) => pieceOffset == 0 && OffsetInPage(runEnd) == 0;
+    internal static bool ContinuesRun(ulong runEnd, int pieceOffset) => pieceOffset == 0 && OffsetInPage(runEnd) == 0;
 
     // The kernel kinds: each batch is the longest run of physically consecutive bytes from the position
     // (at most BatchMaxPages pages), handed as the iterator's own pages. A PIPE reserves one buffer's room

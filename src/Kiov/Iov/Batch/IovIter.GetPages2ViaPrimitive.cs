@@ -6,49 +6,50 @@ namespace Kiov.Iov;
 // The last step of Al Viro's staged plan: once the primitive stands on its own, iov_iter_get_pages() can
 // be folded into it. This is that fold, kept beside the real GetPages2 so a test can compare the two on
 // every kind; nothing else calls it.
-public partial struct IovIter
+/// <summary>The fold of <c>iov_iter_get_pages2</c> into Al Viro's primitive, an experiment beside the real one.</summary>
+internal static class PrimitiveGetPages
 {
     /// <summary>
-    /// <see cref="GetPages2"/> (<c>iov_iter_get_pages2</c>) written on top of Al Viro's proposed primitive
-    /// (<see cref="ForEachPageBatch{TConsumer}"/>): the request is first cut to what get_pages covers (the
+    /// <see cref="IovIter.GetPages2"/> (<c>iov_iter_get_pages2</c>) written on top of Al Viro's proposed primitive
+    /// (<see cref="IovIter.ForEachPageBatch{TConsumer}"/>): the request is first cut to what get_pages covers (the
     /// first non-empty user segment or bvec, <paramref name="maxPages"/> pages), then a consumer copies the
     /// batches' pages into <paramref name="pages"/> while they stay page-contiguous, keeping the FOLL_GET
     /// references of user pages and taking one on the iterator's own pages. Same results, references and
-    /// iterator position as <see cref="GetPages2"/>.
+    /// iterator position as <see cref="IovIter.GetPages2"/>.
     /// </summary>
-    internal long GetPages2ViaPrimitive(Page[] pages, ulong maxSize, int maxPages, out ulong start)
+    internal static long GetPages2ViaPrimitive(this ref IovIter iter, Page[] pages, ulong maxSize, int maxPages, out ulong start)
     {
         start = 0;
         if (maxPages == 0) return 0;
-        maxSize = Math.Min(Math.Min(maxSize, _count), IovLimits.MaxRwCount);
+        maxSize = Math.Min(Math.Min(maxSize, iter._count), IovLimits.MaxRwCount);
         if (maxSize == 0) return 0;
         ulong offset;
-        switch (_type)
+        switch (iter._type)
         {
             case IterType.Ubuf:
             case IterType.Iovec:
-                offset = (ulong)OffsetInPage(FirstIovecSegment(ref maxSize));
+                offset = (ulong)OffsetInPage(iter.FirstIovecSegment(ref maxSize));
                 break;
             case IterType.Bvec:
-                FirstBvecSegment(ref maxSize, out offset);
+                iter.FirstBvecSegment(ref maxSize, out offset);
                 break;
             case IterType.Xarray:
-                offset = (ulong)(_xarrayStart + (long)_iovOffset) & (PageSize - 1);
+                offset = (ulong)(iter._xarrayStart + (long)iter._iovOffset) & (PageSize - 1);
                 break;
             case IterType.FolioQ:
-                offset = _iovOffset & (PageSize - 1);
+                offset = iter._iovOffset & (PageSize - 1);
                 break;
             case IterType.Pipe:
-                if (!PipeSane()) return -Errno.EFAULT;
-                PipeDataStart(out _, out offset);
+                if (!iter.PipeSane()) return -Errno.EFAULT;
+                iter.PipeDataStart(out _, out offset);
                 break;
             default:
                 return -Errno.EFAULT; // KVEC, DISCARD, MANAGED: get_pages refuses them
         }
         maxPages = Math.Min(maxPages, pages.Length);
         maxSize = Math.Min(maxSize, (ulong)maxPages * PageSize - offset);
-        var collect = new GetPagesCollector(pages, maxPages, PhysMem!);
-        long r = ForEachPageBatch(maxSize, ref collect, PageBatchFlags.GetRefs);
+        var collect = new GetPagesCollector(pages, maxPages, iter.PhysMem!);
+        long r = iter.ForEachPageBatch(maxSize, ref collect, PageBatchFlags.GetRefs);
         start = collect.Start;
         return r;
     }

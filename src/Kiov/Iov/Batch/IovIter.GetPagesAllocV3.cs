@@ -9,7 +9,8 @@ namespace Kiov.Iov;
 // misaligned segment yet kept counting later ones, and a short get_user_pages_fast in the middle did not
 // end the run. Here the scan and the fill follow one rule and stop at the first discontinuity, and a short
 // GUP ends the run with every page it returned kept and counted.
-public partial struct IovIter
+/// <summary>Jeff Layton's v3 <c>iov_iter_get_pages_alloc</c> with its two bugs fixed, an experiment over <see cref="IovIter"/>.</summary>
+internal static class LaytonGetPagesAllocV3
 {
     /// <summary>
     /// Jeff Layton's v3 patch 1/2: <c>iov_iter_get_pages_alloc</c> that allocates more pages per call. Scans
@@ -24,24 +25,24 @@ public partial struct IovIter
     /// the DIV_ROUND_UP(start + bytes, PAGE_SIZE) pages used; <paramref name="pages"/> is null unless the
     /// result is positive.
     /// </summary>
-    internal readonly long GetPagesAllocV3(out Page[]? pages, ulong maxSize, out ulong start)
+    internal static long GetPagesAllocV3(this in IovIter iter, out Page[]? pages, ulong maxSize, out ulong start)
     {
         pages = null;
         start = 0;
-        if (maxSize > _count) maxSize = _count;
+        if (maxSize > iter._count) maxSize = iter._count;
         if (maxSize == 0) return 0;
-        switch (_type)
+        switch (iter._type)
         {
             case IterType.Ubuf:
             case IterType.Iovec:
-                return V3User(out pages, maxSize, out start);
+                return V3User(iter, out pages, maxSize, out start);
             case IterType.Bvec:
-                return V3Bvec(out pages, maxSize, out start);
+                return V3Bvec(iter, out pages, maxSize, out start);
             case IterType.Pipe:
             case IterType.Xarray:
             case IterType.FolioQ:
             {
-                IovIter scratch = this; // the reservation and references of get_pages_alloc; the position stays
+                IovIter scratch = iter; // the reservation and references of get_pages_alloc; the position stays
                 return scratch.GetPagesAlloc2(out pages, maxSize, out start);
             }
             default:
@@ -53,27 +54,27 @@ public partial struct IovIter
     // and follows a piece that ended at a page end. With an empty 'fill' it only sizes the run (the
     // patch's iov_iter_pvec_size); otherwise it takes references into 'fill' piece by piece and stops at
     // the first short GUP. Returns the bytes covered.
-    private readonly ulong V3UserRun(ulong maxSize, Span<Page> fill, out ulong start, out int pagesGot, out int error)
+    private static ulong V3UserRun(in IovIter iter, ulong maxSize, Span<Page> fill, out ulong start, out int pagesGot, out int error)
     {
         start = 0;
         pagesGot = 0;
         error = 0;
         ulong total = 0;
-        int seg = _seg;
-        ulong skip = _iovOffset;
+        int seg = iter._seg;
+        ulong skip = iter._iovOffset;
         bool filling = !fill.IsEmpty;
-        Foll foll = _dataSource ? Foll.None : Foll.Write;
+        Foll foll = iter._dataSource ? Foll.None : Foll.Write;
         while (total < maxSize)
         {
-            if (!NextUserPiece(ref seg, ref skip, total == 0, out ulong addr, out ulong avail)) break;
+            if (!iter.NextUserPiece(ref seg, ref skip, total == 0, out ulong addr, out ulong avail)) break;
             int off = OffsetInPage(addr);
-            if (total != 0 && !ContinuesRun(start + total, off)) break;
+            if (total != 0 && !IovIter.ContinuesRun(start + total, off)) break;
             if (total == 0) start = (ulong)off;
             ulong len = Math.Min(avail, maxSize - total);
             if (filling)
             {
                 int want = (int)PagesSpanned(addr, len);
-                int got = UserPages.GetUserPagesFast(_mm!, addr & PageMask, want, foll, fill.Slice(pagesGot, want));
+                int got = UserPages.GetUserPagesFast(iter._mm!, addr & PageMask, want, foll, fill.Slice(pagesGot, want));
                 if (got <= 0)
                 {
                     if (pagesGot == 0) error = got < 0 ? got : -Errno.EFAULT;
@@ -94,11 +95,11 @@ public partial struct IovIter
         return total;
     }
 
-    private readonly long V3User(out Page[]? pages, ulong maxSize, out ulong start)
+    private static long V3User(in IovIter iter, out Page[]? pages, ulong maxSize, out ulong start)
     {
-        ulong size = V3UserRun(maxSize, default, out start, out _, out _);
+        ulong size = V3UserRun(iter, maxSize, default, out start, out _, out _);
         pages = new Page[PagesSpanned(start, size)];
-        ulong got = V3UserRun(size, pages, out start, out int n, out int error);
+        ulong got = V3UserRun(iter, size, pages, out start, out int n, out int error);
         if (n == 0)
         {
             pages = null;
@@ -108,18 +109,18 @@ public partial struct IovIter
     }
 
     // Bvecs chained while each ends at a page end and the next starts at offset 0; a reference per page.
-    private readonly long V3Bvec(out Page[]? pages, ulong maxSize, out ulong start)
+    private static long V3Bvec(in IovIter iter, out Page[]? pages, ulong maxSize, out ulong start)
     {
         start = 0;
         ulong total = 0;
-        int last = _seg;
-        ulong skip = _iovOffset;
-        for (int seg = _seg; seg < _seg + _nrSegs && total < maxSize; seg++, skip = 0)
+        int last = iter._seg;
+        ulong skip = iter._iovOffset;
+        for (int seg = iter._seg; seg < iter._seg + iter._nrSegs && total < maxSize; seg++, skip = 0)
         {
-            BioVec b = _bvec![seg];
+            BioVec b = iter._bvec![seg];
             if (b.Len == skip) continue;
             ulong at = b.Offset + skip;
-            if (total != 0 && !ContinuesRun(start + total, OffsetInPage(at))) break;
+            if (total != 0 && !IovIter.ContinuesRun(start + total, OffsetInPage(at))) break;
             if (total == 0) start = (ulong)OffsetInPage(at);
             ulong len = Math.Min(b.Len - skip, maxSize - total);
             total += len;
@@ -127,13 +128,13 @@ public partial struct IovIter
             if (len < b.Len - skip) break;
         }
         pages = new Page[PagesSpanned(start, total)];
-        PhysicalMemory mem = _kernel!.Memory;
+        PhysicalMemory mem = iter._kernel!.Memory;
         int k = 0;
         ulong left = total;
-        skip = _iovOffset;
-        for (int seg = _seg; seg <= last && left != 0; seg++, skip = 0)
+        skip = iter._iovOffset;
+        for (int seg = iter._seg; seg <= last && left != 0; seg++, skip = 0)
         {
-            BioVec b = _bvec![seg];
+            BioVec b = iter._bvec![seg];
             if (b.Len == skip) continue;
             ulong at = b.Offset + skip;
             ulong len = Math.Min(b.Len - skip, left);

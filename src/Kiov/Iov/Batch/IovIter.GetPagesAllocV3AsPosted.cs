@@ -10,7 +10,8 @@ namespace Kiov.Iov;
 // iov_iter_get_pages_alloc to allocate more pages per call") in the project's notes: the text itself is not
 // in the searchable sources, so the two bugs follow that summary. IovIter.GetPagesAllocV3.cs is the same
 // idea with both fixed.
-public partial struct IovIter
+/// <summary>Jeff Layton's v3 <c>iov_iter_get_pages_alloc</c> as posted, bugs included, an experiment over <see cref="IovIter"/>.</summary>
+internal static class LaytonGetPagesAllocV3AsPosted
 {
     /// <summary>
     /// Jeff Layton's v3 patch 1/2 as posted: <c>iov_iter_pvec_size</c> sizes the array, then a second walk
@@ -27,29 +28,29 @@ public partial struct IovIter
     /// </summary>
     /// <remarks>With either bug, <paramref name="pages"/> from <paramref name="start"/> on do not hold the
     /// bytes the iterator names: the caller would move the wrong bytes, and drop a NULL page.</remarks>
-    public readonly long GetPagesAllocV3AsPosted(out Page[]? pages, ulong maxSize, out ulong start)
+    internal static long GetPagesAllocV3AsPosted(this in IovIter iter, out Page[]? pages, ulong maxSize, out ulong start)
     {
         pages = null;
         start = 0;
-        if (maxSize > _count) maxSize = _count;
+        if (maxSize > iter._count) maxSize = iter._count;
         if (maxSize == 0) return 0;
-        if (_type is not (IterType.Ubuf or IterType.Iovec)) return GetPagesAllocV3(out pages, maxSize, out start);
-        ulong total = PostedScan(maxSize, out start);
+        if (iter._type is not (IterType.Ubuf or IterType.Iovec)) return iter.GetPagesAllocV3(out pages, maxSize, out start);
+        ulong total = PostedScan(iter, maxSize, out start);
         pages = new Page[PagesSpanned(start, total)];
-        long r = PostedFill(pages, total);
+        long r = PostedFill(iter, pages, total);
         if (r <= 0) pages = null;
         return r;
     }
 
     // iov_iter_pvec_size as posted: the "previous tail was page-aligned" flag is set by counted pieces only.
-    private readonly ulong PostedScan(ulong maxSize, out ulong start)
+    private static ulong PostedScan(in IovIter iter, ulong maxSize, out ulong start)
     {
         start = 0;
         ulong total = 0;
         bool tailAligned = false, first = true;
-        int seg = _seg;
-        ulong skip = _iovOffset;
-        while (total < maxSize && NextUserPiece(ref seg, ref skip, first, out ulong addr, out ulong avail))
+        int seg = iter._seg;
+        ulong skip = iter._iovOffset;
+        while (total < maxSize && iter.NextUserPiece(ref seg, ref skip, first, out ulong addr, out ulong avail))
         {
             ulong len = Math.Min(avail, maxSize - total);
             if (first || (tailAligned && OffsetInPage(addr) == 0))
@@ -66,13 +67,13 @@ public partial struct IovIter
     }
 
     // The fill as posted: walks the first 'total' bytes in order, whatever the scan counted.
-    private readonly long PostedFill(Page[] pages, ulong total)
+    private static long PostedFill(in IovIter iter, Page[] pages, ulong total)
     {
-        Foll foll = _dataSource ? Foll.None : Foll.Write;
-        int idx = 0, seg = _seg;
-        ulong skip = _iovOffset, walked = 0, filled = 0;
+        Foll foll = iter._dataSource ? Foll.None : Foll.Write;
+        int idx = 0, seg = iter._seg;
+        ulong skip = iter._iovOffset, walked = 0, filled = 0;
         bool first = true;
-        while (walked < total && NextUserPiece(ref seg, ref skip, first, out ulong addr, out ulong avail))
+        while (walked < total && iter.NextUserPiece(ref seg, ref skip, first, out ulong addr, out ulong avail))
         {
             first = false;
             ulong len = Math.Min(avail, total - walked);
@@ -81,10 +82,10 @@ public partial struct IovIter
             {
                 return idx == 0 ? -Errno.EFAULT : (long)filled; // the guard: what it has
             }
-            int res = UserPages.GetUserPagesFast(_mm!, addr & PageMask, n, foll, pages.AsSpan(idx, n));
+            int res = UserPages.GetUserPagesFast(iter._mm!, addr & PageMask, n, foll, pages.AsSpan(idx, n));
             if (res < 0)
             {
-                UserPages.PutPages(_mm!.Memory, pages.AsSpan(0, idx));
+                UserPages.PutPages(iter._mm!.Memory, pages.AsSpan(0, idx));
                 return res;
             }
             idx += res; // a short GUP is not the end of the run
