@@ -65,7 +65,8 @@ public static class HostSettings
     {
         try
         {
-            using var host = new HostSyscalls();
+            using ISyscalls? host = StartHostBackEnd();
+            if (host is null) return null;
             ulong a = TraceArena.Start;
             if (host.Mmap(a, 2 * Memory.PageGeometry.PageSize, Mm.Prot.Read | Mm.Prot.Write,
                     Mm.MapFlags.Private | Mm.MapFlags.Anonymous | Mm.MapFlags.Fixed, -1, 0) != (long)a)
@@ -82,6 +83,20 @@ public static class HostSettings
         catch (Exception e) when (e is HostExecutorException or IOException or InvalidOperationException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
         {
             return null;
+        }
+    }
+
+    // The host back end (HostSyscalls) lives in Kiov.Host, above this assembly: the probe starts it by
+    // name when the program has it, and has nothing to probe with when it has not.
+    private static ISyscalls? StartHostBackEnd()
+    {
+        Type? type = Type.GetType("Kiov.Trace.HostSyscalls, Kiov.Host", throwOnError: false);
+        if (type is null) return null;
+        try { return (ISyscalls?)Activator.CreateInstance(type); }
+        catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+            throw;
         }
     }
 
