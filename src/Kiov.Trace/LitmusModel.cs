@@ -111,7 +111,7 @@ public static class LitmusModel
     /// could not finish.</summary>
     /// <param name="ops">The test.</param>
     /// <param name="policy">The schedule.</param>
-    public static string? RunWith(IReadOnlyList<TraceOp> ops, SchedulePolicy policy)
+    internal static string? RunWith(IReadOnlyList<TraceOp> ops, SchedulePolicy policy)
     {
         RunOutcome r = RunOnce(ops, FirstPar(ops), policy);
         return r.Error == null ? r.Lines : null;

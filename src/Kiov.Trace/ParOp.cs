@@ -20,7 +20,7 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
     public static readonly TimeSpan HostTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>The policy the model's threads run under on this thread; null: each thread in turn.</summary>
-    [field: ThreadStatic] public static SchedulePolicy? ModelPolicy { get; set; }
+    [field: ThreadStatic] internal static SchedulePolicy? ModelPolicy { get; set; }
 
     /// <summary>Runs each thread's ops and returns their results.</summary>
     /// <param name="sys">The back end.</param>
@@ -135,7 +135,7 @@ public sealed class ParThreadException(int line, int thread, Exception inner)
 /// <param name="line">The par line.</param>
 /// <param name="status">How the run ended.</param>
 /// <param name="stuck">Where each unfinished thread stood.</param>
-public sealed class ParStuckException(int line, RunStatus status, IReadOnlyList<Step> stuck)
+internal sealed class ParStuckException(int line, RunStatus status, IReadOnlyList<Step> stuck)
     : Exception($"line {line}: the threads did not finish ({status}): {stuck.Count} stuck at {string.Join(", ", stuck)}")
 {
     /// <summary>The par line.</summary>

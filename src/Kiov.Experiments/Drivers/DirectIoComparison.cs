@@ -6,7 +6,7 @@ using static Kiov.Memory.PageGeometry;
 namespace Kiov.Drivers;
 
 /// <summary>The requests the direct-I/O comparison writes with O_DIRECT to a block device.</summary>
-public enum DioShape
+internal enum DioShape
 {
     /// <summary>One 1 MiB buffer.</summary>
     OneMiBBuffer,
@@ -25,14 +25,14 @@ public enum DioShape
 /// <param name="GupCallsPerMiB">GUP calls underneath per MiB.</param>
 /// <param name="AllocatedBytesPerMiB">Managed bytes allocated per MiB (the least of three passes after a warm-up).</param>
 /// <param name="DataRight">The disk holds exactly the request's bytes afterwards.</param>
-public readonly record struct DioComparisonRow(DioShape Shape, BioGetPages Method, double CallsPerMiB, double BiosPerMiB, double PagesPerCall, double GupCallsPerMiB, double AllocatedBytesPerMiB, bool DataRight);
+internal readonly record struct DioComparisonRow(DioShape Shape, BioGetPages Method, double CallsPerMiB, double BiosPerMiB, double PagesPerCall, double GupCallsPerMiB, double AllocatedBytesPerMiB, bool DataRight);
 
 /// <summary>
 /// bio_iov_iter_get_pages before and after conversion to Al Viro's primitive, on the block layer's own
 /// direct I/O (blkdev_direct_IO): the 4.10 way (one get_pages per bio), the 6.x extract_pages loop, and
 /// the primitive, counted like the seed thread's other callers in <see cref="BatchComparison"/>.
 /// </summary>
-public static class DirectIoComparison
+internal static class DirectIoComparison
 {
     private const ulong Base = 0x1000_0000_0000;
 

@@ -1,7 +1,7 @@
 namespace Kiov.Concurrency;
 
 /// <summary>How a controlled run of threads ended.</summary>
-public enum RunStatus
+internal enum RunStatus
 {
     /// <summary>Every thread finished.</summary>
     Completed,
@@ -25,7 +25,7 @@ public enum RunStatus
 /// </summary>
 /// <param name="policy">Who runs at each step.</param>
 /// <param name="stepBound">The most steps a run may take.</param>
-public sealed class Controller(SchedulePolicy policy, int stepBound = 200_000)
+internal sealed class Controller(SchedulePolicy policy, int stepBound = 200_000)
 {
     /// <summary>How long a thread may take between two points before the run is called hung.</summary>
     public static readonly TimeSpan HangTimeout = TimeSpan.FromSeconds(10);

@@ -10,7 +10,7 @@ namespace Kiov.Concurrency;
 /// that does not commute with A's runs, so A-then-B and B-then-A of independent steps are searched
 /// once. Call <see cref="NextRun"/> for each run's policy until it returns null.
 /// </summary>
-public sealed class Explorer
+internal sealed class Explorer
 {
     private sealed class Node
     {

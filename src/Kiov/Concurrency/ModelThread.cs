@@ -2,7 +2,7 @@ namespace Kiov.Concurrency;
 
 /// <summary>One thread of a <see cref="Controller"/>: a real thread that runs only while the
 /// controller has handed it the turn, and gives the turn back at each <see cref="Sched"/> point.</summary>
-public sealed class ModelThread
+internal sealed class ModelThread
 {
     private readonly SemaphoreSlim _go = new(0);
     private readonly Action _body;
@@ -108,7 +108,7 @@ public sealed class ModelThread
 
 /// <summary>Unwinds a controlled thread when its controller gives up on a schedule (a deadlock, the
 /// step bound): thrown only from blocking waits, never caught by the model.</summary>
-public sealed class ScheduleAbortedException : Exception
+internal sealed class ScheduleAbortedException : Exception
 {
     /// <summary>Makes one.</summary>
     public ScheduleAbortedException() : base("the schedule was aborted") { }

@@ -3,7 +3,7 @@ namespace Kiov.Concurrency;
 /// <summary>The model's fixes for races it has met, each of which a test can turn off for the threads
 /// of one <see cref="Controller"/> to show that the explorer finds the race without it.</summary>
 [Flags]
-public enum RaceFix
+internal enum RaceFix
 {
     /// <summary>No fix.</summary>
     None = 0,
@@ -19,7 +19,7 @@ public enum RaceFix
 }
 
 /// <summary>Asks whether a fix is on; off only in a thread whose controller turned it off (tests).</summary>
-public static class RaceFixes
+internal static class RaceFixes
 {
     /// <summary>True unless the calling thread runs under a controller that turned <paramref name="fix"/> off.</summary>
     /// <param name="fix">The fix.</param>

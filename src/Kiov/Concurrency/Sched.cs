@@ -8,7 +8,7 @@ namespace Kiov.Concurrency;
 /// of a static field and a branch not taken. A thread a controller runs parks at each hook until the
 /// controller picks it again, so the controller decides every interleaving.
 /// </summary>
-public static class Sched
+internal static class Sched
 {
     // Number of live controllers: the only thing the production path reads.
     internal static int s_attached;

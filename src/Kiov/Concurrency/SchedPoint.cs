@@ -2,7 +2,7 @@ namespace Kiov.Concurrency;
 
 /// <summary>The places where the kernel can interleave two tasks, as the model marks them with
 /// <see cref="Sched"/> hooks: under a <see cref="Controller"/>, each is where another thread may run.</summary>
-public enum SchedPoint : byte
+internal enum SchedPoint : byte
 {
     /// <summary>A model thread's first step, before its first operation.</summary>
     Start,

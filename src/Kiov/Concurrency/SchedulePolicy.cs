@@ -2,7 +2,7 @@ namespace Kiov.Concurrency;
 
 /// <summary>Who runs next at each step of a <see cref="Controller"/>. A policy also keeps the
 /// choices it made, so that any run can be printed and replayed (<see cref="Schedule"/>).</summary>
-public abstract class SchedulePolicy
+internal abstract class SchedulePolicy
 {
     /// <summary>The thread index chosen at each step so far.</summary>
     public List<int> Choices { get; } = [];
@@ -26,7 +26,7 @@ public abstract class SchedulePolicy
 /// <summary>Replays a printed schedule, then runs the lowest-numbered runnable thread: with no
 /// choices at all, each thread runs until it blocks or ends before the next one starts.</summary>
 /// <param name="choices">The thread index of each step, from <see cref="Schedule.Parse"/>.</param>
-public sealed class ReplayPolicy(IReadOnlyList<int>? choices = null) : SchedulePolicy
+internal sealed class ReplayPolicy(IReadOnlyList<int>? choices = null) : SchedulePolicy
 {
     private int _at;
 
@@ -46,7 +46,7 @@ public sealed class ReplayPolicy(IReadOnlyList<int>? choices = null) : ScheduleP
 /// <summary>Picks uniformly among the runnable threads with a seeded generator: the same seed gives
 /// the same schedule.</summary>
 /// <param name="seed">The seed.</param>
-public sealed class RandomPolicy(int seed) : SchedulePolicy
+internal sealed class RandomPolicy(int seed) : SchedulePolicy
 {
     private readonly Random _rng = new(seed);
 
@@ -57,11 +57,11 @@ public sealed class RandomPolicy(int seed) : SchedulePolicy
 
 /// <summary>A replayed schedule that does not fit the run (the test or the model changed).</summary>
 /// <param name="message">Where it stopped fitting.</param>
-public sealed class ScheduleMismatchException(string message) : Exception(message);
+internal sealed class ScheduleMismatchException(string message) : Exception(message);
 
 /// <summary>The printed form of a schedule: each step's thread index, runs of the same thread
 /// written <c>index*count</c>, separated by dots (<c>0*12.1*3.0*40</c>).</summary>
-public static class Schedule
+internal static class Schedule
 {
     /// <summary>Prints <paramref name="choices"/>.</summary>
     /// <param name="choices">A thread index per step.</param>
@@ -103,7 +103,7 @@ public static class Schedule
 /// blocks before a later one runs. Its outcomes are the sequential ones, which every model of a
 /// litmus test must allow.</summary>
 /// <param name="order">Thread indices, first to run first.</param>
-public sealed class SequentialPolicy(IReadOnlyList<int> order) : SchedulePolicy
+internal sealed class SequentialPolicy(IReadOnlyList<int> order) : SchedulePolicy
 {
     /// <inheritdoc/>
     protected override ModelThread Choose(IReadOnlyList<ModelThread> enabled, IReadOnlyList<ModelThread> all)

@@ -6,7 +6,7 @@ namespace Kiov.Concurrency;
 /// <param name="Kind">The point.</param>
 /// <param name="Obj">The object touched (a lock, a gate), or null for an entry or frame.</param>
 /// <param name="Key">The entry's address or frame number when <paramref name="Obj"/> is null.</param>
-public readonly record struct Step(SchedPoint Kind, object? Obj, ulong Key)
+internal record struct Step(SchedPoint Kind, object? Obj, ulong Key)
 {
     private int Space => Kind switch
     {

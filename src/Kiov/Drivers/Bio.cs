@@ -7,7 +7,7 @@ using static Kiov.Memory.PageGeometry;
 namespace Kiov.Drivers;
 
 /// <summary>How <see cref="Bio.IovIterGetPages"/> fills a bio from an iterator, by era.</summary>
-public enum BioGetPages
+internal enum BioGetPages
 {
     /// <summary>4.10 block/bio.c: one non-advancing <c>iov_iter_get_pages</c> into the bio's vec space
     /// (one segment), FOLL_GET references, a bvec per page, then <c>iov_iter_advance</c>; the caller
@@ -26,7 +26,7 @@ public enum BioGetPages
 /// A block I/O request (<c>struct bio</c>): up to <see cref="MaxVecs"/> page pieces, the bytes they
 /// cover, and what its pages carry (<c>BIO_PAGE_PINNED</c> or a reference), released when the I/O completes.
 /// </summary>
-public sealed class Bio
+internal sealed class Bio
 {
     /// <summary><c>BIO_MAX_VECS</c>.</summary>
     public const int MaxVecs = 256;

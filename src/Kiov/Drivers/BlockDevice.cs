@@ -12,7 +12,7 @@ namespace Kiov.Drivers;
 /// (<see cref="Bio.IovIterGetPages"/>) until the request is covered, each "DMA"ed to or from the
 /// store and its pages released at completion. Counts bios and page-API calls for the comparison.
 /// </summary>
-public sealed class BlockDevice
+internal sealed class BlockDevice
 {
     private readonly byte[] _store;
     private readonly object _lock = new();
@@ -119,7 +119,7 @@ public sealed class BlockDevice
 }
 
 /// <summary>The open device node (<c>def_blk_fops</c>): <c>-&gt;read_iter</c>, <c>-&gt;write_iter</c>, positioned.</summary>
-public sealed class BlockDeviceFile : KFile
+internal sealed class BlockDeviceFile : KFile
 {
     internal BlockDeviceFile(BlockDevice device, FMode mode, bool direct)
         : base(mode | FMode.PRead | FMode.PWrite | ((mode & FMode.Read) != 0 ? FMode.CanRead : 0) | ((mode & FMode.Write) != 0 ? FMode.CanWrite : 0))

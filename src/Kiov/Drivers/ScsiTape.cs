@@ -8,7 +8,7 @@ using static Kiov.Memory.PageGeometry;
 namespace Kiov.Drivers;
 
 /// <summary>How the tape driver gets the caller's pages for direct I/O, by era of drivers/scsi/st.c.</summary>
-public enum TapeGup
+internal enum TapeGup
 {
     /// <summary>2016 to about 2018 (the seed thread's st.c, 4.10 and 4.15): <c>get_user_pages_unlocked</c>,
     /// the slow path, whose VMA lookup rejects kernel addresses. The default on presets before FOLL_PIN.</summary>
@@ -34,7 +34,7 @@ public enum TapeGup
 /// <c>st_read</c>). The file has only plain <c>-&gt;read</c>/<c>-&gt;write</c>, so since 5.10
 /// <c>kernel_write</c> to it fails with EINVAL.
 /// </summary>
-public sealed class ScsiTape : IDisposable
+internal sealed class ScsiTape : IDisposable
 {
     /// <summary><c>queue_dma_alignment</c> of the drive: a direct-I/O buffer must be 4-byte aligned.</summary>
     public const int DmaAlignmentMask = 3;
@@ -217,7 +217,7 @@ public sealed class ScsiTape : IDisposable
 
 /// <summary>An open tape drive (<c>st_fops</c>): plain <c>-&gt;read</c> and <c>-&gt;write</c> only, no
 /// iterators, as st.c still has.</summary>
-public sealed class TapeFile : KFile
+internal sealed class TapeFile : KFile
 {
     internal TapeFile(ScsiTape drive, FMode mode)
         : base(mode | ((mode & FMode.Read) != 0 ? FMode.CanRead : 0) | ((mode & FMode.Write) != 0 ? FMode.CanWrite : 0)) => Drive = drive;

@@ -117,7 +117,7 @@ internal static unsafe class PageTables
         new ReadOnlySpan<ulong>(Entry(mem, table, 0), Entries).IndexOfAnyExcept(0UL) < 0;
 
     /// <summary>Receives each PTE slot of a range (a struct, so the walk is specialised and allocates nothing).</summary>
-    public interface IEntryVisitor
+    internal interface IEntryVisitor
     {
         /// <summary>Called for a PTE slot whose table exists; <paramref name="addr"/> is the page it maps.</summary>
         void Visit(ulong* pte, ulong addr);

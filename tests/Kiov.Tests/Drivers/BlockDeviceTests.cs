@@ -25,8 +25,9 @@ public class BlockDeviceTests
     [Theory]
     [InlineData(BioGetPages.ExtractPages)]
     [InlineData(BioGetPages.Primitive)]
-    public void AOneMiBRequestIsOneBioOfPinnedPages(BioGetPages method)
+    public void AOneMiBRequestIsOneBioOfPinnedPages(object boxedMethod) // BioGetPages, internal to Kiov
     {
+        var method = (BioGetPages)boxedMethod;
         using var k = new FsFixture();
         var (dev, fd) = Attach(k, method);
         k.Map(A, 2 << 20);

@@ -23,8 +23,9 @@ public sealed class ScsiTapeTests : IDisposable
     [InlineData(TapeGup.Unlocked)]
     [InlineData(TapeGup.Fast)]
     [InlineData(TapeGup.PinFast)]
-    public void AlignedUserBufferGoesByDirectIoAndComesBack(TapeGup gup)
+    public void AlignedUserBufferGoesByDirectIoAndComesBack(object boxedGup) // TapeGup, internal to Kiov
     {
+        var gup = (TapeGup)boxedGup;
         using var k = new FsFixture();
         var (tape, fd) = Attach(k, gup);
         using var _ = tape;
@@ -199,8 +200,9 @@ public sealed class ScsiTapeTests : IDisposable
     [InlineData("4.15", TapeGup.Unlocked)]
     [InlineData("5.10", TapeGup.PinFast)]
     [InlineData("current", TapeGup.PinFast)]
-    public void TheDefaultGupIsTheOneTheErasStUsed(string preset, TapeGup expected)
+    public void TheDefaultGupIsTheOneTheErasStUsed(string preset, object boxedExpected) // TapeGup, internal to Kiov
     {
+        var expected = (TapeGup)boxedExpected;
         using var k = new FsFixture(KernelConfig.Presets[preset]);
         using var tape = new ScsiTape(k.Kernel, _medium);
         Assert.Equal(expected, tape.Gup);
