@@ -3,7 +3,7 @@ using Kiov.Trace;
 namespace Kiov.Cli;
 
 /// <summary>The back ends <c>kiov replay</c> can run a trace on.</summary>
-public static class Backends
+internal static class Backends
 {
     /// <summary>The model: Kiov's own kernel, set up as the host is where a host setting decides a
     /// result (<see cref="HostSettings"/>: the shared zero page).</summary>

@@ -16,7 +16,7 @@ namespace Kiov.Trace.Fuzz;
 /// <param name="Shards">How many shards the campaign is split into.</param>
 /// <param name="Duration">A time budget: no run starts after it is spent (null: none).</param>
 /// <param name="Processes">Whether traces fork, exit and name other processes (fork, exit, pid, target, mem_*).</param>
-public sealed record FuzzOptions(ulong Seed, int Ops, int Runs, string OutDir, int Jobs, int MaxShrinkSteps = 300,
+internal sealed record FuzzOptions(ulong Seed, int Ops, int Runs, string OutDir, int Jobs, int MaxShrinkSteps = 300,
     int Shard = 1, int Shards = 1, TimeSpan? Duration = null, bool Processes = false)
 {
     /// <summary>How many runs this shard holds.</summary>

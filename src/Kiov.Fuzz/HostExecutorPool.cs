@@ -8,7 +8,7 @@ namespace Kiov.Trace.Fuzz;
 /// traces instead of a process started per trace. An executor that died or could not be reset is
 /// dropped and the next replay starts a new one. Disposing the pool ends every executor.
 /// </summary>
-public sealed class HostExecutorPool : IDisposable
+internal sealed class HostExecutorPool : IDisposable
 {
     private readonly ConcurrentBag<ExecutorHostKernel> idle = [];
     private bool disposed;

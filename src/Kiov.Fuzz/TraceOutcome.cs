@@ -4,7 +4,7 @@ namespace Kiov.Trace.Fuzz;
 /// (a trace error, or a crash: an exception in the model, a host child that died).</summary>
 /// <param name="Lines">The result lines printed, without line ends (all of them, unless it failed).</param>
 /// <param name="Failure">Null when the replay ran to the end; else a one-line reason.</param>
-public sealed record TraceOutcome(IReadOnlyList<string> Lines, string? Failure = null)
+internal sealed record TraceOutcome(IReadOnlyList<string> Lines, string? Failure = null)
 {
     /// <summary>For the model: the 0-based index of the first result line during which its
     /// physical memory ran out (the model's limit, not a divergence from there on); else null.</summary>

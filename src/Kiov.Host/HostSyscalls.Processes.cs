@@ -5,7 +5,7 @@ using static Kiov.Trace.HostSyscallNumbers;
 
 namespace Kiov.Trace;
 
-public sealed partial class HostSyscalls : IProcessSyscalls
+internal sealed partial class HostSyscalls : IProcessSyscalls
 {
     private const long Pread64 = 17, Pwrite64 = 18;
     private const int ORdwrCloexec = 0x2 | 0x80000;

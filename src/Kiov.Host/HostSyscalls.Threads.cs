@@ -1,6 +1,6 @@
 namespace Kiov.Trace;
 
-public sealed partial class HostSyscalls : IThreadedSyscalls
+internal sealed partial class HostSyscalls : IThreadedSyscalls
 {
     // A thread of a par line: the process's fd table (shared, as a thread shares its process's
     // fds) and pid, and a thread kernel of its own, which the thread group disposes.

@@ -9,7 +9,7 @@ namespace Kiov.Trace;
 // The ops of docs/trace-format.md version 2 on the host: raw system calls through the host-side process, with
 // what the kernel reads or writes beside trace memory (iovec arrays, a path, a mincore vector, the
 // bytes of a poke) in the scratch buffer.
-public sealed partial class HostSyscalls
+internal sealed partial class HostSyscalls
 {
     private const int PokeData = 4096;
 

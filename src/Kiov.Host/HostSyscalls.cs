@@ -12,7 +12,7 @@ namespace Kiov.Trace;
 /// buffer. Trace fds map to the host-side process's fds; a trace fd that is not open is passed as
 /// -1, which every call used here rejects with EBADF exactly as a closed fd.
 /// </summary>
-public sealed partial class HostSyscalls : ISyscalls
+internal sealed partial class HostSyscalls : ISyscalls
 {
     /// <summary>The bytes the executor's <c>fill</c> or <c>hash</c> moves per <c>process_vm_*</c>
     /// call (CHUNK_SIZE in kiov-exec.c).</summary>

@@ -2,7 +2,7 @@ namespace Kiov.Trace;
 
 /// <summary><c>pipe2(fds, O_NONBLOCK)</c>.</summary>
 /// <param name="Line">The 1-based line number.</param>
-public sealed record PipeOp(int Line) : TraceOp(Line)
+internal sealed record PipeOp(int Line) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys)
@@ -15,7 +15,7 @@ public sealed record PipeOp(int Line) : TraceOp(Line)
 /// <summary><c>memfd_create("kiov", flags)</c>.</summary>
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Flags">MFD_* flags (version 2: <c>"allow_sealing"</c>).</param>
-public sealed record MemfdOp(int Line, uint Flags = 0) : TraceOp(Line)
+internal sealed record MemfdOp(int Line, uint Flags = 0) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(Flags == 0 ? sys.Memfd() : sys.Memfd(Flags));
@@ -25,7 +25,7 @@ public sealed record MemfdOp(int Line, uint Flags = 0) : TraceOp(Line)
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Fd">The trace fd.</param>
 /// <param name="Len">The new length (an <c>off_t</c>).</param>
-public sealed record FtruncateOp(int Line, int Fd, long Len) : TraceOp(Line)
+internal sealed record FtruncateOp(int Line, int Fd, long Len) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Ftruncate(Fd, Len));
@@ -34,7 +34,7 @@ public sealed record FtruncateOp(int Line, int Fd, long Len) : TraceOp(Line)
 /// <summary><c>close(fd)</c>.</summary>
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Fd">The trace fd.</param>
-public sealed record CloseOp(int Line, int Fd) : TraceOp(Line)
+internal sealed record CloseOp(int Line, int Fd) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Close(Fd));
@@ -45,7 +45,7 @@ public sealed record CloseOp(int Line, int Fd) : TraceOp(Line)
 /// <param name="Fd">The trace fd.</param>
 /// <param name="Addr">The buffer's address.</param>
 /// <param name="Len">The length (a <c>size_t</c>).</param>
-public sealed record ReadOp(int Line, int Fd, ulong Addr, ulong Len) : TraceOp(Line)
+internal sealed record ReadOp(int Line, int Fd, ulong Addr, ulong Len) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Read(Fd, Addr, Len));
@@ -56,7 +56,7 @@ public sealed record ReadOp(int Line, int Fd, ulong Addr, ulong Len) : TraceOp(L
 /// <param name="Fd">The trace fd.</param>
 /// <param name="Addr">The buffer's address.</param>
 /// <param name="Len">The length (a <c>size_t</c>).</param>
-public sealed record WriteOp(int Line, int Fd, ulong Addr, ulong Len) : TraceOp(Line)
+internal sealed record WriteOp(int Line, int Fd, ulong Addr, ulong Len) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Write(Fd, Addr, Len));
@@ -66,7 +66,7 @@ public sealed record WriteOp(int Line, int Fd, ulong Addr, ulong Len) : TraceOp(
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Fd">The trace fd.</param>
 /// <param name="Flags">O_* flags.</param>
-public sealed record ReopenOp(int Line, int Fd, int Flags) : TraceOp(Line)
+internal sealed record ReopenOp(int Line, int Fd, int Flags) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Reopen(Fd, Flags));
@@ -75,7 +75,7 @@ public sealed record ReopenOp(int Line, int Fd, int Flags) : TraceOp(Line)
 /// <summary><c>dup(fd)</c>.</summary>
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Fd">The trace fd.</param>
-public sealed record DupOp(int Line, int Fd) : TraceOp(Line)
+internal sealed record DupOp(int Line, int Fd) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Dup(Fd));
@@ -86,7 +86,7 @@ public sealed record DupOp(int Line, int Fd) : TraceOp(Line)
 /// <param name="Fd">The trace fd.</param>
 /// <param name="Offset">The offset (an <c>off_t</c>).</param>
 /// <param name="Whence">SEEK_SET (0), SEEK_CUR, SEEK_END, SEEK_DATA or SEEK_HOLE (4).</param>
-public sealed record LseekOp(int Line, int Fd, long Offset, int Whence) : TraceOp(Line)
+internal sealed record LseekOp(int Line, int Fd, long Offset, int Whence) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Lseek(Fd, Offset, Whence));
@@ -99,7 +99,7 @@ public sealed record LseekOp(int Line, int Fd, long Offset, int Whence) : TraceO
 /// <param name="Arg">Its argument (0 when it takes none).</param>
 /// <param name="Mask">What of the result the trace prints: F_GETFL's value is cut to
 /// O_ACCMODE | O_APPEND | O_NONBLOCK; everything else is printed whole (-1).</param>
-public sealed record FcntlOp(int Line, int Fd, int Cmd, ulong Arg, long Mask = -1) : TraceOp(Line)
+internal sealed record FcntlOp(int Line, int Fd, int Cmd, ulong Arg, long Mask = -1) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys)
@@ -114,7 +114,7 @@ public sealed record FcntlOp(int Line, int Fd, int Cmd, ulong Arg, long Mask = -
 /// <param name="FdIn">The trace fd read from.</param>
 /// <param name="FdOut">The trace fd written to.</param>
 /// <param name="Len">The length (a <c>size_t</c>).</param>
-public sealed record TeeOp(int Line, int FdIn, int FdOut, ulong Len) : TraceOp(Line)
+internal sealed record TeeOp(int Line, int FdIn, int FdOut, ulong Len) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Tee(FdIn, FdOut, Len));

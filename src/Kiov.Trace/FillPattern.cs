@@ -7,7 +7,7 @@ namespace Kiov.Trace;
 /// <c>s</c> is, in unsigned 32-bit arithmetic, <c>(a ^ (k * 0x85EBCA77) ^ (k &gt;&gt; 7)) &amp; 0xFF</c>
 /// with <c>a = s * 0x9E3779B1</c>.
 /// </summary>
-public static class FillPattern
+internal static class FillPattern
 {
     /// <summary>Byte <paramref name="k"/> of the fill with seed <paramref name="seed"/>.</summary>
     /// <param name="seed">The fill's seed.</param>

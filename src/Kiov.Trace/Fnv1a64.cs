@@ -5,7 +5,7 @@ namespace Kiov.Trace;
 /// <c>h = (h ^ byte) * <see cref="Prime"/></c> modulo 2^64. Incremental: pass the running value to
 /// <see cref="Append"/> chunk by chunk.
 /// </summary>
-public static class Fnv1a64
+internal static class Fnv1a64
 {
     /// <summary>The offset basis: the hash of zero bytes.</summary>
     public const ulong Start = 0xcbf29ce484222325;

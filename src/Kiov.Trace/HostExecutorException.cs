@@ -6,4 +6,4 @@ namespace Kiov.Trace;
 /// one-line message, which says what the executor was doing.
 /// </summary>
 /// <param name="message">The one-line reason.</param>
-public sealed class HostExecutorException(string message) : Exception(message);
+internal sealed class HostExecutorException(string message) : Exception(message);

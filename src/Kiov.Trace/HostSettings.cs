@@ -12,7 +12,7 @@ namespace Kiov.Trace;
 /// its <see cref="KernelConfig.Limits"/> and <see cref="KernelConfig.SharedZeroPage"/>, so both
 /// compare like with like. A value that cannot be read keeps the kernel's default.
 /// </summary>
-public static class HostSettings
+internal static class HostSettings
 {
     private static readonly Lazy<HostLimits> s_current = new(Probe);
 

@@ -7,7 +7,7 @@ namespace Kiov.Trace;
 /// process, the first made by the runner's caller, every other by <see cref="Fork"/> on its parent.
 /// Every call returns what the system call returns: a non-negative result or <c>-errno</c>.
 /// </summary>
-public interface IProcessSyscalls : ISyscalls
+internal interface IProcessSyscalls : ISyscalls
 {
     /// <summary>True once <see cref="Exit"/> ran: the process has no memory and no files left.</summary>
     bool HasExited { get; }

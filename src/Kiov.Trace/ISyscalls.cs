@@ -9,7 +9,7 @@ namespace Kiov.Trace;
 /// a non-negative result, or <c>-errno</c> with Linux's numbers. File descriptors are
 /// trace fds (docs/trace-format.md: the lowest free number from 3 up).
 /// </summary>
-public interface ISyscalls : IDisposable
+internal interface ISyscalls : IDisposable
 {
     /// <summary><c>mmap(addr, len, prot, flags, fd, offset)</c>. <paramref name="prot"/> and
     /// <paramref name="flags"/> use Linux's PROT_* and MAP_* values.</summary>
@@ -132,7 +132,7 @@ public interface ISyscalls : IDisposable
 
 /// <summary>The vectored calls a trace may give an iovec array in user memory (docs/trace-format.md version 2,
 /// <c>iov_addr</c> and <c>iovcnt</c>).</summary>
-public enum VectorCall
+internal enum VectorCall
 {
     /// <summary><c>readv</c>.</summary>
     Readv,

@@ -7,7 +7,7 @@ namespace Kiov.Trace;
 /// <param name="Lines">The printed lines, from the first par line on.</param>
 /// <param name="Schedule">A schedule that produces it (<see cref="Concurrency.Schedule.Format"/>).</param>
 /// <param name="Count">How many runs produced it.</param>
-public sealed record LitmusOutcome(string Lines, string Schedule, int Count);
+internal sealed record LitmusOutcome(string Lines, string Schedule, int Count);
 
 /// <summary>What the model allows for a litmus test.</summary>
 /// <param name="Outcomes">Each distinct outcome, in the order first reached.</param>
@@ -16,7 +16,7 @@ public sealed record LitmusOutcome(string Lines, string Schedule, int Count);
 /// the run budget stopped the search.</param>
 /// <param name="Stuck">Schedules on which the threads could not all finish, with one of them.</param>
 /// <param name="Failure">A thread that threw on some schedule (a model bug), with that schedule.</param>
-public sealed record LitmusModelResult(IReadOnlyList<LitmusOutcome> Outcomes, int Runs, bool Complete,
+internal sealed record LitmusModelResult(IReadOnlyList<LitmusOutcome> Outcomes, int Runs, bool Complete,
     (int Count, string Schedule, string Why) Stuck, (string Schedule, Exception Error)? Failure);
 
 /// <summary>
@@ -25,7 +25,7 @@ public sealed record LitmusModelResult(IReadOnlyList<LitmusOutcome> Outcomes, in
 /// distinct outcomes. If the budget runs out first, seeded random schedules are tried too, and the
 /// result says the set is what was reached within the bound.
 /// </summary>
-public static class LitmusModel
+internal static class LitmusModel
 {
     /// <summary>Physical memory of each litmus run's machine: room for the runner's 1 MiB chunk and a few
     /// hundred pages a test maps.</summary>

@@ -9,7 +9,7 @@ namespace Kiov.Trace;
 /// <param name="Flags">MAP_* bits.</param>
 /// <param name="Fd">The trace fd, or -1.</param>
 /// <param name="Offset">The file offset.</param>
-public sealed record MmapOp(int Line, ulong Addr, ulong Len, int Prot, int Flags, int Fd, long Offset) : TraceOp(Line)
+internal sealed record MmapOp(int Line, ulong Addr, ulong Len, int Prot, int Flags, int Fd, long Offset) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Mmap(Addr, Len, Prot, Flags, Fd, Offset));
@@ -19,7 +19,7 @@ public sealed record MmapOp(int Line, ulong Addr, ulong Len, int Prot, int Flags
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Addr">The address.</param>
 /// <param name="Len">The length.</param>
-public sealed record MunmapOp(int Line, ulong Addr, ulong Len) : TraceOp(Line)
+internal sealed record MunmapOp(int Line, ulong Addr, ulong Len) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Munmap(Addr, Len));
@@ -30,7 +30,7 @@ public sealed record MunmapOp(int Line, ulong Addr, ulong Len) : TraceOp(Line)
 /// <param name="Addr">The address.</param>
 /// <param name="Len">The length.</param>
 /// <param name="Prot">PROT_* bits.</param>
-public sealed record MprotectOp(int Line, ulong Addr, ulong Len, int Prot) : TraceOp(Line)
+internal sealed record MprotectOp(int Line, ulong Addr, ulong Len, int Prot) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Mprotect(Addr, Len, Prot));
@@ -41,7 +41,7 @@ public sealed record MprotectOp(int Line, ulong Addr, ulong Len, int Prot) : Tra
 /// <param name="Addr">The address.</param>
 /// <param name="Len">The length.</param>
 /// <param name="Advice">The MADV_* value.</param>
-public sealed record MadviseOp(int Line, ulong Addr, ulong Len, int Advice) : TraceOp(Line)
+internal sealed record MadviseOp(int Line, ulong Addr, ulong Len, int Advice) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Madvise(Addr, Len, Advice));
@@ -53,7 +53,7 @@ public sealed record MadviseOp(int Line, ulong Addr, ulong Len, int Advice) : Tr
 /// <param name="Addr">The address.</param>
 /// <param name="Len">The length.</param>
 /// <param name="Seed">The pattern's seed.</param>
-public sealed record FillOp(int Line, ulong Addr, ulong Len, uint Seed) : TraceOp(Line)
+internal sealed record FillOp(int Line, ulong Addr, ulong Len, uint Seed) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Fill(Addr, Len, Seed));
@@ -64,7 +64,7 @@ public sealed record FillOp(int Line, ulong Addr, ulong Len, uint Seed) : TraceO
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Addr">The address.</param>
 /// <param name="Len">The length.</param>
-public sealed record HashOp(int Line, ulong Addr, ulong Len) : TraceOp(Line)
+internal sealed record HashOp(int Line, ulong Addr, ulong Len) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys)
@@ -78,7 +78,7 @@ public sealed record HashOp(int Line, ulong Addr, ulong Len) : TraceOp(Line)
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Addr">The address.</param>
 /// <param name="Bytes">The words' bytes.</param>
-public sealed record PokeOp(int Line, ulong Addr, byte[] Bytes) : TraceOp(Line)
+internal sealed record PokeOp(int Line, ulong Addr, byte[] Bytes) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Poke(Addr, Bytes));
@@ -91,7 +91,7 @@ public sealed record PokeOp(int Line, ulong Addr, byte[] Bytes) : TraceOp(Line)
 /// <param name="NewLen">The new length.</param>
 /// <param name="Flags">MREMAP_* flags.</param>
 /// <param name="NewAddr">The new address (0 when not given).</param>
-public sealed record MremapOp(int Line, ulong Addr, ulong OldLen, ulong NewLen, int Flags, ulong NewAddr) : TraceOp(Line)
+internal sealed record MremapOp(int Line, ulong Addr, ulong OldLen, ulong NewLen, int Flags, ulong NewAddr) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Mremap(Addr, OldLen, NewLen, Flags, NewAddr));
@@ -102,7 +102,7 @@ public sealed record MremapOp(int Line, ulong Addr, ulong OldLen, ulong NewLen, 
 /// <param name="Addr">The address.</param>
 /// <param name="Len">The length.</param>
 /// <param name="Lock">True for mlock, false for munlock.</param>
-public sealed record MlockOp(int Line, ulong Addr, ulong Len, bool Lock) : TraceOp(Line)
+internal sealed record MlockOp(int Line, ulong Addr, ulong Len, bool Lock) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(Lock ? sys.Mlock(Addr, Len) : sys.Munlock(Addr, Len));
@@ -113,7 +113,7 @@ public sealed record MlockOp(int Line, ulong Addr, ulong Len, bool Lock) : Trace
 /// <param name="Addr">The address.</param>
 /// <param name="Len">The length.</param>
 /// <param name="Flags">MS_* flags.</param>
-public sealed record MsyncOp(int Line, ulong Addr, ulong Len, int Flags) : TraceOp(Line)
+internal sealed record MsyncOp(int Line, ulong Addr, ulong Len, int Flags) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Msync(Addr, Len, Flags));
@@ -123,7 +123,7 @@ public sealed record MsyncOp(int Line, ulong Addr, ulong Len, int Flags) : Trace
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Addr">The address.</param>
 /// <param name="Len">The length.</param>
-public sealed record MincoreOp(int Line, ulong Addr, ulong Len) : TraceOp(Line)
+internal sealed record MincoreOp(int Line, ulong Addr, ulong Len) : TraceOp(Line)
 {
     /// <summary>The most pages a mincore vector may cover: the arena's (a valid range lies in the
     /// arena, or fails before the vector is written).</summary>

@@ -4,7 +4,7 @@ using Kiov.Iov;
 
 namespace Kiov.Trace;
 
-public sealed partial class ModelSyscalls : IProcessSyscalls
+internal partial class ModelSyscalls : IProcessSyscalls
 {
     private const int MemChunk = 64 << 10;  // bytes per pread/pwrite of /proc/<pid>/mem
     private readonly ModelSyscalls? _root;  // null for the trace's first process

@@ -14,7 +14,7 @@ namespace Kiov.Trace;
 /// <c>process_vm_rw_core</c> on the process itself, with the pattern in kernel pages standing for
 /// the runner's buffer, a chunk at a time, as the host runner does.
 /// </summary>
-public sealed partial class ModelSyscalls : ISyscalls
+internal partial class ModelSyscalls : ISyscalls
 {
     /// <summary>Physical memory of the model's machine: 64 GiB, reserved as address space and committed only as frames are first used, so a trace can fill the arena and more files besides.</summary>
     public const long MemoryBytes = 64L << 30;

@@ -14,7 +14,7 @@ namespace Kiov.Trace;
 /// </summary>
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Threads">Each thread's ops, in order.</param>
-public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threads) : TraceOp(Line)
+internal sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threads) : TraceOp(Line)
 {
     /// <summary>How long a host par line may run before it is called hung.</summary>
     public static readonly TimeSpan HostTimeout = TimeSpan.FromSeconds(10);
@@ -123,7 +123,7 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
 /// <param name="line">The par line.</param>
 /// <param name="thread">The thread's index.</param>
 /// <param name="inner">What it threw.</param>
-public sealed class ParThreadException(int line, int thread, Exception inner)
+internal sealed class ParThreadException(int line, int thread, Exception inner)
     : Exception($"line {line}: thread {thread} threw {inner.GetType().Name}: {inner.Message}", inner)
 {
     /// <summary>The par line.</summary>

@@ -4,7 +4,7 @@ namespace Kiov.Trace;
 
 /// <summary><c>fork()</c> in the op's process: prints the child's trace pid.</summary>
 /// <param name="Line">The 1-based line number.</param>
-public sealed record ForkOp(int Line) : TraceOp(Line)
+internal sealed record ForkOp(int Line) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => throw new TraceException(Line, "fork needs the runner's process table");
@@ -15,7 +15,7 @@ public sealed record ForkOp(int Line) : TraceOp(Line)
 
 /// <summary><c>_exit()</c> of the op's process (never pid 0): its fds close, its memory goes.</summary>
 /// <param name="Line">The 1-based line number.</param>
-public sealed record ExitOp(int Line) : TraceOp(Line)
+internal sealed record ExitOp(int Line) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => throw new TraceException(Line, "exit needs the runner's process table");
@@ -29,7 +29,7 @@ public sealed record ExitOp(int Line) : TraceOp(Line)
 /// <param name="Addr">The offset: an address in the target.</param>
 /// <param name="Len">The length.</param>
 /// <param name="Target">The target's trace pid, or null for the caller.</param>
-public sealed record MemReadOp(int Line, ulong Addr, ulong Len, int? Target) : TraceOp(Line)
+internal sealed record MemReadOp(int Line, ulong Addr, ulong Len, int? Target) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => Run(sys, new TraceProcesses(sys));
@@ -51,7 +51,7 @@ public sealed record MemReadOp(int Line, ulong Addr, ulong Len, int? Target) : T
 /// <param name="Len">The length.</param>
 /// <param name="Seed">The pattern's seed.</param>
 /// <param name="Target">The target's trace pid, or null for the caller.</param>
-public sealed record MemWriteOp(int Line, ulong Addr, ulong Len, uint Seed, int? Target) : TraceOp(Line)
+internal sealed record MemWriteOp(int Line, ulong Addr, ulong Len, uint Seed, int? Target) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => Run(sys, new TraceProcesses(sys));
@@ -73,7 +73,7 @@ public sealed record MemWriteOp(int Line, ulong Addr, ulong Len, uint Seed, int?
 /// <param name="Remote">The target's iovec list.</param>
 /// <param name="Target">The target's trace pid.</param>
 /// <param name="Write">True for process_vm_writev.</param>
-public sealed record RemoteProcessVmOp(int Line, IoVec[] Local, IoVec[] Remote, int Target, bool Write) : TraceOp(Line)
+internal sealed record RemoteProcessVmOp(int Line, IoVec[] Local, IoVec[] Remote, int Target, bool Write) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => Run(sys, new TraceProcesses(sys));

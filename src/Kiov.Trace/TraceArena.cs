@@ -10,7 +10,7 @@ namespace Kiov.Trace;
 /// "The arena") that keeps a trace out of its runner's own memory, which the trace reader applies
 /// to every address a line names, so every back end refuses the same lines.
 /// </summary>
-public static class TraceArena
+internal static class TraceArena
 {
     /// <summary>The first address of the arena.</summary>
     public const ulong Start = 0x1000_0000_0000;

@@ -5,7 +5,7 @@ namespace Kiov.Trace;
 /// gives a field of the wrong type or maps outside the arena. It is bad input to the tool, not a
 /// bug: the runner reports it in one line, naming <see cref="Line"/>, and exits with status 2.
 /// </summary>
-public sealed class TraceException : Exception
+internal sealed class TraceException : Exception
 {
     /// <summary>Creates the error for 1-based line <paramref name="line"/>.</summary>
     /// <param name="line">The 1-based line number in the trace.</param>

@@ -5,7 +5,7 @@ namespace Kiov.Trace;
 /// back end's own descriptor (a host fd, or a model file).
 /// </summary>
 /// <typeparam name="T">What a trace fd stands for.</typeparam>
-public sealed class TraceFdTable<T>
+internal sealed class TraceFdTable<T>
     where T : notnull
 {
     /// <summary>The first trace fd given out.</summary>

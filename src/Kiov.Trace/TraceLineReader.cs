@@ -7,7 +7,7 @@ namespace Kiov.Trace;
 /// than <see cref="MaxLineBytes"/> is a <see cref="TraceException"/> as soon as that many bytes
 /// have come without a line end (so a stream that never ends a line fails fast).
 /// </summary>
-public sealed class TraceLineReader : IDisposable
+internal sealed class TraceLineReader : IDisposable
 {
     /// <summary>The longest line a trace may hold: 1 MiB, line end not counted.</summary>
     public const int MaxLineBytes = 1 << 20;

@@ -10,7 +10,7 @@ namespace Kiov.Trace;
 /// [-2^63, 2^64). A JSON number is read from its text, so it is exact even above 2^53; it may have
 /// a fraction or exponent only if its value is whole (<c>1e3</c>, <c>4096.0</c>).
 /// </summary>
-public static class TraceNumber
+internal static class TraceNumber
 {
     /// <summary>Reads <paramref name="element"/> as a trace integer.</summary>
     /// <param name="element">A JSON number or string.</param>

@@ -6,7 +6,7 @@ namespace Kiov.Trace;
 /// number, as a process without memory, until a fork gives the number out again. Disposing it ends
 /// every process the trace forked (never pid 0, which belongs to the caller).
 /// </summary>
-public sealed class TraceProcesses(ISyscalls root) : IDisposable
+internal sealed class TraceProcesses(ISyscalls root) : IDisposable
 {
     private readonly List<ISyscalls?> _slots = [root];  // null: never given out
 

@@ -12,7 +12,7 @@ namespace Kiov.Trace;
 /// Everything else must be a JSON object with a known string <c>op</c> and its fields; otherwise a
 /// <see cref="TraceException"/> names the 1-based line. Fields beyond those an op needs are ignored.
 /// </summary>
-public static class TraceReader
+internal static class TraceReader
 {
     private delegate TraceOp Parser(TraceFields f);
 

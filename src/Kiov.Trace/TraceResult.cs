@@ -10,7 +10,7 @@ namespace Kiov.Trace;
 /// <param name="Threads">For a <c>par</c>: each thread's results.</param>
 /// <param name="Vec">For a <c>mincore</c> that returned 0: one character per page, <c>1</c> where the
 /// kernel set the low bit.</param>
-public readonly record struct TraceResult(long Ret, (int Read, int Write)? Fds = null, ulong? Hash = null, IReadOnlyList<IReadOnlyList<TraceResult>>? Threads = null, string? Vec = null)
+internal record struct TraceResult(long Ret, (int Read, int Write)? Fds = null, ulong? Hash = null, IReadOnlyList<IReadOnlyList<TraceResult>>? Threads = null, string? Vec = null)
 {
     /// <summary>The result line, byte for byte as docs/trace-format.md prints it (no spaces), without the
     /// newline: <c>{"ret":N}</c>, <c>{"ret":0,"fds":[r,w]}</c> or <c>{"ret":N,"hash":"0x…"}</c>.</summary>

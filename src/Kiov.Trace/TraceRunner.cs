@@ -2,7 +2,7 @@ namespace Kiov.Trace;
 
 /// <summary>Runs a parsed trace on a back end and prints one result line per operation
 /// (docs/trace-format.md), each ended by <c>\n</c>.</summary>
-public static class TraceRunner
+internal static class TraceRunner
 {
     /// <summary>Runs <paramref name="ops"/> on <paramref name="sys"/>, in order.</summary>
     /// <param name="ops">The operations, as <see cref="TraceReader"/> parsed them.</param>

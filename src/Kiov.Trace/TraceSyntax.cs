@@ -9,7 +9,7 @@ namespace Kiov.Trace;
 /// other line must be valid UTF-8, nest arrays and objects at most <see cref="MaxDepth"/> deep,
 /// and name no key twice in one object.
 /// </summary>
-public static class TraceSyntax
+internal static class TraceSyntax
 {
     /// <summary>The deepest nesting of arrays and objects a line may have (the line's own object
     /// is level 1; an iovec list's pairs are level 3).</summary>

@@ -5,7 +5,7 @@ namespace Kiov.Trace;
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Fd">The trace fd.</param>
 /// <param name="Iov">The iovec list.</param>
-public sealed record ReadvOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
+internal sealed record ReadvOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Readv(Fd, Iov));
@@ -15,7 +15,7 @@ public sealed record ReadvOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Fd">The trace fd.</param>
 /// <param name="Iov">The iovec list.</param>
-public sealed record WritevOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
+internal sealed record WritevOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Writev(Fd, Iov));
@@ -26,7 +26,7 @@ public sealed record WritevOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
 /// <param name="Fd">The trace fd.</param>
 /// <param name="Iov">The iovec list.</param>
 /// <param name="Offset">The file offset (an <c>off_t</c>).</param>
-public sealed record PreadvOp(int Line, int Fd, IoVec[] Iov, long Offset) : TraceOp(Line)
+internal sealed record PreadvOp(int Line, int Fd, IoVec[] Iov, long Offset) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Preadv(Fd, Iov, Offset));
@@ -37,7 +37,7 @@ public sealed record PreadvOp(int Line, int Fd, IoVec[] Iov, long Offset) : Trac
 /// <param name="Fd">The trace fd.</param>
 /// <param name="Iov">The iovec list.</param>
 /// <param name="Offset">The file offset (an <c>off_t</c>).</param>
-public sealed record PwritevOp(int Line, int Fd, IoVec[] Iov, long Offset) : TraceOp(Line)
+internal sealed record PwritevOp(int Line, int Fd, IoVec[] Iov, long Offset) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Pwritev(Fd, Iov, Offset));
@@ -47,7 +47,7 @@ public sealed record PwritevOp(int Line, int Fd, IoVec[] Iov, long Offset) : Tra
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Local">Where the bytes go.</param>
 /// <param name="Remote">Where they come from.</param>
-public sealed record ProcessVmReadvOp(int Line, IoVec[] Local, IoVec[] Remote) : TraceOp(Line)
+internal sealed record ProcessVmReadvOp(int Line, IoVec[] Local, IoVec[] Remote) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.ProcessVmReadv(Local, Remote));
@@ -57,7 +57,7 @@ public sealed record ProcessVmReadvOp(int Line, IoVec[] Local, IoVec[] Remote) :
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Local">Where the bytes come from.</param>
 /// <param name="Remote">Where they go.</param>
-public sealed record ProcessVmWritevOp(int Line, IoVec[] Local, IoVec[] Remote) : TraceOp(Line)
+internal sealed record ProcessVmWritevOp(int Line, IoVec[] Local, IoVec[] Remote) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.ProcessVmWritev(Local, Remote));
@@ -67,7 +67,7 @@ public sealed record ProcessVmWritevOp(int Line, IoVec[] Local, IoVec[] Remote) 
 /// <param name="Line">The 1-based line number.</param>
 /// <param name="Fd">The trace fd.</param>
 /// <param name="Iov">The iovec list.</param>
-public sealed record VmspliceOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
+internal sealed record VmspliceOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Vmsplice(Fd, Iov));
@@ -80,7 +80,7 @@ public sealed record VmspliceOp(int Line, int Fd, IoVec[] Iov) : TraceOp(Line)
 /// <param name="FdOut">The trace fd written to.</param>
 /// <param name="OffOut">The output offset, or null for NULL.</param>
 /// <param name="Len">The length (a <c>size_t</c>).</param>
-public sealed record SpliceOp(int Line, int FdIn, long? OffIn, int FdOut, long? OffOut, ulong Len) : TraceOp(Line)
+internal sealed record SpliceOp(int Line, int FdIn, long? OffIn, int FdOut, long? OffOut, ulong Len) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Splice(FdIn, OffIn, FdOut, OffOut, Len));
@@ -92,7 +92,7 @@ public sealed record SpliceOp(int Line, int FdIn, long? OffIn, int FdOut, long? 
 /// <param name="Iov">The iovec list.</param>
 /// <param name="Offset">The file offset; -1 uses the file position.</param>
 /// <param name="Flags">RWF_* flags.</param>
-public sealed record Preadv2Op(int Line, int Fd, IoVec[] Iov, long Offset, int Flags) : TraceOp(Line)
+internal sealed record Preadv2Op(int Line, int Fd, IoVec[] Iov, long Offset, int Flags) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Preadv2(Fd, Iov, Offset, Flags));
@@ -104,7 +104,7 @@ public sealed record Preadv2Op(int Line, int Fd, IoVec[] Iov, long Offset, int F
 /// <param name="Iov">The iovec list.</param>
 /// <param name="Offset">The file offset; -1 uses the file position.</param>
 /// <param name="Flags">RWF_* flags.</param>
-public sealed record Pwritev2Op(int Line, int Fd, IoVec[] Iov, long Offset, int Flags) : TraceOp(Line)
+internal sealed record Pwritev2Op(int Line, int Fd, IoVec[] Iov, long Offset, int Flags) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.Pwritev2(Fd, Iov, Offset, Flags));
@@ -118,7 +118,7 @@ public sealed record Pwritev2Op(int Line, int Fd, IoVec[] Iov, long Offset, int 
 /// <param name="IovCnt">Its count, as the call's register carries it.</param>
 /// <param name="Offset">The file offset, for the calls that take one.</param>
 /// <param name="Flags">RWF_* flags, for preadv2 and pwritev2.</param>
-public sealed record VectorAtOp(int Line, VectorCall Call, int Fd, ulong IovAddr, ulong IovCnt, long Offset, int Flags) : TraceOp(Line)
+internal sealed record VectorAtOp(int Line, VectorCall Call, int Fd, ulong IovAddr, ulong IovCnt, long Offset, int Flags) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.VectorAt(Call, Fd, IovAddr, IovCnt, Offset, Flags));
@@ -132,7 +132,7 @@ public sealed record VectorAtOp(int Line, VectorCall Call, int Fd, ulong IovAddr
 /// <param name="LocalCnt">Its count.</param>
 /// <param name="RemoteAddr">The remote array's address.</param>
 /// <param name="RemoteCnt">Its count.</param>
-public sealed record ProcessVmAtOp(int Line, bool Write, ulong LocalAddr, ulong LocalCnt, ulong RemoteAddr, ulong RemoteCnt) : TraceOp(Line)
+internal sealed record ProcessVmAtOp(int Line, bool Write, ulong LocalAddr, ulong LocalCnt, ulong RemoteAddr, ulong RemoteCnt) : TraceOp(Line)
 {
     /// <inheritdoc/>
     public override TraceResult Run(ISyscalls sys) => new(sys.ProcessVmAt(Write, LocalAddr, LocalCnt, RemoteAddr, RemoteCnt));

@@ -13,7 +13,7 @@ namespace Kiov.Cli.Commands;
 /// leaves a summary in DIR, and ends with <c>N passed, M failed</c> on standard output (exit 0 if
 /// none failed, else 1; 130 after Ctrl-C, which stops it cleanly). <c>kiov fuzz --merge DIR...</c>
 /// adds up the summaries of the shards of a campaign.</summary>
-public static class FuzzCommand
+internal static class FuzzCommand
 {
     /// <summary>Builds the <c>fuzz</c> command.</summary>
     public static Command Create()

@@ -12,7 +12,7 @@ namespace Kiov.Cli.Commands;
 /// the host showed, and the verdict: exit 0 when every host outcome is one the model allows, exit 1
 /// at the first that is not.
 /// </summary>
-public static class LitmusCommand
+internal static class LitmusCommand
 {
     /// <summary>Builds the <c>litmus</c> command.</summary>
     public static Command Create()
@@ -195,7 +195,7 @@ public static class LitmusCommand
 /// <param name="Name">The file name, or <c>-</c>.</param>
 /// <param name="Lines">The lines that print, as read.</param>
 /// <param name="Ops">Those lines parsed.</param>
-public sealed record LitmusTrace(string Name, IReadOnlyList<string> Lines, IReadOnlyList<TraceOp> Ops)
+internal sealed record LitmusTrace(string Name, IReadOnlyList<string> Lines, IReadOnlyList<TraceOp> Ops)
 {
     /// <summary>Reads a whole litmus test by the trace format's rules (<see cref="TraceInput"/>).</summary>
     /// <param name="name">The file name, or <c>-</c> for standard input.</param>

@@ -96,7 +96,7 @@ public static class ReplayCommand
     /// <param name="stdout">Where result lines go.</param>
     /// <param name="stderr">Where the model's limit is reported.</param>
     /// <returns><see cref="ExitCodes.Ok"/>.</returns>
-    public static int Replay(TraceInput trace, ISyscalls sys, TextWriter stdout, TextWriter stderr)
+    internal static int Replay(TraceInput trace, ISyscalls sys, TextWriter stdout, TextWriter stderr)
     {
         var limit = new ModelLimit(sys);
         using var processes = new TraceProcesses(sys);
@@ -124,7 +124,7 @@ public static class ReplayCommand
     /// <param name="stdout">Where the report goes.</param>
     /// <param name="stderr">Where the model's limit is reported.</param>
     /// <returns><see cref="ExitCodes.Differ"/>, <see cref="ExitCodes.Unavailable"/> or <see cref="ExitCodes.Ok"/>.</returns>
-    public static int Diff(TraceInput trace, Func<ISyscalls> createModel, Func<ISyscalls> createHost, TextWriter stdout, TextWriter? stderr = null)
+    internal static int Diff(TraceInput trace, Func<ISyscalls> createModel, Func<ISyscalls> createHost, TextWriter stdout, TextWriter? stderr = null)
     {
         using ISyscalls model = createModel();
         using ISyscalls host = createHost();

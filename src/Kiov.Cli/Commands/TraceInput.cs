@@ -7,7 +7,7 @@ namespace Kiov.Cli.Commands;
 /// asked for, so a replay runs and prints it before the next is read, in bounded memory. Trace
 /// errors become <see cref="ToolInputException"/>s naming <c>FILE:LINE</c>.
 /// </summary>
-public sealed class TraceInput : IDisposable
+internal sealed class TraceInput : IDisposable
 {
     private readonly TraceLineReader _reader;
 
