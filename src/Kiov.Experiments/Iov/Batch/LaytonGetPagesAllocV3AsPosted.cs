@@ -8,7 +8,7 @@ namespace Kiov.Iov;
 // (Feb 2017, never merged) as posted, bugs included. Its code is known here from the summary of the
 // ceph-client carry of the patch (ceph-client 835347f00ba1, "[DO NOT MERGE] iov_iter: allow
 // iov_iter_get_pages_alloc to allocate more pages per call") in the project's notes: the text itself is not
-// in the searchable sources, so the two bugs follow that summary. IovIter.GetPagesAllocV3.cs is the same
+// in the searchable sources, so the two bugs follow that summary. LaytonGetPagesAllocV3.cs is the same
 // idea with both fixed.
 /// <summary>Jeff Layton's v3 <c>iov_iter_get_pages_alloc</c> as posted, bugs included, an experiment over <see cref="IovIter"/>.</summary>
 internal static class LaytonGetPagesAllocV3AsPosted
