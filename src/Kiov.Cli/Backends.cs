@@ -1,3 +1,4 @@
+using Kiov;
 using Kiov.Trace;
 
 namespace Kiov.Cli;
@@ -23,9 +24,13 @@ internal static class Backends
     private static int s_settingsSaid;
 
     /// <summary>Makes the model back end.</summary>
+    /// <param name="sharedZeroPage">Whether the model has the shared zero page; null to set it up as
+    /// the host is (<see cref="Model"/>, which probes the host once).</param>
     /// <exception cref="BackendUnavailableException">The model is not built yet.</exception>
-    public static ISyscalls CreateModel() =>
-        Model?.Invoke() ?? throw new BackendUnavailableException("the model back end is not built yet");
+    public static ISyscalls CreateModel(bool? sharedZeroPage = null) =>
+        sharedZeroPage is { } shared
+            ? new ModelSyscalls(KernelConfig.Current with { Limits = HostSettings.Current, SharedZeroPage = shared })
+            : Model?.Invoke() ?? throw new BackendUnavailableException("the model back end is not built yet");
 }
 
 /// <summary>A back end that this build of kiov cannot run (exit status 3).</summary>

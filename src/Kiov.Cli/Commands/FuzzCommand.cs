@@ -87,7 +87,7 @@ internal static class FuzzCommand
         ExitCodes.Guard(stderr, () =>
         {
             CheckOutDir(options.OutDir);
-            var session = new FuzzSession(options, t => TraceOutcome.InProcess(t, Backends.CreateModel), host, stderr);
+            var session = new FuzzSession(options, t => TraceOutcome.InProcess(t, () => Backends.CreateModel()), host, stderr);
             FuzzSummary summary = session.Run(cancel);
             string? summaryError = null;
             try

@@ -27,6 +27,11 @@ public static class ReplayCommand
         var model = new Option<bool>("--model") { Description = "Run on the model (the default)" };
         var host = new Option<bool>("--host") { Description = "Run on the running Linux kernel" };
         var diff = new Option<bool>("--diff") { Description = "Run on both; print the first line where they differ (exit 1), or exit 0" };
+        var zeroPage = new Option<string>("--zero-page")
+        {
+            Description = "With --model: set the model up with the shared zero page (shared) or without it (none) instead of asking the host which it has",
+        };
+        zeroPage.AcceptOnlyFromAmong("shared", "none");
         var file = new Argument<string>("file") { Description = "The trace (JSON Lines, docs/trace-format.md), or - for standard input" };
         file.Validators.Add(r =>
         {
@@ -37,6 +42,7 @@ public static class ReplayCommand
         command.Options.Add(model);
         command.Options.Add(host);
         command.Options.Add(diff);
+        command.Options.Add(zeroPage);
         command.Arguments.Add(file);
         command.SetAction(parse =>
         {
@@ -44,8 +50,11 @@ public static class ReplayCommand
             if (chosen > 1)
                 throw new ToolInputException("replay: give at most one of --model, --host and --diff");
             Mode mode = parse.GetValue(host) ? Mode.Host : parse.GetValue(diff) ? Mode.Diff : Mode.Model;
+            bool? sharedZeroPage = parse.GetValue(zeroPage) is { } z ? z == "shared" : null;
+            if (sharedZeroPage is not null && mode != Mode.Model)
+                throw new ToolInputException("replay: --zero-page sets up the model alone; --host and --diff use the host's own setting");
             return Run(mode, parse.GetValue(file)!, StandardStreams.OpenInput,
-                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, sharedZeroPage);
         });
         return command;
     }
@@ -77,14 +86,16 @@ public static class ReplayCommand
     /// <param name="stdin">Opens standard input (only for <c>-</c>).</param>
     /// <param name="stdout">Where result lines go.</param>
     /// <param name="stderr">Where errors go.</param>
+    /// <param name="sharedZeroPage">For the model alone: whether it has the shared zero page; null to
+    /// set it up as the host is (which asks the host, through kiov-exec, once per process).</param>
     /// <returns>The exit status (<see cref="ExitCodes"/>).</returns>
-    public static int Run(Mode mode, string file, Func<Stream> stdin, TextWriter stdout, TextWriter stderr) =>
+    public static int Run(Mode mode, string file, Func<Stream> stdin, TextWriter stdout, TextWriter stderr, bool? sharedZeroPage = null) =>
         ExitCodes.Guard(stderr, () =>
         {
             using TraceInput trace = TraceInput.Open(file, stdin, stdout.Flush);
             if (mode == Mode.Diff)
-                return Diff(trace, Backends.CreateModel, Backends.Host, stdout, stderr);
-            using ISyscalls sys = mode == Mode.Host ? Backends.Host() : Backends.CreateModel();
+                return Diff(trace, () => Backends.CreateModel(), Backends.Host, stdout, stderr);
+            using ISyscalls sys = mode == Mode.Host ? Backends.Host() : Backends.CreateModel(sharedZeroPage);
             return Replay(trace, sys, stdout, stderr);
         });
 
