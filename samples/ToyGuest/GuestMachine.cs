@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Kiov;
+using Kiov.Abi;
 using Kiov.Fs;
 using Kiov.Iov;
 using Kiov.Memory;
@@ -21,8 +22,6 @@ internal sealed unsafe class GuestMachine : IDisposable
     // x86-64 system call numbers the toy guest uses.
     public const int SysRead = 0, SysWrite = 1, SysClose = 3, SysMmap = 9, SysReadv = 19, SysWritev = 20;
     public const int SysPreadv = 295, SysPwritev = 296, SysPipe2 = 293, SysMemfdCreate = 319;
-
-    private const int ENOSYS = 38;  // not among Kiov's Errno constants: Kiov implements no dispatcher
 
     private readonly byte* _ram;       // the emulator's own allocation: the guest's physical RAM
     private readonly long _ramBytes;
@@ -70,7 +69,7 @@ internal sealed unsafe class GuestMachine : IDisposable
         SysPwritev => Vector(a1, a2, iov => Syscalls.Pwritev(_guest, (int)a0, iov, (long)a3)),
         SysPipe2 => Pipe2(a0, (int)a1),
         SysMemfdCreate => MemfdCreate(a0, (uint)a1),
-        _ => -ENOSYS,
+        _ => -Errno.ENOSYS,
     };
 
     private delegate long VectorCall(ReadOnlySpan<IoVec> iov);

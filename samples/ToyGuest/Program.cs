@@ -1,6 +1,5 @@
 using System.Text;
-using Kiov;
-using Kiov.Mm;
+using Kiov.Abi;
 using static ToyGuest.GuestMachine;
 
 namespace ToyGuest;
@@ -18,7 +17,6 @@ public static class Program
     private const ulong Ram = 0x400000;      // the guest's RAM: 64 KiB at 4 MiB
     private const ulong RamSize = 0x10000;
     private const ulong Hole = 0x800000;     // never mapped
-    private const ulong ONonBlock = 0x800;
 
     /// <summary>Runs the guest and prints what it saw.</summary>
     public static int Main()
@@ -57,7 +55,7 @@ public static class Program
         checks.ExpectText("the file holds", machine, back, total, "hello from the toy guest\n");
 
         // Through a pipe: writev the file's copy, readv it out in a 5-byte and a larger piece.
-        checks.Expect("pipe2 (non-blocking)", machine.Syscall(SysPipe2, Ram + 0x300, ONonBlock), 0);
+        checks.Expect("pipe2 (non-blocking)", machine.Syscall(SysPipe2, Ram + 0x300, OpenFlags.NonBlock), 0);
         Span<byte> fds = stackalloc byte[8];
         machine.Load(Ram + 0x300, fds);
         int readFd = BitConverter.ToInt32(fds), writeFd = BitConverter.ToInt32(fds[4..]);

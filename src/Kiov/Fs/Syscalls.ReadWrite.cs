@@ -11,34 +11,6 @@ namespace Kiov.Fs;
 /// </summary>
 public static partial class Syscalls
 {
-    /// <summary><c>RWF_*</c> flags of preadv2/pwritev2.</summary>
-    [Flags]
-    public enum Rwf
-    {
-        /// <summary>None.</summary>
-        None = 0,
-        /// <summary><c>RWF_HIPRI</c>.</summary>
-        HiPri = 0x01,
-        /// <summary><c>RWF_DSYNC</c>.</summary>
-        DSync = 0x02,
-        /// <summary><c>RWF_SYNC</c>.</summary>
-        Sync = 0x04,
-        /// <summary><c>RWF_NOWAIT</c>.</summary>
-        NoWait = 0x08,
-        /// <summary><c>RWF_APPEND</c>.</summary>
-        Append = 0x10,
-        /// <summary><c>RWF_NOAPPEND</c>.</summary>
-        NoAppend = 0x20,
-        /// <summary><c>RWF_ATOMIC</c>: untorn writes, for files that can (none here).</summary>
-        Atomic = 0x40,
-        /// <summary><c>RWF_DONTCACHE</c>: uncached buffered I/O, for file systems with FOP_DONTCACHE (none here).</summary>
-        DontCache = 0x80,
-        /// <summary><c>RWF_NOSIGNAL</c> (6.17): no SIGPIPE on a broken pipe.</summary>
-        NoSignal = 0x100,
-        /// <summary>Every flag this kernel knows (<c>RWF_SUPPORTED</c>).</summary>
-        Supported = 0x1ff,
-    }
-
     /// <summary><c>read(fd, buf, count)</c> (<c>ksys_read</c> → <c>vfs_read</c>).</summary>
     public static long Read(Process p, int fd, ulong buf, ulong count) => PlainRw(p, fd, buf, count, null, write: false);
 
@@ -246,7 +218,7 @@ public static partial class Syscalls
         if (f == null) return -Errno.EBADF;
         try
         {
-            if ((uint)whence > 4) return -Errno.EINVAL;
+            if ((uint)whence > Seek.Max) return -Errno.EINVAL;
             Sched.Lock(f.PosLock);
             lock (f.PosLock) return f.Llseek(offset, whence);
         }

@@ -15,7 +15,7 @@ public static partial class Syscalls
     /// </summary>
     public static long Tee(Process p, int fdIn, int fdOut, ulong len, uint flags)
     {
-        if ((flags & ~SpliceAll) != 0) return -Errno.EINVAL;
+        if ((flags & ~SpliceFlags.All) != 0) return -Errno.EINVAL;
         if (len == 0) return 0;
         KFile? input = p.Files.Get(fdIn);
         if (input == null) return -Errno.EBADF;
@@ -35,7 +35,7 @@ public static partial class Syscalls
         Pipe? ipipe = input.PipeInfo, opipe = output.PipeInfo;
         if ((input.Mode & FMode.Read) == 0 || (output.Mode & FMode.Write) == 0) return -Errno.EBADF;
         if (ipipe == null || opipe == null || ipipe == opipe) return -Errno.EINVAL;
-        bool nonBlock = (flags & SpliceNonBlock) != 0 || input.NonBlock || output.NonBlock;
+        bool nonBlock = (flags & SpliceFlags.NonBlock) != 0 || input.NonBlock || output.NonBlock;
         lock (ipipe.Lock)
         {
             while (ipipe.IsEmptyLocked && ipipe.WritersLocked != 0)

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using static Kiov.Abi.Socket;
 using static Kiov.Trace.HostSyscallNumbers;
 
 namespace Kiov.Trace;
@@ -22,8 +23,6 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
 
     private const long Magic = 0x6b696f7665786563; // "kiovexec"
     private const int HeaderBytes = 64, ReplyBytes = 16;
-    private const int AfUnix = 1, SockStream = 1, SockCloexec = 0x80000, MsgNoSignal = 0x4000;
-    private const int SolSocket = 1, SoRcvtimeo = 20, ScmRights = 1, FSetfd = 2;
 
     private enum Request : long { Syscall = 1, WriteScratch, ReadScratch, Fill, Hash, Reset, Fork, Exit, ThreadChannels }
 

@@ -67,15 +67,6 @@ internal static class HostSyscallNumbers
         _ => $"system call {nr}",
     };
 
-    /// <summary><c>O_NONBLOCK</c>.</summary>
-    public const int ONonblock = 0x800;
-
-    /// <summary><c>SPLICE_F_NONBLOCK</c>.</summary>
-    public const int SpliceNonblock = 2;
-
-    /// <summary><c>AT_FDCWD</c>, for <c>openat</c> of an absolute path.</summary>
-    public const int AtFdcwd = -100;
-
     /// <summary>Throws unless this process runs on x86-64, the one architecture whose numbers
     /// are above.</summary>
     /// <exception cref="PlatformNotSupportedException">Another architecture.</exception>

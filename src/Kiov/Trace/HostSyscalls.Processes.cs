@@ -8,7 +8,6 @@ namespace Kiov.Trace;
 public sealed partial class HostSyscalls : IProcessSyscalls
 {
     private const long Pread64 = 17, Pwrite64 = 18;
-    private const int ORdwrCloexec = 0x2 | 0x80000;
     private bool exited;
 
     // A child of fork: its own executor (a fork of the parent's), a copy of the parent's trace fds.
@@ -105,7 +104,7 @@ public sealed partial class HostSyscalls : IProcessSyscalls
     private long OpenMem(long targetPid)
     {
         kernel.WriteScratch(0, Encoding.ASCII.GetBytes($"/proc/{targetPid}/mem\0"));
-        return kernel.Syscall(Openat, AtFdcwd, (long)kernel.ScratchAddress, ORdwrCloexec);
+        return kernel.Syscall(Openat, At.FdCwd, (long)kernel.ScratchAddress, OpenFlags.RdWr | OpenFlags.CloExec);
     }
 
     private HostSyscalls Of(IProcessSyscalls target) =>

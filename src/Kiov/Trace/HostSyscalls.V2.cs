@@ -25,7 +25,7 @@ public sealed partial class HostSyscalls
     {
         byte[] path = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"/proc/self/fd/{Real(fd)}\0"));
         kernel.WriteScratch(0, path);
-        return AddFd(kernel.Syscall(Openat, AtFdcwd, (long)kernel.ScratchAddress, flags));
+        return AddFd(kernel.Syscall(Openat, At.FdCwd, (long)kernel.ScratchAddress, flags));
     }
 
     /// <inheritdoc/>
@@ -39,7 +39,7 @@ public sealed partial class HostSyscalls
 
     /// <inheritdoc/>
     public long Tee(int fdIn, int fdOut, ulong len) =>
-        kernel.Syscall(HostSyscallNumbers.Tee, Real(fdIn), Real(fdOut), (long)len, SpliceNonblock);
+        kernel.Syscall(HostSyscallNumbers.Tee, Real(fdIn), Real(fdOut), (long)len, SpliceFlags.NonBlock);
 
     // The raw preadv2/pwritev2 take the offset as two halves and then the flags; on a 64-bit kernel
     // the low half is all of the offset.
@@ -66,7 +66,7 @@ public sealed partial class HostSyscalls
             VectorCall.Pwritev => kernel.Syscall(HostSyscallNumbers.Pwritev, f, a, n, offset, 0),
             VectorCall.Preadv2 => kernel.Syscall(HostSyscallNumbers.Preadv2, f, a, n, offset, 0, flags),
             VectorCall.Pwritev2 => kernel.Syscall(HostSyscallNumbers.Pwritev2, f, a, n, offset, 0, flags),
-            VectorCall.Vmsplice => kernel.Syscall(HostSyscallNumbers.Vmsplice, f, a, n, SpliceNonblock),
+            VectorCall.Vmsplice => kernel.Syscall(HostSyscallNumbers.Vmsplice, f, a, n, SpliceFlags.NonBlock),
             _ => throw new ArgumentOutOfRangeException(nameof(call)),
         };
     }

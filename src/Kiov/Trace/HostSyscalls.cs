@@ -111,7 +111,7 @@ public sealed partial class HostSyscalls : ISyscalls
     public long Pipe(out int readFd, out int writeFd)
     {
         readFd = writeFd = -1;
-        long ret = kernel.Syscall(Pipe2, (long)kernel.ScratchAddress, ONonblock);
+        long ret = kernel.Syscall(Pipe2, (long)kernel.ScratchAddress, OpenFlags.NonBlock);
         if (ret < 0)
             return ret;
         Span<int> pair = stackalloc int[2];
@@ -172,7 +172,7 @@ public sealed partial class HostSyscalls : ISyscalls
         SelfVm(HostSyscallNumbers.ProcessVmWritev, local, remote);
 
     /// <inheritdoc/>
-    public long Vmsplice(int fd, ReadOnlySpan<IoVec> iov) => Vector(HostSyscallNumbers.Vmsplice, fd, iov, SpliceNonblock);
+    public long Vmsplice(int fd, ReadOnlySpan<IoVec> iov) => Vector(HostSyscallNumbers.Vmsplice, fd, iov, SpliceFlags.NonBlock);
 
     /// <inheritdoc/>
     public long Splice(int fdIn, long? offIn, int fdOut, long? offOut, ulong len)
@@ -181,7 +181,7 @@ public sealed partial class HostSyscalls : ISyscalls
         kernel.WriteScratch(0, MemoryMarshal.AsBytes(offsets));
         long at = (long)kernel.ScratchAddress;
         return kernel.Syscall(HostSyscallNumbers.Splice, Real(fdIn), offIn.HasValue ? at : 0,
-            Real(fdOut), offOut.HasValue ? at + 8 : 0, (long)len, SpliceNonblock);
+            Real(fdOut), offOut.HasValue ? at + 8 : 0, (long)len, SpliceFlags.NonBlock);
     }
 
     /// <summary>Closes every fd the trace left open and ends the host-side process; nothing when

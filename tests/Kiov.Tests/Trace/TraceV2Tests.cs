@@ -65,8 +65,8 @@ public class TraceV2Tests
     public void An_iovec_array_in_user_memory_gives_einval_for_a_negative_length_before_a_later_fault()
     {
         using var model = new ModelSyscalls();
-        Assert.Equal((long)TraceArena.Start, model.Mmap(TraceArena.Start, 4096, Kiov.Mm.Prot.Read | Kiov.Mm.Prot.Write,
-            Kiov.Mm.MapFlags.Private | Kiov.Mm.MapFlags.Anonymous | Kiov.Mm.MapFlags.Fixed, -1, 0));
+        Assert.Equal((long)TraceArena.Start, model.Mmap(TraceArena.Start, 4096, Kiov.Abi.Prot.Read | Kiov.Abi.Prot.Write,
+            Kiov.Abi.MapFlags.Private | Kiov.Abi.MapFlags.Anonymous | Kiov.Abi.MapFlags.Fixed, -1, 0));
         long fd = model.Memfd();
         // Element 0 sits in the last 16 bytes of the page: its length is negative; element 1 faults.
         ulong at = TraceArena.Start + 4096 - 16;
