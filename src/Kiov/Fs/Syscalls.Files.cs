@@ -52,14 +52,10 @@ public static partial class Syscalls
     public static long Ftruncate(Process p, int fd, long length)
     {
         if (length < 0) return -Errno.EINVAL;
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
-        try
-        {
-            if ((f.Mode & FMode.Write) == 0) return -Errno.EINVAL;
-            return f.Truncate(length);
-        }
-        finally { f.Put(); }
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
+        if ((f.Mode & FMode.Write) == 0) return -Errno.EINVAL;
+        return f.Truncate(length);
     }
 
     /// <summary>
@@ -70,33 +66,29 @@ public static partial class Syscalls
     /// </summary>
     public static long Fcntl(Process p, int fd, int cmd, ulong arg)
     {
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
-        try
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
+        uint argi = (uint)arg;
+        switch (cmd)
         {
-            uint argi = (uint)arg;
-            switch (cmd)
-            {
-                case Abi.Fcntl.GetFl:
-                    return f.StatusFlags;
-                case Abi.Fcntl.SetFl:
-                    // setfl: only O_APPEND, O_NONBLOCK (and flags this model has no files for) change.
-                    f.Append = (argi & OpenFlags.Append) != 0;
-                    f.NonBlock = (argi & OpenFlags.NonBlock) != 0;
-                    return 0;
-                case Abi.Fcntl.SetPipeSize or Abi.Fcntl.GetPipeSize:
-                    Pipe? pipe = f.PipeInfo;
-                    if (pipe == null) return -Errno.EBADF;
-                    return cmd == Abi.Fcntl.GetPipeSize ? (long)pipe.MaxUsage * Memory.PageGeometry.PageSize : pipe.SetSize(argi);
-                case Abi.Fcntl.AddSeals:
-                    return AddSeals(f, (Seals)argi);
-                case Abi.Fcntl.GetSeals:
-                    return f.SealBits is { } seals ? (long)seals : -Errno.EINVAL;
-                default:
-                    return -Errno.EINVAL;
-            }
+            case Abi.Fcntl.GetFl:
+                return f.StatusFlags;
+            case Abi.Fcntl.SetFl:
+                // setfl: only O_APPEND, O_NONBLOCK (and flags this model has no files for) change.
+                f.Append = (argi & OpenFlags.Append) != 0;
+                f.NonBlock = (argi & OpenFlags.NonBlock) != 0;
+                return 0;
+            case Abi.Fcntl.SetPipeSize or Abi.Fcntl.GetPipeSize:
+                Pipe? pipe = f.PipeInfo;
+                if (pipe == null) return -Errno.EBADF;
+                return cmd == Abi.Fcntl.GetPipeSize ? (long)pipe.MaxUsage * Memory.PageGeometry.PageSize : pipe.SetSize(argi);
+            case Abi.Fcntl.AddSeals:
+                return AddSeals(f, (Seals)argi);
+            case Abi.Fcntl.GetSeals:
+                return f.SealBits is { } seals ? (long)seals : -Errno.EINVAL;
+            default:
+                return -Errno.EINVAL;
         }
-        finally { f.Put(); }
     }
 
     /// <summary>
@@ -146,16 +138,14 @@ public static partial class Syscalls
     /// </summary>
     public static long OpenProcFd(Process p, int fd, int flags)
     {
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.ENOENT;
         KFile opened;
-        try
+        using (ScopedFile held = ScopedFile.Get(p, fd))
         {
+            if (held.File is not { } f) return -Errno.ENOENT;
             FMode access = (flags & OpenFlags.AccMode) switch { OpenFlags.RdOnly => FMode.Read, OpenFlags.WrOnly => FMode.Write, OpenFlags.RdWr => FMode.Read | FMode.Write, _ => FMode.None };
             if (access == FMode.None) return -Errno.EINVAL;
             opened = f.Reopen(access);
         }
-        finally { f.Put(); }
         opened.Append = (flags & OpenFlags.Append) != 0;
         opened.NonBlock = (flags & OpenFlags.NonBlock) != 0;
         if ((flags & OpenFlags.Trunc) != 0 && opened is MemfdFile)
@@ -175,10 +165,9 @@ public static partial class Syscalls
     {
         if ((offset & (Memory.PageGeometry.PageSize - 1)) != 0) return -Errno.EINVAL;
         if ((flags & MapFlags.Anonymous) != 0) return p.Mm.Mmap(addr, len, prot, flags, null, offset);
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
-        try { return p.Mm.Mmap(addr, len, prot, flags, f, offset); }
-        finally { f.Put(); }
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
+        return p.Mm.Mmap(addr, len, prot, flags, f, offset);
     }
 
     /// <summary><c>munmap(addr, len)</c>.</summary>

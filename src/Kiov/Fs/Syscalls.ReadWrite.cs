@@ -48,15 +48,11 @@ public static partial class Syscalls
     private static long PlainRw(Process p, int fd, ulong buf, ulong count, long? pos, bool write)
     {
         if (pos < 0) return -Errno.EINVAL;
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
-        try
-        {
-            if (pos != null && (f.Mode & (write ? FMode.PWrite : FMode.PRead)) == 0) return -Errno.ESPIPE;
-            var op = new PlainOp(p, f, buf, count, write);
-            return WithPosition(f, pos, ref op);
-        }
-        finally { f.Put(); }
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
+        if (pos != null && (f.Mode & (write ? FMode.PWrite : FMode.PRead)) == 0) return -Errno.ESPIPE;
+        var op = new PlainOp(p, f, buf, count, write);
+        return WithPosition(f, pos, ref op);
     }
 
     private interface IPositionedOp
@@ -135,8 +131,8 @@ public static partial class Syscalls
     private static long VectorRw(Process p, int fd, UserIovecs uvec, long? pos, Rwf flags, bool write)
     {
         if (pos < 0) return -Errno.EINVAL;
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
         IoVec[] iov = ArrayPool<IoVec>.Shared.Rent(uvec.PoolLength);
         try
         {
@@ -144,11 +140,7 @@ public static partial class Syscalls
             IoVec[] arr = iov;
             return VfsVectorRw(p, f, uvec, ref arr, pos, flags, write);
         }
-        finally
-        {
-            if (iov.Length != 0) ArrayPool<IoVec>.Shared.Return(iov);
-            f.Put();
-        }
+        finally { if (iov.Length != 0) ArrayPool<IoVec>.Shared.Return(iov); }
     }
 
     private static long VfsVectorRw(Process p, KFile f, UserIovecs uvec, ref IoVec[] iov, long? pos, Rwf flags, bool write)
@@ -214,14 +206,10 @@ public static partial class Syscalls
     /// <summary><c>lseek(fd, offset, whence)</c>: -EINVAL for an unknown whence, -ESPIPE on a pipe.</summary>
     public static long Lseek(Process p, int fd, long offset, int whence)
     {
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
-        try
-        {
-            if ((uint)whence > Seek.Max) return -Errno.EINVAL;
-            Sched.Lock(f.PosLock);
-            lock (f.PosLock) return f.Llseek(offset, whence);
-        }
-        finally { f.Put(); }
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
+        if ((uint)whence > Seek.Max) return -Errno.EINVAL;
+        Sched.Lock(f.PosLock);
+        lock (f.PosLock) return f.Llseek(offset, whence);
     }
 }

@@ -15,12 +15,11 @@ public static partial class Syscalls
     {
         if (len == 0) return 0;
         if ((flags & ~SpliceFlags.All) != 0) return -Errno.EINVAL;
-        KFile? input = p.Files.Get(fdIn);
-        if (input == null) return -Errno.EBADF;
-        KFile? output = p.Files.Get(fdOut);
-        if (output == null) { input.Put(); return -Errno.EBADF; }
-        try { return DoSplice(p, input, offIn, output, offOut, len, flags); }
-        finally { output.Put(); input.Put(); }
+        using ScopedFile heldIn = ScopedFile.Get(p, fdIn);
+        if (heldIn.File is not { } input) return -Errno.EBADF;
+        using ScopedFile heldOut = ScopedFile.Get(p, fdOut);
+        if (heldOut.File is not { } output) return -Errno.EBADF;
+        return DoSplice(p, input, offIn, output, offOut, len, flags);
     }
 
     // __do_splice + do_splice.

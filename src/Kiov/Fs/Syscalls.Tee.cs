@@ -17,17 +17,12 @@ public static partial class Syscalls
     {
         if ((flags & ~SpliceFlags.All) != 0) return -Errno.EINVAL;
         if (len == 0) return 0;
-        KFile? input = p.Files.Get(fdIn);
-        if (input == null) return -Errno.EBADF;
-        try
-        {
-            if ((input.Mode & FMode.Read) == 0) return -Errno.EBADF;
-            KFile? output = p.Files.Get(fdOut);
-            if (output == null) return -Errno.EBADF;
-            try { return DoTee(input, output, len, flags); }
-            finally { output.Put(); }
-        }
-        finally { input.Put(); }
+        using ScopedFile heldIn = ScopedFile.Get(p, fdIn);
+        if (heldIn.File is not { } input) return -Errno.EBADF;
+        if ((input.Mode & FMode.Read) == 0) return -Errno.EBADF;
+        using ScopedFile heldOut = ScopedFile.Get(p, fdOut);
+        if (heldOut.File is not { } output) return -Errno.EBADF;
+        return DoTee(input, output, len, flags);
     }
 
     private static long DoTee(KFile input, KFile output, ulong len, uint flags)
