@@ -19,4 +19,6 @@ public static class Socket
     public const int SoRcvtimeo = 20;
     /// <summary><c>SCM_RIGHTS</c> = 1: descriptors passed in a control message.</summary>
     public const int ScmRights = 1;
+    /// <summary><c>MSG_CMSG_CLOEXEC</c> = 0x40000000: descriptors received with SCM_RIGHTS are close-on-exec.</summary>
+    public const int MsgCmsgCloexec = 0x40000000;
 }

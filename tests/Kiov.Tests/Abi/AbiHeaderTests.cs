@@ -21,6 +21,7 @@ public partial class AbiHeaderTests(ITestOutputHelper output)
         #include <stdio.h>
         #include <sys/mman.h>
         #include <sys/socket.h>
+        #include <sys/syscall.h>
         #include <sys/uio.h>
         #include <unistd.h>
         #include <linux/mman.h>
@@ -113,6 +114,6 @@ public partial class AbiHeaderTests(ITestOutputHelper output)
         return values;
     }
 
-    [GeneratedRegex("[A-Z_][A-Z0-9_]*")]
+    [GeneratedRegex("[A-Za-z_][A-Za-z0-9_]*")]
     private static partial Regex CIdentifier();
 }
