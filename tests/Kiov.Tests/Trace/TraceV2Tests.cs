@@ -50,7 +50,7 @@ public class TraceV2Tests
         Assert.Equal("{\"ret\":0,\"vec\":\"0110\"}", new TraceResult(0, Vec: "0110").ToJson());
         Assert.Equal("{\"ret\":-12}", new TraceResult(-12, Vec: "01").ToJson());
         var op = (FcntlOp)TraceReader.ParseLine("{\"op\":\"fcntl\",\"fd\":3,\"cmd\":\"getfl\"}", 1)!;
-        Assert.Equal(0x3 | 0x400 | 0x800, op.Mask);
+        Assert.Equal(OpenFlags.AccMode | OpenFlags.Append | OpenFlags.NonBlock, op.Mask);
     }
 
     [Fact]
