@@ -55,9 +55,8 @@ internal static unsafe partial class BenchLibc
     /// processes does not count, time in the kernel on its behalf does.</summary>
     public static double ThreadCpuSeconds()
     {
-        const int ClockThreadCpuTimeId = 3;
         long* ts = stackalloc long[2];
-        if (ClockGettime(ClockThreadCpuTimeId, ts) != 0)
+        if (ClockGettime(Clock.ThreadCpuTimeId, ts) != 0)
             throw new InvalidOperationException($"clock_gettime failed: errno {Marshal.GetLastPInvokeError()}");
         return ts[0] + ts[1] * 1e-9;
     }

@@ -418,7 +418,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
     private void Kill()
     {
         if (!reaped)
-            HostLibc.Call(SyscallNumbers.Kill, Pid, 9);
+            HostLibc.Call(SyscallNumbers.Kill, Pid, Signal.Kill);
     }
 
     // Waits for the executor this object started to end; false for a forked one, whose parent

@@ -11,6 +11,7 @@ internal static class AbiHeaderNames
     public static readonly IReadOnlyDictionary<string, string> CName = new Dictionary<string, string>
     {
         ["At.FdCwd"] = "AT_FDCWD",
+        ["Clock.ThreadCpuTimeId"] = "CLOCK_THREAD_CPUTIME_ID",
         ["Errno.EPERM"] = "EPERM",
         ["Errno.ENOENT"] = "ENOENT",
         ["Errno.ESRCH"] = "ESRCH",
@@ -143,6 +144,7 @@ internal static class AbiHeaderNames
         ["Seek.Data"] = "SEEK_DATA",
         ["Seek.Hole"] = "SEEK_HOLE",
         ["Seek.Max"] = "SEEK_MAX",
+        ["Signal.Kill"] = "SIGKILL",
         ["Socket.AfUnix"] = "AF_UNIX",
         ["Socket.SockStream"] = "SOCK_STREAM",
         ["Socket.SockCloexec"] = "SOCK_CLOEXEC",

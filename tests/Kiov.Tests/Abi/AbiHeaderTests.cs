@@ -18,11 +18,13 @@ public partial class AbiHeaderTests(ITestOutputHelper output)
         #define _GNU_SOURCE
         #include <errno.h>
         #include <fcntl.h>
+        #include <signal.h>
         #include <stdio.h>
         #include <sys/mman.h>
         #include <sys/socket.h>
         #include <sys/syscall.h>
         #include <sys/uio.h>
+        #include <time.h>
         #include <unistd.h>
         #include <linux/mman.h>
         #include <linux/memfd.h>

@@ -36,7 +36,7 @@ public class ExecutorTests
         var kernel = new ExecutorHostKernel();
         using var host = new HostSyscalls(kernel);
         Assert.Equal(0, host.Pipe(out _, out _));
-        Assert.Equal(0, HostLibc.Call(SyscallNumbers.Kill, kernel.Pid, 9));
+        Assert.Equal(0, HostLibc.Call(SyscallNumbers.Kill, kernel.Pid, Signal.Kill));
         var e = Assert.Throws<HostExecutorException>(() => host.Munmap(TraceArena.Start, 4096));
         Assert.Equal($"the host-side process kiov-exec (pid {kernel.Pid}) died (killed by signal 9) during munmap", e.Message);
     }
