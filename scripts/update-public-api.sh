@@ -12,16 +12,21 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# Builds $proj and keeps, in $tmp/build.log, the analyzer's diagnostics about $proj itself: a build
+# of an assembly builds the ones below it too, and their diagnostics belong to their own baselines.
 diagnostics() {
-    dotnet build "$proj" -c Debug --no-incremental -p:TreatWarningsAsErrors=false -nologo -clp:NoSummary > "$tmp/build.log" 2>&1 || true
-    if grep -q " error " "$tmp/build.log"; then
-        grep " error " "$tmp/build.log" | sort -u >&2
+    dotnet build "$proj" -c Debug --no-incremental -p:TreatWarningsAsErrors=false -nologo -clp:NoSummary > "$tmp/all.log" 2>&1 || true
+    if grep -q " error " "$tmp/all.log"; then
+        grep " error " "$tmp/all.log" | sort -u >&2
         echo "update-public-api: $proj does not build; fix that first" >&2
         exit 1
     fi
+    grep -F "[$(realpath "$proj")]" "$tmp/all.log" > "$tmp/build.log" || true
 }
 
-for shipped in src/*/PublicAPI.Shipped.txt; do
+# The model first, then the assemblies above it (the order does not matter for correctness now that
+# each takes only its own diagnostics, but a reader follows the layers).
+for shipped in src/Kiov/PublicAPI.Shipped.txt $(ls src/*/PublicAPI.Shipped.txt | grep -v '^src/Kiov/'); do
     dir=$(dirname "$shipped")
     proj=$dir/$(basename "$dir").csproj
     unshipped=$dir/PublicAPI.Unshipped.txt

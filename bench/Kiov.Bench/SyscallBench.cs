@@ -33,8 +33,8 @@ public class SyscallBench
         ulong len = (ulong)Math.Max(Segment, 4096);
         Check(Syscalls.Mmap(_p, Src, len, Prot.Read | Prot.Write, Flags, -1, 0));
         Check(Syscalls.Mmap(_p, Dst, len, Prot.Read | Prot.Write, Flags, -1, 0));
-        Check(Syscalls.Pipe2(_p, Syscalls.ONonBlock, out _rfd, out _wfd));
-        Check(Syscalls.Fcntl(_p, _wfd, Syscalls.FSetPipeSize, 1 << 20));
+        Check(Syscalls.Pipe2(_p, OpenFlags.NonBlock, out _rfd, out _wfd));
+        Check(Syscalls.Fcntl(_p, _wfd, Fcntl.SetPipeSize, 1 << 20));
         _memfd = (int)Check(Syscalls.MemfdCreate(_p, "bench", 0));
         _src = [new IoVec(Src, (ulong)Segment)];
         _dst = [new IoVec(Dst, (ulong)Segment)];

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Kiov;
+using Kiov.Abi;
 using Kiov.Fs;
 using Kiov.Iov;
 using Kiov.Memory;
@@ -18,12 +19,6 @@ namespace ToyGuest;
 /// </summary>
 internal sealed unsafe class GuestMachine : IDisposable
 {
-    // x86-64 system call numbers the toy guest uses.
-    public const int SysRead = 0, SysWrite = 1, SysClose = 3, SysMmap = 9, SysReadv = 19, SysWritev = 20;
-    public const int SysPreadv = 295, SysPwritev = 296, SysPipe2 = 293, SysMemfdCreate = 319;
-
-    private const int ENOSYS = 38;  // not among Kiov's Errno constants: Kiov implements no dispatcher
-
     private readonly byte* _ram;       // the emulator's own allocation: the guest's physical RAM
     private readonly long _ramBytes;
     private readonly Kernel _kernel;
@@ -60,17 +55,17 @@ internal sealed unsafe class GuestMachine : IDisposable
     /// what the guest finds in its return register (a count, or -errno).</summary>
     public long Syscall(int nr, ulong a0 = 0, ulong a1 = 0, ulong a2 = 0, ulong a3 = 0, ulong a4 = 0, ulong a5 = 0) => nr switch
     {
-        SysRead => Syscalls.Read(_guest, (int)a0, a1, a2),
-        SysWrite => Syscalls.Write(_guest, (int)a0, a1, a2),
-        SysClose => Syscalls.Close(_guest, (int)a0),
-        SysMmap => Syscalls.Mmap(_guest, a0, a1, (int)a2, (int)a3, (int)a4, (long)a5),
-        SysReadv => Vector(a1, a2, iov => Syscalls.Readv(_guest, (int)a0, iov)),
-        SysWritev => Vector(a1, a2, iov => Syscalls.Writev(_guest, (int)a0, iov)),
-        SysPreadv => Vector(a1, a2, iov => Syscalls.Preadv(_guest, (int)a0, iov, (long)a3)),
-        SysPwritev => Vector(a1, a2, iov => Syscalls.Pwritev(_guest, (int)a0, iov, (long)a3)),
-        SysPipe2 => Pipe2(a0, (int)a1),
-        SysMemfdCreate => MemfdCreate(a0, (uint)a1),
-        _ => -ENOSYS,
+        SyscallNumbers.Read => Syscalls.Read(_guest, (int)a0, a1, a2),
+        SyscallNumbers.Write => Syscalls.Write(_guest, (int)a0, a1, a2),
+        SyscallNumbers.Close => Syscalls.Close(_guest, (int)a0),
+        SyscallNumbers.Mmap => Syscalls.Mmap(_guest, a0, a1, (int)a2, (int)a3, (int)a4, (long)a5),
+        SyscallNumbers.Readv => Vector(a1, a2, iov => Syscalls.Readv(_guest, (int)a0, iov)),
+        SyscallNumbers.Writev => Vector(a1, a2, iov => Syscalls.Writev(_guest, (int)a0, iov)),
+        SyscallNumbers.Preadv => Vector(a1, a2, iov => Syscalls.Preadv(_guest, (int)a0, iov, (long)a3)),
+        SyscallNumbers.Pwritev => Vector(a1, a2, iov => Syscalls.Pwritev(_guest, (int)a0, iov, (long)a3)),
+        SyscallNumbers.Pipe2 => Pipe2(a0, (int)a1),
+        SyscallNumbers.MemfdCreate => MemfdCreate(a0, (uint)a1),
+        _ => -Errno.ENOSYS,
     };
 
     private delegate long VectorCall(ReadOnlySpan<IoVec> iov);

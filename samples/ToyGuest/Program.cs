@@ -1,7 +1,5 @@
 using System.Text;
-using Kiov;
-using Kiov.Mm;
-using static ToyGuest.GuestMachine;
+using Kiov.Abi;
 
 namespace ToyGuest;
 
@@ -18,7 +16,6 @@ public static class Program
     private const ulong Ram = 0x400000;      // the guest's RAM: 64 KiB at 4 MiB
     private const ulong RamSize = 0x10000;
     private const ulong Hole = 0x800000;     // never mapped
-    private const ulong ONonBlock = 0x800;
 
     /// <summary>Runs the guest and prints what it saw.</summary>
     public static int Main()
@@ -26,7 +23,7 @@ public static class Program
         using var machine = new GuestMachine(ramBytes: 16 << 20);
         var checks = new Checks(Console.Out);
 
-        long ram = machine.Syscall(SysMmap, Ram, RamSize, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, unchecked((ulong)-1), 0);
+        long ram = machine.Syscall(SyscallNumbers.Mmap, Ram, RamSize, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, unchecked((ulong)-1), 0);
         checks.Expect("mmap guest RAM", ram, (long)Ram);
 
         // The guest stores its message in two pieces, 4 KiB apart, and an iovec array naming them.
@@ -45,19 +42,19 @@ public static class Program
         // The guest starts with no open files (no stdin, stdout or stderr), so descriptors are
         // handed out from 0, as Linux does for a process started with all three closed.
         machine.Store(Ram + 0x200, "toy\0"u8);
-        long memfd = machine.Syscall(SysMemfdCreate, Ram + 0x200, 0);
+        long memfd = machine.Syscall(SyscallNumbers.MemfdCreate, Ram + 0x200, 0);
         checks.Expect("memfd_create", memfd, 0);
-        checks.Expect("writev to the memfd (2 segments)", machine.Syscall(SysWritev, (ulong)memfd, iov, 2), total);
+        checks.Expect("writev to the memfd (2 segments)", machine.Syscall(SyscallNumbers.Writev, (ulong)memfd, iov, 2), total);
 
         // preadv the whole file back into one buffer.
         ulong back = Ram + 0x3000;
         machine.Store64(iov + 32, back);
         machine.Store64(iov + 40, 4096);
-        checks.Expect("preadv from the memfd at 0", machine.Syscall(SysPreadv, (ulong)memfd, iov + 32, 1, 0), total);
+        checks.Expect("preadv from the memfd at 0", machine.Syscall(SyscallNumbers.Preadv, (ulong)memfd, iov + 32, 1, 0), total);
         checks.ExpectText("the file holds", machine, back, total, "hello from the toy guest\n");
 
         // Through a pipe: writev the file's copy, readv it out in a 5-byte and a larger piece.
-        checks.Expect("pipe2 (non-blocking)", machine.Syscall(SysPipe2, Ram + 0x300, ONonBlock), 0);
+        checks.Expect("pipe2 (non-blocking)", machine.Syscall(SyscallNumbers.Pipe2, Ram + 0x300, OpenFlags.NonBlock), 0);
         Span<byte> fds = stackalloc byte[8];
         machine.Load(Ram + 0x300, fds);
         int readFd = BitConverter.ToInt32(fds), writeFd = BitConverter.ToInt32(fds[4..]);
@@ -65,24 +62,24 @@ public static class Program
         checks.Expect("pipe write end", writeFd, 2);
         machine.Store64(iov + 48, back);
         machine.Store64(iov + 56, (ulong)total);
-        checks.Expect("writev to the pipe", machine.Syscall(SysWritev, (ulong)writeFd, iov + 48, 1), total);
+        checks.Expect("writev to the pipe", machine.Syscall(SyscallNumbers.Writev, (ulong)writeFd, iov + 48, 1), total);
         machine.Store64(iov + 64, Ram + 0x4000);
         machine.Store64(iov + 72, 5);
         machine.Store64(iov + 80, Ram + 0x5000);
         machine.Store64(iov + 88, 4096);
-        checks.Expect("readv from the pipe (5 + 4096)", machine.Syscall(SysReadv, (ulong)readFd, iov + 64, 2), total);
+        checks.Expect("readv from the pipe (5 + 4096)", machine.Syscall(SyscallNumbers.Readv, (ulong)readFd, iov + 64, 2), total);
         checks.ExpectText("first segment", machine, Ram + 0x4000, 5, "hello");
         checks.ExpectText("second segment", machine, Ram + 0x5000, total - 5, " from the toy guest\n");
 
         // A pointer into memory the guest never mapped: the kernel refuses it, nothing moves.
         machine.Store64(iov + 96, Hole);
         machine.Store64(iov + 104, 16);
-        checks.Expect("writev from unmapped memory", machine.Syscall(SysWritev, (ulong)writeFd, iov + 96, 1), -Errno.EFAULT);
-        checks.Expect("readv of the empty pipe", machine.Syscall(SysReadv, (ulong)readFd, iov + 64, 2), -Errno.EAGAIN);
-        checks.Expect("readv with its iovec array unmapped", machine.Syscall(SysReadv, (ulong)readFd, Hole, 1), -Errno.EFAULT);
+        checks.Expect("writev from unmapped memory", machine.Syscall(SyscallNumbers.Writev, (ulong)writeFd, iov + 96, 1), -Errno.EFAULT);
+        checks.Expect("readv of the empty pipe", machine.Syscall(SyscallNumbers.Readv, (ulong)readFd, iov + 64, 2), -Errno.EAGAIN);
+        checks.Expect("readv with its iovec array unmapped", machine.Syscall(SyscallNumbers.Readv, (ulong)readFd, Hole, 1), -Errno.EFAULT);
 
         foreach (long fd in new long[] { memfd, readFd, writeFd })
-            checks.Expect($"close {fd}", machine.Syscall(SysClose, (ulong)fd), 0);
+            checks.Expect($"close {fd}", machine.Syscall(SyscallNumbers.Close, (ulong)fd), 0);
         checks.Expect("frames leaked after the guest exits", machine.LeakedFrames(), 0);
         return checks.Report();
     }

@@ -11,11 +11,6 @@ namespace Kiov.Cli;
 /// </summary>
 public static partial class StandardStreams
 {
-    private const int FGetFd = 1, FdCloexec = 1;
-
-    /// <summary>Errno EPIPE.</summary>
-    public const int EPipe = 32;
-
     /// <summary>Whether descriptor <paramref name="fd"/> (0, 1 or 2) was closed when kiov started.
     /// A descriptor inherited across <c>exec</c> cannot carry close-on-exec, while every descriptor
     /// the runtime opens does: so a standard descriptor that is missing or close-on-exec was closed
@@ -23,8 +18,8 @@ public static partial class StandardStreams
     /// <param name="fd">0, 1 or 2.</param>
     public static bool WasClosed(int fd)
     {
-        int flags = Fcntl(fd, FGetFd);
-        return flags < 0 || (flags & FdCloexec) != 0;
+        int flags = Fcntl(fd, Abi.Fcntl.GetFd);
+        return flags < 0 || (flags & FdFlags.CloExec) != 0;
     }
 
     /// <summary>Standard input as a stream; an error if the shell closed it.</summary>
@@ -56,8 +51,6 @@ public static partial class StandardStreams
 /// <param name="fd">The descriptor; never closed here.</param>
 internal sealed unsafe partial class DescriptorStream(int fd) : Stream
 {
-    private const int EIntr = 4;
-
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => true;
@@ -76,7 +69,7 @@ internal sealed unsafe partial class DescriptorStream(int fd) : Stream
                 if (n >= 0)
                     return (int)n;
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno != EIntr)
+                if (errno != Errno.EINTR)
                     throw Error(errno);
             }
         }
@@ -96,7 +89,7 @@ internal sealed unsafe partial class DescriptorStream(int fd) : Stream
                 if (n < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EIntr)
+                    if (errno == Errno.EINTR)
                         continue;
                     throw Error(errno);
                 }
@@ -133,7 +126,7 @@ public sealed class OutputException : IOException
     public OutputException(string what, Exception inner)
         : base($"cannot write {what}: {inner.Message}", inner)
     {
-        IsBrokenPipe = inner.HResult == StandardStreams.EPipe;
+        IsBrokenPipe = inner.HResult == Errno.EPIPE;
     }
 
     /// <summary>Wraps a failure described by <paramref name="message"/>.</summary>

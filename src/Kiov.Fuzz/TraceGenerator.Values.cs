@@ -25,9 +25,9 @@ internal sealed partial class TraceGenerator
 
     private static readonly ulong[] PipeLengths = [65535, 65536, 65537, 69632, 61440];
 
-    private static bool Readable(int prot) => prot != ArenaTracker.Hole && (prot & Mm.Prot.Read) != 0;
+    private static bool Readable(int prot) => prot != ArenaTracker.Hole && (prot & Abi.Prot.Read) != 0;
 
-    private static bool Writable(int prot) => prot != ArenaTracker.Hole && (prot & Mm.Prot.Write) != 0;
+    private static bool Writable(int prot) => prot != ArenaTracker.Hole && (prot & Abi.Prot.Write) != 0;
 
     /// <summary>An address for a user-memory access: mostly in the window (on a page of the kind
     /// the caller wants, at a page start, near a page end or anywhere), sometimes in the arena past
@@ -134,9 +134,9 @@ internal sealed partial class TraceGenerator
 
     private int RandomProt() => _rng.Below(8) switch
     {
-        0 => Mm.Prot.None,
-        1 or 2 => Mm.Prot.Read,
-        3 => Mm.Prot.Read | Mm.Prot.Exec,
-        _ => Mm.Prot.Read | Mm.Prot.Write,
+        0 => Abi.Prot.None,
+        1 or 2 => Abi.Prot.Read,
+        3 => Abi.Prot.Read | Abi.Prot.Exec,
+        _ => Abi.Prot.Read | Abi.Prot.Write,
     };
 }

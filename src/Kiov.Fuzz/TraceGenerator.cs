@@ -73,7 +73,7 @@ internal sealed partial class TraceGenerator
     {
         int pages = 16 + _rng.Below(48);
         int first = _rng.Below(ArenaTracker.WindowPages - pages);
-        _arena.Map(first, pages, Mm.Prot.Read | Mm.Prot.Write);
+        _arena.Map(first, pages, Abi.Prot.Read | Abi.Prot.Write);
         Emit($"{{\"op\":\"mmap\",\"addr\":{Addr(ArenaTracker.AddressOf(first))},\"len\":{Len((ulong)pages * ArenaTracker.PageSize)},\"prot\":\"rw\",\"flags\":[\"private\",\"anonymous\",\"fixed\"]}}");
         if (_rng.Chance(75))
             Memfd();

@@ -44,6 +44,6 @@ internal static class TraceLineWriter
     /// <summary>A prot string: a subset of <c>"rwx"</c>.</summary>
     /// <param name="prot">PROT_* bits.</param>
     public static string Prot(int prot) =>
-        "\"" + ((prot & Mm.Prot.Read) != 0 ? "r" : "") + ((prot & Mm.Prot.Write) != 0 ? "w" : "")
-        + ((prot & Mm.Prot.Exec) != 0 ? "x" : "") + "\"";
+        "\"" + ((prot & Abi.Prot.Read) != 0 ? "r" : "") + ((prot & Abi.Prot.Write) != 0 ? "w" : "")
+        + ((prot & Abi.Prot.Exec) != 0 ? "x" : "") + "\"";
 }

@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using static Kiov.Abi.Socket;
+using static Kiov.Abi.SyscallNumbers;
 using static Kiov.Trace.HostSyscallNumbers;
 
 namespace Kiov.Trace;
@@ -22,8 +24,6 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
 
     private const long Magic = 0x6b696f7665786563; // "kiovexec"
     private const int HeaderBytes = 64, ReplyBytes = 16;
-    private const int AfUnix = 1, SockStream = 1, SockCloexec = 0x80000, MsgNoSignal = 0x4000;
-    private const int SolSocket = 1, SoRcvtimeo = 20, ScmRights = 1, FSetfd = 2;
 
     private enum Request : long { Syscall = 1, WriteScratch, ReadScratch, Fill, Hash, Reset, Fork, Exit, ThreadChannels }
 
@@ -361,10 +361,10 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         MsgHdr msg = new() { Iov = &iov, IovLen = 1, Control = control, ControlLen = controlBytes };
         long n;
         do
-            n = HostLibc.Call(Recvmsg, channel, (long)&msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
-        while (n == -4);
+            n = HostLibc.Call(Recvmsg, channel, (long)&msg, MsgCmsgCloexec);
+        while (n == -Errno.EINTR);
         if (n <= 0)
-            throw Fail(request, 0, n == -11 ? $"did not answer within {AnswerTimeout.TotalSeconds} s" : null);
+            throw Fail(request, 0, n == -Errno.EAGAIN ? $"did not answer within {AnswerTimeout.TotalSeconds} s" : null);
         if (n < ReplyBytes)
             Receive((byte*)answer + n, ReplyBytes - (int)n, request, 0);
         // struct cmsghdr { size_t len; int level; int type; int data[]; }
@@ -418,7 +418,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
     private void Kill()
     {
         if (!reaped)
-            HostLibc.Call(HostSyscallNumbers.Kill, Pid, 9);
+            HostLibc.Call(SyscallNumbers.Kill, Pid, Signal.Kill);
     }
 
     // Waits for the executor this object started to end; false for a forked one, whose parent
@@ -431,7 +431,7 @@ internal sealed unsafe class ExecutorHostKernel : IHostKernel
         long ret;
         do
             ret = HostLibc.Call(Wait4, Pid, (long)&status, 0, 0);
-        while (ret == -4);
+        while (ret == -Errno.EINTR);
         reaped = true;
         waitStatus = status;
         return ret == Pid;

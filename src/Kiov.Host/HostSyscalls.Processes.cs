@@ -1,14 +1,12 @@
 using System.Buffers;
 using System.Text;
 using Kiov.Iov;
-using static Kiov.Trace.HostSyscallNumbers;
+using static Kiov.Abi.SyscallNumbers;
 
 namespace Kiov.Trace;
 
 internal sealed partial class HostSyscalls : IProcessSyscalls
 {
-    private const long Pread64 = 17, Pwrite64 = 18;
-    private const int ORdwrCloexec = 0x2 | 0x80000;
     private bool exited;
 
     // A child of fork: its own executor (a fork of the parent's), a copy of the parent's trace fds.
@@ -67,11 +65,11 @@ internal sealed partial class HostSyscalls : IProcessSyscalls
 
     /// <inheritdoc/>
     public long ProcessVmReadv(IProcessSyscalls target, ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote) =>
-        RemoteVm(HostSyscallNumbers.ProcessVmReadv, Of(target).pid, local, remote);
+        RemoteVm(SyscallNumbers.ProcessVmReadv, Of(target).pid, local, remote);
 
     /// <inheritdoc/>
     public long ProcessVmWritev(IProcessSyscalls target, ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote) =>
-        RemoteVm(HostSyscallNumbers.ProcessVmWritev, Of(target).pid, local, remote);
+        RemoteVm(SyscallNumbers.ProcessVmWritev, Of(target).pid, local, remote);
 
     private long RemoteVm(long nr, long targetPid, ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote)
     {
@@ -105,7 +103,7 @@ internal sealed partial class HostSyscalls : IProcessSyscalls
     private long OpenMem(long targetPid)
     {
         kernel.WriteScratch(0, Encoding.ASCII.GetBytes($"/proc/{targetPid}/mem\0"));
-        return kernel.Syscall(Openat, AtFdcwd, (long)kernel.ScratchAddress, ORdwrCloexec);
+        return kernel.Syscall(Openat, At.FdCwd, (long)kernel.ScratchAddress, OpenFlags.RdWr | OpenFlags.CloExec);
     }
 
     private HostSyscalls Of(IProcessSyscalls target) =>
@@ -137,7 +135,7 @@ internal sealed partial class HostSyscalls : IProcessSyscalls
 
         public void Close()
         {
-            kernel.Syscall(HostSyscallNumbers.Close, fd);
+            kernel.Syscall(SyscallNumbers.Close, fd);
             if (_bytes != null) ArrayPool<byte>.Shared.Return(_bytes);
             _bytes = null;
         }

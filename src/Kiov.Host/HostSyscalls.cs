@@ -1,6 +1,6 @@
 using Kiov.Iov;
 using System.Runtime.InteropServices;
-using static Kiov.Trace.HostSyscallNumbers;
+using static Kiov.Abi.SyscallNumbers;
 
 namespace Kiov.Trace;
 
@@ -80,18 +80,18 @@ internal sealed partial class HostSyscalls : ISyscalls
 
     /// <inheritdoc/>
     public long Mmap(ulong addr, ulong len, int prot, int flags, int fd, long offset) =>
-        kernel.Syscall(HostSyscallNumbers.Mmap, (long)addr, (long)len, prot, flags, Real(fd), offset);
+        kernel.Syscall(SyscallNumbers.Mmap, (long)addr, (long)len, prot, flags, Real(fd), offset);
 
     /// <inheritdoc/>
-    public long Munmap(ulong addr, ulong len) => kernel.Syscall(HostSyscallNumbers.Munmap, (long)addr, (long)len);
+    public long Munmap(ulong addr, ulong len) => kernel.Syscall(SyscallNumbers.Munmap, (long)addr, (long)len);
 
     /// <inheritdoc/>
     public long Mprotect(ulong addr, ulong len, int prot) =>
-        kernel.Syscall(HostSyscallNumbers.Mprotect, (long)addr, (long)len, prot);
+        kernel.Syscall(SyscallNumbers.Mprotect, (long)addr, (long)len, prot);
 
     /// <inheritdoc/>
     public long Madvise(ulong addr, ulong len, int advice) =>
-        kernel.Syscall(HostSyscallNumbers.Madvise, (long)addr, (long)len, advice);
+        kernel.Syscall(SyscallNumbers.Madvise, (long)addr, (long)len, advice);
 
     /// <inheritdoc/>
     public long Fill(ulong addr, ulong len, uint seed)
@@ -111,7 +111,7 @@ internal sealed partial class HostSyscalls : ISyscalls
     public long Pipe(out int readFd, out int writeFd)
     {
         readFd = writeFd = -1;
-        long ret = kernel.Syscall(Pipe2, (long)kernel.ScratchAddress, ONonblock);
+        long ret = kernel.Syscall(Pipe2, (long)kernel.ScratchAddress, OpenFlags.NonBlock);
         if (ret < 0)
             return ret;
         Span<int> pair = stackalloc int[2];
@@ -132,47 +132,47 @@ internal sealed partial class HostSyscalls : ISyscalls
     }
 
     /// <inheritdoc/>
-    public long Ftruncate(int fd, long len) => kernel.Syscall(HostSyscallNumbers.Ftruncate, Real(fd), len);
+    public long Ftruncate(int fd, long len) => kernel.Syscall(SyscallNumbers.Ftruncate, Real(fd), len);
 
     /// <inheritdoc/>
     public long Close(int fd)
     {
         int real;
         lock (fds) real = fds.Remove(fd, out real) ? real : ClosedFd;
-        return kernel.Syscall(HostSyscallNumbers.Close, real);
+        return kernel.Syscall(SyscallNumbers.Close, real);
     }
 
     /// <inheritdoc/>
     public long Read(int fd, ulong addr, ulong len) =>
-        kernel.Syscall(HostSyscallNumbers.Read, Real(fd), (long)addr, (long)len);
+        kernel.Syscall(SyscallNumbers.Read, Real(fd), (long)addr, (long)len);
 
     /// <inheritdoc/>
     public long Write(int fd, ulong addr, ulong len) =>
-        kernel.Syscall(HostSyscallNumbers.Write, Real(fd), (long)addr, (long)len);
+        kernel.Syscall(SyscallNumbers.Write, Real(fd), (long)addr, (long)len);
 
     /// <inheritdoc/>
-    public long Readv(int fd, ReadOnlySpan<IoVec> iov) => Vector(HostSyscallNumbers.Readv, fd, iov);
+    public long Readv(int fd, ReadOnlySpan<IoVec> iov) => Vector(SyscallNumbers.Readv, fd, iov);
 
     /// <inheritdoc/>
-    public long Writev(int fd, ReadOnlySpan<IoVec> iov) => Vector(HostSyscallNumbers.Writev, fd, iov);
+    public long Writev(int fd, ReadOnlySpan<IoVec> iov) => Vector(SyscallNumbers.Writev, fd, iov);
 
     // The raw preadv/pwritev take the offset as two halves; on a 64-bit kernel the low one is all of it.
     /// <inheritdoc/>
-    public long Preadv(int fd, ReadOnlySpan<IoVec> iov, long offset) => Vector(HostSyscallNumbers.Preadv, fd, iov, offset);
+    public long Preadv(int fd, ReadOnlySpan<IoVec> iov, long offset) => Vector(SyscallNumbers.Preadv, fd, iov, offset);
 
     /// <inheritdoc/>
-    public long Pwritev(int fd, ReadOnlySpan<IoVec> iov, long offset) => Vector(HostSyscallNumbers.Pwritev, fd, iov, offset);
+    public long Pwritev(int fd, ReadOnlySpan<IoVec> iov, long offset) => Vector(SyscallNumbers.Pwritev, fd, iov, offset);
 
     /// <inheritdoc/>
     public long ProcessVmReadv(ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote) =>
-        SelfVm(HostSyscallNumbers.ProcessVmReadv, local, remote);
+        SelfVm(SyscallNumbers.ProcessVmReadv, local, remote);
 
     /// <inheritdoc/>
     public long ProcessVmWritev(ReadOnlySpan<IoVec> local, ReadOnlySpan<IoVec> remote) =>
-        SelfVm(HostSyscallNumbers.ProcessVmWritev, local, remote);
+        SelfVm(SyscallNumbers.ProcessVmWritev, local, remote);
 
     /// <inheritdoc/>
-    public long Vmsplice(int fd, ReadOnlySpan<IoVec> iov) => Vector(HostSyscallNumbers.Vmsplice, fd, iov, SpliceNonblock);
+    public long Vmsplice(int fd, ReadOnlySpan<IoVec> iov) => Vector(SyscallNumbers.Vmsplice, fd, iov, SpliceFlags.NonBlock);
 
     /// <inheritdoc/>
     public long Splice(int fdIn, long? offIn, int fdOut, long? offOut, ulong len)
@@ -180,8 +180,8 @@ internal sealed partial class HostSyscalls : ISyscalls
         Span<long> offsets = [offIn.GetValueOrDefault(), offOut.GetValueOrDefault()];
         kernel.WriteScratch(0, MemoryMarshal.AsBytes(offsets));
         long at = (long)kernel.ScratchAddress;
-        return kernel.Syscall(HostSyscallNumbers.Splice, Real(fdIn), offIn.HasValue ? at : 0,
-            Real(fdOut), offOut.HasValue ? at + 8 : 0, (long)len, SpliceNonblock);
+        return kernel.Syscall(SyscallNumbers.Splice, Real(fdIn), offIn.HasValue ? at : 0,
+            Real(fdOut), offOut.HasValue ? at + 8 : 0, (long)len, SpliceFlags.NonBlock);
     }
 
     /// <summary>Closes every fd the trace left open and ends the host-side process; nothing when
@@ -197,7 +197,7 @@ internal sealed partial class HostSyscalls : ISyscalls
         {
             if (!exited)  // an exited process closed its fds itself
                 foreach (int real in fds.Open().ToList())
-                    kernel.Syscall(HostSyscallNumbers.Close, real);
+                    kernel.Syscall(SyscallNumbers.Close, real);
         }
         catch (HostExecutorException)
         {

@@ -11,7 +11,7 @@ namespace Kiov.Trace;
 internal interface IHostKernel : IDisposable
 {
     /// <summary><c>syscall(nr, a0..a5)</c> in the host-side process, with the numbers of
-    /// <see cref="HostSyscallNumbers"/>.</summary>
+    /// <see cref="Abi.SyscallNumbers"/>.</summary>
     /// <returns>The return value, or <c>-errno</c>.</returns>
     long Syscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0);
 

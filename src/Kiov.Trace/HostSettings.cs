@@ -68,8 +68,8 @@ internal static class HostSettings
             using ISyscalls? host = StartHostBackEnd();
             if (host is null) return null;
             ulong a = TraceArena.Start;
-            if (host.Mmap(a, 2 * Memory.PageGeometry.PageSize, Mm.Prot.Read | Mm.Prot.Write,
-                    Mm.MapFlags.Private | Mm.MapFlags.Anonymous | Mm.MapFlags.Fixed, -1, 0) != (long)a)
+            if (host.Mmap(a, 2 * Memory.PageGeometry.PageSize, Abi.Prot.Read | Abi.Prot.Write,
+                    Abi.MapFlags.Private | Abi.MapFlags.Anonymous | Abi.MapFlags.Fixed, -1, 0) != (long)a)
                 return null;
             if (host.Pipe(out int r, out int w) != 0) return null;
             if (host.Vmsplice(w, [new Iov.IoVec(a, 1)]) != 1) return null;

@@ -116,7 +116,7 @@ internal partial class ModelSyscalls : ISyscalls
     public long Pipe(out int readFd, out int writeFd)
     {
         readFd = writeFd = -1;
-        long r = Syscalls.Pipe2(Process, Syscalls.ONonBlock, out int rfd, out int wfd);
+        long r = Syscalls.Pipe2(Process, OpenFlags.NonBlock, out int rfd, out int wfd);
         if (r < 0) return r;
         readFd = _fds.Add(rfd);
         writeFd = _fds.Add(wfd);
@@ -142,15 +142,15 @@ internal partial class ModelSyscalls : ISyscalls
     public long Fcntl(int fd, int cmd, ulong arg) => Syscalls.Fcntl(Process, Fd(fd), cmd, arg);
 
     /// <inheritdoc/>
-    public long Tee(int fdIn, int fdOut, ulong len) => Syscalls.Tee(Process, Fd(fdIn), Fd(fdOut), len, Syscalls.SpliceNonBlock);
+    public long Tee(int fdIn, int fdOut, ulong len) => Syscalls.Tee(Process, Fd(fdIn), Fd(fdOut), len, SpliceFlags.NonBlock);
 
     /// <inheritdoc/>
     public long Preadv2(int fd, ReadOnlySpan<IoVec> iov, long offset, int flags) =>
-        Syscalls.Preadv2(Process, Fd(fd), iov, offset, (Syscalls.Rwf)flags);
+        Syscalls.Preadv2(Process, Fd(fd), iov, offset, (Rwf)flags);
 
     /// <inheritdoc/>
     public long Pwritev2(int fd, ReadOnlySpan<IoVec> iov, long offset, int flags) =>
-        Syscalls.Pwritev2(Process, Fd(fd), iov, offset, (Syscalls.Rwf)flags);
+        Syscalls.Pwritev2(Process, Fd(fd), iov, offset, (Rwf)flags);
 
     /// <inheritdoc/>
     public long VectorAt(VectorCall call, int fd, ulong iovAddr, ulong iovcnt, long offset, int flags) => call switch
@@ -159,9 +159,9 @@ internal partial class ModelSyscalls : ISyscalls
         VectorCall.Writev => Syscalls.Writev(Process, Fd(fd), iovAddr, iovcnt),
         VectorCall.Preadv => Syscalls.Preadv(Process, Fd(fd), iovAddr, iovcnt, offset),
         VectorCall.Pwritev => Syscalls.Pwritev(Process, Fd(fd), iovAddr, iovcnt, offset),
-        VectorCall.Preadv2 => Syscalls.Preadv2(Process, Fd(fd), iovAddr, iovcnt, offset, (Syscalls.Rwf)flags),
-        VectorCall.Pwritev2 => Syscalls.Pwritev2(Process, Fd(fd), iovAddr, iovcnt, offset, (Syscalls.Rwf)flags),
-        VectorCall.Vmsplice => Syscalls.Vmsplice(Process, Fd(fd), iovAddr, iovcnt, Syscalls.SpliceNonBlock),
+        VectorCall.Preadv2 => Syscalls.Preadv2(Process, Fd(fd), iovAddr, iovcnt, offset, (Rwf)flags),
+        VectorCall.Pwritev2 => Syscalls.Pwritev2(Process, Fd(fd), iovAddr, iovcnt, offset, (Rwf)flags),
+        VectorCall.Vmsplice => Syscalls.Vmsplice(Process, Fd(fd), iovAddr, iovcnt, SpliceFlags.NonBlock),
         _ => throw new ArgumentOutOfRangeException(nameof(call)),
     };
 
@@ -234,11 +234,11 @@ internal partial class ModelSyscalls : ISyscalls
         Syscalls.ProcessVmWritev(Process, Process, local, remote, 0);
 
     /// <inheritdoc/>
-    public long Vmsplice(int fd, ReadOnlySpan<IoVec> iov) => Syscalls.Vmsplice(Process, Fd(fd), iov, Syscalls.SpliceNonBlock);
+    public long Vmsplice(int fd, ReadOnlySpan<IoVec> iov) => Syscalls.Vmsplice(Process, Fd(fd), iov, SpliceFlags.NonBlock);
 
     /// <inheritdoc/>
     public long Splice(int fdIn, long? offIn, int fdOut, long? offOut, ulong len) =>
-        Syscalls.Splice(Process, Fd(fdIn), offIn, Fd(fdOut), offOut, len, Syscalls.SpliceNonBlock);
+        Syscalls.Splice(Process, Fd(fdIn), offIn, Fd(fdOut), offOut, len, SpliceFlags.NonBlock);
 
     /// <summary>Ends the process and the machine; throws <see cref="KiovBugException"/> if a frame leaked.</summary>
     public void Dispose()

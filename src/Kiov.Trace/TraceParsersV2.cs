@@ -21,7 +21,7 @@ internal static class TraceParsersV2
             foreach (string w in f.Words("flags"))
                 flags |= w switch
                 {
-                    "allow_sealing" => 2u,
+                    "allow_sealing" => MemfdFlags.AllowSealing,
                     _ => throw f.Error($"unknown memfd flag \"{w}\" (allow_sealing)"),
                 };
         return new MemfdOp(f.Line, flags);
@@ -36,11 +36,11 @@ internal static class TraceParsersV2
             {
                 case "rdonly" or "wronly" or "rdwr":
                     if (access >= 0) throw f.Error("reopen flags hold more than one of rdonly, wronly, rdwr");
-                    access = w == "rdonly" ? 0 : w == "wronly" ? 1 : 2;
+                    access = w == "rdonly" ? OpenFlags.RdOnly : w == "wronly" ? OpenFlags.WrOnly : OpenFlags.RdWr;
                     break;
-                case "append": flags |= 0x400; break;
-                case "nonblock": flags |= 0x800; break;
-                case "trunc": flags |= 0x200; break;
+                case "append": flags |= OpenFlags.Append; break;
+                case "nonblock": flags |= OpenFlags.NonBlock; break;
+                case "trunc": flags |= OpenFlags.Trunc; break;
                 default: throw f.Error($"unknown reopen flag \"{w}\" (rdonly, wronly, rdwr, append, nonblock, trunc)");
             }
         }
@@ -53,7 +53,7 @@ internal static class TraceParsersV2
         string whence = f.String("whence");
         int w = whence switch
         {
-            "set" => 0, "cur" => 1, "end" => 2, "data" => 3, "hole" => 4,
+            "set" => Seek.Set, "cur" => Seek.Cur, "end" => Seek.End, "data" => Seek.Data, "hole" => Seek.Hole,
             _ => throw f.Error($"unknown whence \"{whence}\" (set, cur, end, data, hole)"),
         };
         return new LseekOp(f.Line, f.Int("fd"), f.I64("offset"), w);
@@ -65,28 +65,29 @@ internal static class TraceParsersV2
         string cmd = f.String("cmd");
         switch (cmd)
         {
-            case "getpipe_sz": return new FcntlOp(f.Line, fd, 1032, 0);
-            case "setpipe_sz": return new FcntlOp(f.Line, fd, 1031, f.U64("arg"));
-            case "get_seals": return new FcntlOp(f.Line, fd, 1034, 0);
-            case "getfl": return new FcntlOp(f.Line, fd, 3, 0, Mask: 0x3 | 0x400 | 0x800);
+            case "getpipe_sz": return new FcntlOp(f.Line, fd, Abi.Fcntl.GetPipeSize, 0);
+            case "setpipe_sz": return new FcntlOp(f.Line, fd, Abi.Fcntl.SetPipeSize, f.U64("arg"));
+            case "get_seals": return new FcntlOp(f.Line, fd, Abi.Fcntl.GetSeals, 0);
+            case "getfl": return new FcntlOp(f.Line, fd, Abi.Fcntl.GetFl, 0, Mask: OpenFlags.AccMode | OpenFlags.Append | OpenFlags.NonBlock);
             case "add_seals":
                 ulong seals = 0;
                 foreach (string w in f.Words("arg"))
                     seals |= w switch
                     {
-                        "seal" => 0x1u, "shrink" => 0x2u, "grow" => 0x4u, "write" => 0x8u, "future_write" => 0x10u,
+                        "seal" => (ulong)Seals.Seal, "shrink" => (ulong)Seals.Shrink, "grow" => (ulong)Seals.Grow,
+                        "write" => (ulong)Seals.Write, "future_write" => (ulong)Seals.FutureWrite,
                         _ => throw f.Error($"unknown seal \"{w}\" (seal, shrink, grow, write, future_write)"),
                     };
-                return new FcntlOp(f.Line, fd, 1033, seals);
+                return new FcntlOp(f.Line, fd, Abi.Fcntl.AddSeals, seals);
             case "setfl":
                 ulong fl = 0;
                 foreach (string w in f.Words("arg"))
                     fl |= w switch
                     {
-                        "append" => 0x400u, "nonblock" => 0x800u,
+                        "append" => OpenFlags.Append, "nonblock" => OpenFlags.NonBlock,
                         _ => throw f.Error($"unknown setfl flag \"{w}\" (append, nonblock)"),
                     };
-                return new FcntlOp(f.Line, fd, 4, fl);
+                return new FcntlOp(f.Line, fd, Abi.Fcntl.SetFl, fl);
             default:
                 throw f.Error($"unknown fcntl cmd \"{cmd}\" (getpipe_sz, setpipe_sz, add_seals, get_seals, getfl, setfl)");
         }
@@ -101,7 +102,8 @@ internal static class TraceParsersV2
         foreach (string w in f.Words("flags"))
             flags |= w switch
             {
-                "hipri" => 0x1, "dsync" => 0x2, "sync" => 0x4, "nowait" => 0x8, "append" => 0x10, "noappend" => 0x20,
+                "hipri" => (int)Rwf.HiPri, "dsync" => (int)Rwf.DSync, "sync" => (int)Rwf.Sync, "nowait" => (int)Rwf.NoWait,
+                "append" => (int)Rwf.Append, "noappend" => (int)Rwf.NoAppend,
                 _ => throw f.Error($"unknown flag \"{w}\" (hipri, dsync, sync, nowait, append, noappend)"),
             };
         return flags;
@@ -163,15 +165,15 @@ internal static class TraceParsersV2
         foreach (string w in f.Words("flags"))
             flags |= w switch
             {
-                "maymove" => Mm.Mremap.MayMove, "fixed" => Mm.Mremap.Fixed, "dontunmap" => Mm.Mremap.DontUnmap,
+                "maymove" => Abi.Mremap.MayMove, "fixed" => Abi.Mremap.Fixed, "dontunmap" => Abi.Mremap.DontUnmap,
                 _ => throw f.Error($"unknown mremap flag \"{w}\" (maymove, fixed, dontunmap)"),
             };
-        if ((flags & Mm.Mremap.MayMove) != 0 && (flags & Mm.Mremap.Fixed) == 0)
+        if ((flags & Abi.Mremap.MayMove) != 0 && (flags & Abi.Mremap.Fixed) == 0)
             throw f.Error("mremap with \"maymove\" needs \"fixed\": the kernel would choose the address");
         ulong newAddr = f.Has("new_addr") ? f.U64("new_addr") : 0;
         CheckRange(f, "addr", addr, oldLen);
         // Without maymove the area can only grow in place, from addr on.
-        if ((flags & Mm.Mremap.MayMove) == 0) CheckRange(f, "addr", addr, newLen);
+        if ((flags & Abi.Mremap.MayMove) == 0) CheckRange(f, "addr", addr, newLen);
         else CheckRange(f, "new_addr", newAddr, newLen);
         return new MremapOp(f.Line, addr, oldLen, newLen, flags, newAddr);
     }

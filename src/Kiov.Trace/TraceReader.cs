@@ -180,14 +180,14 @@ internal static class TraceReader
 
     private static int Prot(TraceFields f)
     {
-        int prot = Mm.Prot.None;
+        int prot = Abi.Prot.None;
         foreach (char c in f.String("prot"))
         {
             prot |= c switch
             {
-                'r' => Mm.Prot.Read,
-                'w' => Mm.Prot.Write,
-                'x' => Mm.Prot.Exec,
+                'r' => Abi.Prot.Read,
+                'w' => Abi.Prot.Write,
+                'x' => Abi.Prot.Exec,
                 _ => throw f.Error($"unknown prot letter {TraceException.Quote(c.ToString())} (a subset of \"rwx\")"),
             };
         }

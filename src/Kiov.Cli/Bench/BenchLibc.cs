@@ -14,15 +14,6 @@ internal static unsafe partial class BenchLibc
 {
     private const string Libc = "libc";
 
-    /// <summary><c>PROT_READ | PROT_WRITE</c>.</summary>
-    public const int ProtRw = 3;
-    /// <summary><c>MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE</c>.</summary>
-    public const int MapAnonPopulate = 0x02 | 0x20 | 0x8000;
-    /// <summary><c>O_NONBLOCK</c>.</summary>
-    public const int ONonblock = 0x800;
-    /// <summary><c>F_SETPIPE_SZ</c>.</summary>
-    public const int FSetPipeSize = 1031;
-
     [LibraryImport(Libc, EntryPoint = "mmap", SetLastError = true)]
     public static partial nint Mmap(nint addr, nuint len, int prot, int flags, int fd, long offset);
 
@@ -64,9 +55,8 @@ internal static unsafe partial class BenchLibc
     /// processes does not count, time in the kernel on its behalf does.</summary>
     public static double ThreadCpuSeconds()
     {
-        const int ClockThreadCpuTimeId = 3;
         long* ts = stackalloc long[2];
-        if (ClockGettime(ClockThreadCpuTimeId, ts) != 0)
+        if (ClockGettime(Clock.ThreadCpuTimeId, ts) != 0)
             throw new InvalidOperationException($"clock_gettime failed: errno {Marshal.GetLastPInvokeError()}");
         return ts[0] + ts[1] * 1e-9;
     }

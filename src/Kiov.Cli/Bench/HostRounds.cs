@@ -33,7 +33,7 @@ internal sealed unsafe class HostBuffers : IDisposable
 
     private static nint Map(nuint len)
     {
-        nint p = Mmap(0, len, ProtRw, MapAnonPopulate, -1, 0);
+        nint p = Mmap(0, len, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Populate, -1, 0);
         if (p == -1) throw new InvalidOperationException($"host mmap failed: errno {Marshal.GetLastPInvokeError()}");
         return p;
     }
@@ -58,9 +58,9 @@ internal sealed unsafe class HostPipeRound : IBenchRound
         _b = new HostBuffers(size);
         _size = size;
         int* fds = stackalloc int[2];
-        Check(Pipe2(fds, ONonblock), "pipe2");
+        Check(Pipe2(fds, OpenFlags.NonBlock), "pipe2");
         (_rfd, _wfd) = (fds[0], fds[1]);
-        Check(Fcntl(_wfd, FSetPipeSize, 1 << 20), "fcntl(F_SETPIPE_SZ)");
+        Check(Fcntl(_wfd, Abi.Fcntl.SetPipeSize, 1 << 20), "fcntl(F_SETPIPE_SZ)");
     }
 
     public void Run()

@@ -67,8 +67,8 @@ internal sealed class ModelPipeRound : IBenchRound
     {
         _m = new ModelMachine(size);
         _size = size;
-        Expect(Syscalls.Pipe2(_m.P, Syscalls.ONonBlock, out _rfd, out _wfd), 0, "model pipe2");
-        Expect(Syscalls.Fcntl(_m.P, _wfd, Syscalls.FSetPipeSize, 1 << 20), 1 << 20, "model F_SETPIPE_SZ");
+        Expect(Syscalls.Pipe2(_m.P, OpenFlags.NonBlock, out _rfd, out _wfd), 0, "model pipe2");
+        Expect(Syscalls.Fcntl(_m.P, _wfd, Fcntl.SetPipeSize, 1 << 20), 1 << 20, "model F_SETPIPE_SZ");
     }
 
     public void Run()

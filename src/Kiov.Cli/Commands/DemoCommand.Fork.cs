@@ -23,7 +23,7 @@ public static partial class DemoCommand
             Process parent = kernel.CreateProcess();
             Syscalls.Mmap(parent, User, 2 * Pg, RW, Anon, -1, 0);
             FillUser(parent, User, Pg, 0x11);
-            Syscalls.Pipe2(parent, Syscalls.ONonBlock, out int rfd, out int wfd);
+            Syscalls.Pipe2(parent, OpenFlags.NonBlock, out int rfd, out int wfd);
             Process child = kernel.Fork(parent)!;
             Syscalls.Vmsplice(child, wfd, [new IoVec(User, Pg)], 0);
             child.Dispose();

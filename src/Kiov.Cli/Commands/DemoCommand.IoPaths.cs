@@ -32,7 +32,7 @@ public static partial class DemoCommand
             output.WriteLine($"   pin_user_pages_fast(0x{Layout.DirectMapBase:x}, 1) = {refused} (-EFAULT: the range ends above TASK_SIZE_MAX)");
 
             // 8. vmsplice: the pipe holds the user's page itself, so a later write shows through.
-            Syscalls.Pipe2(p, Syscalls.ONonBlock, out int rfd, out int wfd);
+            Syscalls.Pipe2(p, OpenFlags.NonBlock, out int rfd, out int wfd);
             long queued = Syscalls.Vmsplice(p, wfd, [new IoVec(User, Pg)], 0);
             FillUser(p, User, Pg, 0x22);
             long read = Syscalls.Read(p, rfd, User + 3 * Pg, Pg);

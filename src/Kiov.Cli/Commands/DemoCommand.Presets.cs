@@ -97,7 +97,7 @@ public static partial class DemoCommand
         var attack = new byte[Pg];
         attack.AsSpan(0, 2048).Fill(0x41); // uid 0 at 2048
         Uaccess.UserAccess.CopyToUser(p.Mm, User, attack);
-        Syscalls.Pipe2(p, Syscalls.ONonBlock, out int rfd, out int wfd);
+        Syscalls.Pipe2(p, OpenFlags.NonBlock, out int rfd, out int wfd);
         Page slab = mem.Alloc(PageOwner.KernelBuffer);
         Page head = new(slab.Pfn & ~511);
         BitConverter.GetBytes(1000u).CopyTo(mem.Span(slab)[2048..]);

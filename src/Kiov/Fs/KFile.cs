@@ -90,8 +90,8 @@ public abstract class KFile : IMappableFile
 
     /// <summary><c>f_flags</c> as F_GETFL shows them, limited to O_ACCMODE, O_APPEND and O_NONBLOCK.</summary>
     public int StatusFlags =>
-        ((Mode & (FMode.Read | FMode.Write)) switch { FMode.Write => 1, FMode.Read | FMode.Write => 2, _ => 0 }) |
-        (Append ? 0x400 : 0) | (NonBlock ? 0x800 : 0);
+        ((Mode & (FMode.Read | FMode.Write)) switch { FMode.Write => OpenFlags.WrOnly, FMode.Read | FMode.Write => OpenFlags.RdWr, _ => OpenFlags.RdOnly }) |
+        (Append ? OpenFlags.Append : 0) | (NonBlock ? OpenFlags.NonBlock : 0);
 
     /// <summary>The seals of a memfd (<c>memfd_file_seals_ptr</c>), or null for a file that cannot be sealed.</summary>
     public virtual Seals? SealBits => null;

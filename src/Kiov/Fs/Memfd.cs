@@ -287,18 +287,18 @@ public sealed class MemfdFile : KFile
     /// <inheritdoc/>
     public override bool Reclaim(long index, Page page, int otherRefs) => Cache.RemoveIfReclaimable(index, page, otherRefs);
 
-    /// <summary><c>shmem_file_llseek</c>: SEEK_SET (0), SEEK_CUR (1) and SEEK_END (2), -EINVAL for a
-    /// negative result or another whence; SEEK_DATA (3) and SEEK_HOLE (4) through
+    /// <summary><c>shmem_file_llseek</c>: SEEK_SET, SEEK_CUR and SEEK_END, -EINVAL for a
+    /// negative result or another whence; SEEK_DATA and SEEK_HOLE through
     /// <see cref="SeekHoleData"/>.</summary>
     public override long Llseek(long offset, int whence)
     {
-        if (whence is 3 or 4)
+        if (whence is Seek.Data or Seek.Hole)
         {
-            long found = SeekHoleData(offset, data: whence == 3);
+            long found = SeekHoleData(offset, data: whence == Seek.Data);
             if (found >= 0) Pos = found;
             return found;
         }
-        long basePos = whence switch { 0 => 0, 1 => Pos, 2 => Size, _ => -1 };
+        long basePos = whence switch { Seek.Set => 0, Seek.Cur => Pos, Seek.End => Size, _ => -1 };
         if (basePos < 0) return -Errno.EINVAL;
         long target = basePos + offset;
         if (target < 0 || (offset > 0 && target < basePos)) return -Errno.EINVAL;

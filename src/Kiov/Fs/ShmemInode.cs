@@ -5,28 +5,6 @@ using static Kiov.Memory.PageGeometry;
 
 namespace Kiov.Fs;
 
-/// <summary><c>F_SEAL_*</c> bits of memfd (include/uapi/linux/fcntl.h).</summary>
-[Flags]
-public enum Seals : uint
-{
-    /// <summary>None.</summary>
-    None = 0,
-    /// <summary><c>F_SEAL_SEAL</c>: no further seals.</summary>
-    Seal = 0x01,
-    /// <summary><c>F_SEAL_SHRINK</c>: the size may not shrink.</summary>
-    Shrink = 0x02,
-    /// <summary><c>F_SEAL_GROW</c>: the size may not grow.</summary>
-    Grow = 0x04,
-    /// <summary><c>F_SEAL_WRITE</c>: no writes, no writable shared mappings.</summary>
-    Write = 0x08,
-    /// <summary><c>F_SEAL_FUTURE_WRITE</c>: no new writes or writable shared mappings.</summary>
-    FutureWrite = 0x10,
-    /// <summary><c>F_SEAL_EXEC</c>: the exec bits of the mode may not change.</summary>
-    Exec = 0x20,
-    /// <summary><c>F_ALL_SEALS</c>.</summary>
-    All = 0x3f,
-}
-
 /// <summary>
 /// The inode behind a memfd (a shmem inode): its page cache, size, seals, the mappings of it (the
 /// reverse map truncation and hole punching use) and the count of shared mappings that may write

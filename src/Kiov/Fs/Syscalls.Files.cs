@@ -5,48 +5,13 @@ namespace Kiov.Fs;
 
 public static partial class Syscalls
 {
-    /// <summary><c>O_NONBLOCK</c>.</summary>
-    public const int ONonBlock = 0x800;
-    /// <summary><c>O_CLOEXEC</c>.</summary>
-    public const int OCloExec = 0x80000;
-    /// <summary><c>O_WRONLY</c>.</summary>
-    public const int OWrOnly = 0x1;
-    /// <summary><c>O_RDWR</c>.</summary>
-    public const int ORdWr = 0x2;
-    /// <summary><c>O_TRUNC</c>.</summary>
-    public const int OTrunc = 0x200;
-    /// <summary><c>O_APPEND</c>.</summary>
-    public const int OAppend = 0x400;
-    /// <summary><c>F_GETFL</c>.</summary>
-    public const int FGetFl = 3;
-    /// <summary><c>F_SETFL</c>.</summary>
-    public const int FSetFl = 4;
-    /// <summary><c>F_ADD_SEALS</c>.</summary>
-    public const int FAddSeals = 1033;
-    /// <summary><c>F_GET_SEALS</c>.</summary>
-    public const int FGetSeals = 1034;
-    /// <summary><c>MFD_CLOEXEC</c>.</summary>
-    public const uint MfdCloExec = 0x1;
-    /// <summary><c>MFD_ALLOW_SEALING</c>.</summary>
-    public const uint MfdAllowSealing = 0x2;
-    /// <summary><c>MFD_HUGETLB</c>.</summary>
-    public const uint MfdHugeTlb = 0x4;
-    /// <summary><c>MFD_NOEXEC_SEAL</c>.</summary>
-    public const uint MfdNoExecSeal = 0x8;
-    /// <summary><c>MFD_EXEC</c>.</summary>
-    public const uint MfdExec = 0x10;
-    /// <summary><c>F_SETPIPE_SZ</c>.</summary>
-    public const int FSetPipeSize = 1031;
-    /// <summary><c>F_GETPIPE_SZ</c>.</summary>
-    public const int FGetPipeSize = 1032;
-
     /// <summary><c>pipe2(fds, flags)</c>: the read end gets the lower descriptor. -EINVAL for flags other
     /// than O_NONBLOCK and O_CLOEXEC.</summary>
     public static long Pipe2(Process p, int flags, out int readFd, out int writeFd)
     {
         readFd = writeFd = -1;
-        if ((flags & ~(ONonBlock | OCloExec)) != 0) return -Errno.EINVAL;
-        var (r, w) = Pipe.Create(p.Kernel.Memory, (flags & ONonBlock) != 0, p.Kernel.Config.Limits, p.Kernel.PipeUser);
+        if ((flags & ~(OpenFlags.NonBlock | OpenFlags.CloExec)) != 0) return -Errno.EINVAL;
+        var (r, w) = Pipe.Create(p.Kernel.Memory, (flags & OpenFlags.NonBlock) != 0, p.Kernel.Config.Limits, p.Kernel.PipeUser);
         readFd = p.Files.Install(r);
         if (readFd < 0) { r.Put(); w.Put(); return readFd; }
         writeFd = p.Files.Install(w);
@@ -63,16 +28,16 @@ public static partial class Syscalls
     /// </summary>
     public static long MemfdCreate(Process p, string name, uint flags)
     {
-        const uint known = MfdCloExec | MfdAllowSealing | MfdHugeTlb | MfdNoExecSeal | MfdExec;
+        const uint known = MemfdFlags.CloExec | MemfdFlags.AllowSealing | MemfdFlags.HugeTlb | MemfdFlags.NoExecSeal | MemfdFlags.Exec;
         if ((flags & ~known) != 0 || name.Length > 249) return -Errno.EINVAL;
-        if ((flags & (MfdExec | MfdNoExecSeal)) == (MfdExec | MfdNoExecSeal)) return -Errno.EINVAL;
+        if ((flags & (MemfdFlags.Exec | MemfdFlags.NoExecSeal)) == (MemfdFlags.Exec | MemfdFlags.NoExecSeal)) return -Errno.EINVAL;
         int noexec = p.Kernel.Config.Limits.MemfdNoexec;
-        if ((flags & (MfdExec | MfdNoExecSeal)) == 0) flags |= noexec >= 1 ? MfdNoExecSeal : MfdExec;
-        if (noexec >= 2 && (flags & MfdExec) != 0) return -Errno.EACCES;
-        if ((flags & MfdHugeTlb) != 0) return -Errno.EINVAL;
+        if ((flags & (MemfdFlags.Exec | MemfdFlags.NoExecSeal)) == 0) flags |= noexec >= 1 ? MemfdFlags.NoExecSeal : MemfdFlags.Exec;
+        if (noexec >= 2 && (flags & MemfdFlags.Exec) != 0) return -Errno.EACCES;
+        if ((flags & MemfdFlags.HugeTlb) != 0) return -Errno.EINVAL;
         Seals seals = Seals.Seal;
-        if ((flags & MfdNoExecSeal) != 0) seals = Seals.Exec;
-        else if ((flags & MfdAllowSealing) != 0) seals = Seals.None;
+        if ((flags & MemfdFlags.NoExecSeal) != 0) seals = Seals.Exec;
+        else if ((flags & MemfdFlags.AllowSealing) != 0) seals = Seals.None;
         var file = new MemfdFile(p.Kernel, name, seals);
         int fd = p.Files.Install(file);
         if (fd < 0) file.Put();
@@ -87,14 +52,10 @@ public static partial class Syscalls
     public static long Ftruncate(Process p, int fd, long length)
     {
         if (length < 0) return -Errno.EINVAL;
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
-        try
-        {
-            if ((f.Mode & FMode.Write) == 0) return -Errno.EINVAL;
-            return f.Truncate(length);
-        }
-        finally { f.Put(); }
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
+        if ((f.Mode & FMode.Write) == 0) return -Errno.EINVAL;
+        return f.Truncate(length);
     }
 
     /// <summary>
@@ -105,33 +66,29 @@ public static partial class Syscalls
     /// </summary>
     public static long Fcntl(Process p, int fd, int cmd, ulong arg)
     {
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
-        try
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
+        uint argi = (uint)arg;
+        switch (cmd)
         {
-            uint argi = (uint)arg;
-            switch (cmd)
-            {
-                case FGetFl:
-                    return f.StatusFlags;
-                case FSetFl:
-                    // setfl: only O_APPEND, O_NONBLOCK (and flags this model has no files for) change.
-                    f.Append = (argi & OAppend) != 0;
-                    f.NonBlock = (argi & ONonBlock) != 0;
-                    return 0;
-                case FSetPipeSize or FGetPipeSize:
-                    Pipe? pipe = f.PipeInfo;
-                    if (pipe == null) return -Errno.EBADF;
-                    return cmd == FGetPipeSize ? (long)pipe.MaxUsage * Memory.PageGeometry.PageSize : pipe.SetSize(argi);
-                case FAddSeals:
-                    return AddSeals(f, (Seals)argi);
-                case FGetSeals:
-                    return f.SealBits is { } seals ? (long)seals : -Errno.EINVAL;
-                default:
-                    return -Errno.EINVAL;
-            }
+            case Abi.Fcntl.GetFl:
+                return f.StatusFlags;
+            case Abi.Fcntl.SetFl:
+                // setfl: only O_APPEND, O_NONBLOCK (and flags this model has no files for) change.
+                f.Append = (argi & OpenFlags.Append) != 0;
+                f.NonBlock = (argi & OpenFlags.NonBlock) != 0;
+                return 0;
+            case Abi.Fcntl.SetPipeSize or Abi.Fcntl.GetPipeSize:
+                Pipe? pipe = f.PipeInfo;
+                if (pipe == null) return -Errno.EBADF;
+                return cmd == Abi.Fcntl.GetPipeSize ? (long)pipe.MaxUsage * Memory.PageGeometry.PageSize : pipe.SetSize(argi);
+            case Abi.Fcntl.AddSeals:
+                return AddSeals(f, (Seals)argi);
+            case Abi.Fcntl.GetSeals:
+                return f.SealBits is { } seals ? (long)seals : -Errno.EINVAL;
+            default:
+                return -Errno.EINVAL;
         }
-        finally { f.Put(); }
     }
 
     /// <summary>
@@ -181,19 +138,17 @@ public static partial class Syscalls
     /// </summary>
     public static long OpenProcFd(Process p, int fd, int flags)
     {
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.ENOENT;
         KFile opened;
-        try
+        using (ScopedFile held = ScopedFile.Get(p, fd))
         {
-            FMode access = (flags & 3) switch { 0 => FMode.Read, OWrOnly => FMode.Write, ORdWr => FMode.Read | FMode.Write, _ => FMode.None };
+            if (held.File is not { } f) return -Errno.ENOENT;
+            FMode access = (flags & OpenFlags.AccMode) switch { OpenFlags.RdOnly => FMode.Read, OpenFlags.WrOnly => FMode.Write, OpenFlags.RdWr => FMode.Read | FMode.Write, _ => FMode.None };
             if (access == FMode.None) return -Errno.EINVAL;
             opened = f.Reopen(access);
         }
-        finally { f.Put(); }
-        opened.Append = (flags & OAppend) != 0;
-        opened.NonBlock = (flags & ONonBlock) != 0;
-        if ((flags & OTrunc) != 0 && opened is MemfdFile)
+        opened.Append = (flags & OpenFlags.Append) != 0;
+        opened.NonBlock = (flags & OpenFlags.NonBlock) != 0;
+        if ((flags & OpenFlags.Trunc) != 0 && opened is MemfdFile)
         {
             int t = opened.Truncate(0);
             if (t < 0) { opened.Put(); return t; }
@@ -210,10 +165,9 @@ public static partial class Syscalls
     {
         if ((offset & (Memory.PageGeometry.PageSize - 1)) != 0) return -Errno.EINVAL;
         if ((flags & MapFlags.Anonymous) != 0) return p.Mm.Mmap(addr, len, prot, flags, null, offset);
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
-        try { return p.Mm.Mmap(addr, len, prot, flags, f, offset); }
-        finally { f.Put(); }
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
+        return p.Mm.Mmap(addr, len, prot, flags, f, offset);
     }
 
     /// <summary><c>munmap(addr, len)</c>.</summary>

@@ -58,8 +58,7 @@ public static partial class Syscalls
         PhysicalMemory mem = mm.Memory;
         Span<Page> one = stackalloc Page[1];
         int done = 0;
-        mm.MmapLock.ReadLock();
-        try
+        using (mm.MmapLock.Read())
         {
             while (done < buffer.Length)
             {
@@ -87,7 +86,6 @@ public static partial class Syscalls
                 addr += (ulong)n;
             }
         }
-        finally { mm.MmapLock.ReadUnlock(); }
         return done;
     }
 }

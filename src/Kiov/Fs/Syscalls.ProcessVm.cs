@@ -83,9 +83,8 @@ public static partial class Syscalls
         {
             int want = (int)Math.Min(nrPages, (ulong)pages.Length);
             long pinned;
-            target.Mm.MmapLock.ReadLock();
-            try { pinned = UserPages.PinUserPagesRemote(target.Mm, pa, want, write ? Foll.Write : 0, pages); }
-            finally { target.Mm.MmapLock.ReadUnlock(); }
+            using (target.Mm.MmapLock.Read())
+                pinned = UserPages.PinUserPagesRemote(target.Mm, pa, want, write ? Foll.Write : 0, pages);
             if (pinned <= 0) return -Errno.EFAULT;
             ulong bytes = Math.Min((ulong)pinned * PageSize - startOffset, len);
             rc = ProcessVmRwPages(mem, pages[..(int)pinned], startOffset, bytes, ref local, write);

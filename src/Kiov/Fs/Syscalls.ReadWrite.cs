@@ -11,34 +11,6 @@ namespace Kiov.Fs;
 /// </summary>
 public static partial class Syscalls
 {
-    /// <summary><c>RWF_*</c> flags of preadv2/pwritev2.</summary>
-    [Flags]
-    public enum Rwf
-    {
-        /// <summary>None.</summary>
-        None = 0,
-        /// <summary><c>RWF_HIPRI</c>.</summary>
-        HiPri = 0x01,
-        /// <summary><c>RWF_DSYNC</c>.</summary>
-        DSync = 0x02,
-        /// <summary><c>RWF_SYNC</c>.</summary>
-        Sync = 0x04,
-        /// <summary><c>RWF_NOWAIT</c>.</summary>
-        NoWait = 0x08,
-        /// <summary><c>RWF_APPEND</c>.</summary>
-        Append = 0x10,
-        /// <summary><c>RWF_NOAPPEND</c>.</summary>
-        NoAppend = 0x20,
-        /// <summary><c>RWF_ATOMIC</c>: untorn writes, for files that can (none here).</summary>
-        Atomic = 0x40,
-        /// <summary><c>RWF_DONTCACHE</c>: uncached buffered I/O, for file systems with FOP_DONTCACHE (none here).</summary>
-        DontCache = 0x80,
-        /// <summary><c>RWF_NOSIGNAL</c> (6.17): no SIGPIPE on a broken pipe.</summary>
-        NoSignal = 0x100,
-        /// <summary>Every flag this kernel knows (<c>RWF_SUPPORTED</c>).</summary>
-        Supported = 0x1ff,
-    }
-
     /// <summary><c>read(fd, buf, count)</c> (<c>ksys_read</c> → <c>vfs_read</c>).</summary>
     public static long Read(Process p, int fd, ulong buf, ulong count) => PlainRw(p, fd, buf, count, null, write: false);
 
@@ -76,15 +48,11 @@ public static partial class Syscalls
     private static long PlainRw(Process p, int fd, ulong buf, ulong count, long? pos, bool write)
     {
         if (pos < 0) return -Errno.EINVAL;
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
-        try
-        {
-            if (pos != null && (f.Mode & (write ? FMode.PWrite : FMode.PRead)) == 0) return -Errno.ESPIPE;
-            var op = new PlainOp(p, f, buf, count, write);
-            return WithPosition(f, pos, ref op);
-        }
-        finally { f.Put(); }
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
+        if (pos != null && (f.Mode & (write ? FMode.PWrite : FMode.PRead)) == 0) return -Errno.ESPIPE;
+        var op = new PlainOp(p, f, buf, count, write);
+        return WithPosition(f, pos, ref op);
     }
 
     private interface IPositionedOp
@@ -163,8 +131,8 @@ public static partial class Syscalls
     private static long VectorRw(Process p, int fd, UserIovecs uvec, long? pos, Rwf flags, bool write)
     {
         if (pos < 0) return -Errno.EINVAL;
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
         IoVec[] iov = ArrayPool<IoVec>.Shared.Rent(uvec.PoolLength);
         try
         {
@@ -172,11 +140,7 @@ public static partial class Syscalls
             IoVec[] arr = iov;
             return VfsVectorRw(p, f, uvec, ref arr, pos, flags, write);
         }
-        finally
-        {
-            if (iov.Length != 0) ArrayPool<IoVec>.Shared.Return(iov);
-            f.Put();
-        }
+        finally { if (iov.Length != 0) ArrayPool<IoVec>.Shared.Return(iov); }
     }
 
     private static long VfsVectorRw(Process p, KFile f, UserIovecs uvec, ref IoVec[] iov, long? pos, Rwf flags, bool write)
@@ -242,14 +206,10 @@ public static partial class Syscalls
     /// <summary><c>lseek(fd, offset, whence)</c>: -EINVAL for an unknown whence, -ESPIPE on a pipe.</summary>
     public static long Lseek(Process p, int fd, long offset, int whence)
     {
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
-        try
-        {
-            if ((uint)whence > 4) return -Errno.EINVAL;
-            Sched.Lock(f.PosLock);
-            lock (f.PosLock) return f.Llseek(offset, whence);
-        }
-        finally { f.Put(); }
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
+        if ((uint)whence > Seek.Max) return -Errno.EINVAL;
+        Sched.Lock(f.PosLock);
+        lock (f.PosLock) return f.Llseek(offset, whence);
     }
 }

@@ -5,16 +5,6 @@ namespace Kiov.Fs;
 
 public static partial class Syscalls
 {
-    /// <summary><c>SPLICE_F_MOVE</c>.</summary>
-    public const uint SpliceMove = 0x01;
-    /// <summary><c>SPLICE_F_NONBLOCK</c>.</summary>
-    public const uint SpliceNonBlock = 0x02;
-    /// <summary><c>SPLICE_F_MORE</c>.</summary>
-    public const uint SpliceMore = 0x04;
-    /// <summary><c>SPLICE_F_GIFT</c>.</summary>
-    public const uint SpliceGift = 0x08;
-    private const uint SpliceAll = SpliceMove | SpliceNonBlock | SpliceMore | SpliceGift;
-
     /// <summary>
     /// <c>splice(fd_in, off_in, fd_out, off_out, len, flags)</c> with the offsets as values (null
     /// passes NULL): 0 for a zero length, -EINVAL for unknown flags, -EBADF, -ESPIPE for an offset on a
@@ -24,13 +14,12 @@ public static partial class Syscalls
     public static long Splice(Process p, int fdIn, long? offIn, int fdOut, long? offOut, ulong len, uint flags)
     {
         if (len == 0) return 0;
-        if ((flags & ~SpliceAll) != 0) return -Errno.EINVAL;
-        KFile? input = p.Files.Get(fdIn);
-        if (input == null) return -Errno.EBADF;
-        KFile? output = p.Files.Get(fdOut);
-        if (output == null) { input.Put(); return -Errno.EBADF; }
-        try { return DoSplice(p, input, offIn, output, offOut, len, flags); }
-        finally { output.Put(); input.Put(); }
+        if ((flags & ~SpliceFlags.All) != 0) return -Errno.EINVAL;
+        using ScopedFile heldIn = ScopedFile.Get(p, fdIn);
+        if (heldIn.File is not { } input) return -Errno.EBADF;
+        using ScopedFile heldOut = ScopedFile.Get(p, fdOut);
+        if (heldOut.File is not { } output) return -Errno.EBADF;
+        return DoSplice(p, input, offIn, output, offOut, len, flags);
     }
 
     // __do_splice + do_splice.
@@ -49,7 +38,7 @@ public static partial class Syscalls
             output.ClearNoWait();
         }
         if ((input.Mode & FMode.Read) == 0 || (output.Mode & FMode.Write) == 0) return -Errno.EBADF;
-        bool nonBlock = (flags & SpliceNonBlock) != 0;
+        bool nonBlock = (flags & SpliceFlags.NonBlock) != 0;
         if (ipipe != null && opipe != null)
         {
             if (ipipe == opipe) return -Errno.EINVAL;

@@ -15,19 +15,14 @@ public static partial class Syscalls
     /// </summary>
     public static long Tee(Process p, int fdIn, int fdOut, ulong len, uint flags)
     {
-        if ((flags & ~SpliceAll) != 0) return -Errno.EINVAL;
+        if ((flags & ~SpliceFlags.All) != 0) return -Errno.EINVAL;
         if (len == 0) return 0;
-        KFile? input = p.Files.Get(fdIn);
-        if (input == null) return -Errno.EBADF;
-        try
-        {
-            if ((input.Mode & FMode.Read) == 0) return -Errno.EBADF;
-            KFile? output = p.Files.Get(fdOut);
-            if (output == null) return -Errno.EBADF;
-            try { return DoTee(input, output, len, flags); }
-            finally { output.Put(); }
-        }
-        finally { input.Put(); }
+        using ScopedFile heldIn = ScopedFile.Get(p, fdIn);
+        if (heldIn.File is not { } input) return -Errno.EBADF;
+        if ((input.Mode & FMode.Read) == 0) return -Errno.EBADF;
+        using ScopedFile heldOut = ScopedFile.Get(p, fdOut);
+        if (heldOut.File is not { } output) return -Errno.EBADF;
+        return DoTee(input, output, len, flags);
     }
 
     private static long DoTee(KFile input, KFile output, ulong len, uint flags)
@@ -35,7 +30,7 @@ public static partial class Syscalls
         Pipe? ipipe = input.PipeInfo, opipe = output.PipeInfo;
         if ((input.Mode & FMode.Read) == 0 || (output.Mode & FMode.Write) == 0) return -Errno.EBADF;
         if (ipipe == null || opipe == null || ipipe == opipe) return -Errno.EINVAL;
-        bool nonBlock = (flags & SpliceNonBlock) != 0 || input.NonBlock || output.NonBlock;
+        bool nonBlock = (flags & SpliceFlags.NonBlock) != 0 || input.NonBlock || output.NonBlock;
         lock (ipipe.Lock)
         {
             while (ipipe.IsEmptyLocked && ipipe.WritersLocked != 0)

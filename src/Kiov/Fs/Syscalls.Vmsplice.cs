@@ -23,9 +23,9 @@ public static partial class Syscalls
 
     private static long Vmsplice(Process p, int fd, UserIovecs uiov, uint flags)
     {
-        if ((flags & ~SpliceAll) != 0) return -Errno.EINVAL;
-        KFile? f = p.Files.Get(fd);
-        if (f == null) return -Errno.EBADF;
+        if ((flags & ~SpliceFlags.All) != 0) return -Errno.EINVAL;
+        using ScopedFile held = ScopedFile.Get(p, fd);
+        if (held.File is not { } f) return -Errno.EBADF;
         IoVec[] iov = ArrayPool<IoVec>.Shared.Rent(uiov.PoolLength);
         try
         {
@@ -40,14 +40,10 @@ public static partial class Syscalls
             Pipe? pipe = f.PipeInfo;
             if (pipe == null) return -Errno.EBADF;
             f.ClearNoWait(); // pipe_clear_nowait in vmsplice_to_pipe and vmsplice_to_user
-            bool nonBlock = (flags & SpliceNonBlock) != 0;
+            bool nonBlock = (flags & SpliceFlags.NonBlock) != 0;
             return toPipe ? VmspliceToPipe(pipe, ref iter, nonBlock) : VmspliceToUser(pipe, ref iter, nonBlock);
         }
-        finally
-        {
-            ArrayPool<IoVec>.Shared.Return(iov);
-            f.Put();
-        }
+        finally { ArrayPool<IoVec>.Shared.Return(iov); }
     }
 
     // vmsplice_to_pipe → wait_for_space, iter_to_pipe: get_pages2 into a 16-page array, one buffer per

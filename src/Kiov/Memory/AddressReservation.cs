@@ -11,9 +11,6 @@ namespace Kiov.Memory;
 /// </summary>
 internal sealed unsafe partial class AddressReservation : IDisposable
 {
-    private const int ProtNone = 0, ProtReadWrite = 3;
-    private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000;
-
     private AddressReservation(byte* start, long length)
     {
         Start = start;
@@ -34,7 +31,7 @@ internal sealed unsafe partial class AddressReservation : IDisposable
     /// <exception cref="OutOfMemoryException">The address space cannot hold it.</exception>
     public static AddressReservation Reserve(long length, bool usable)
     {
-        nint p = Mmap(0, (nuint)length, usable ? ProtReadWrite : ProtNone, MapPrivate | MapAnonymous | MapNoReserve, -1, 0);
+        nint p = Mmap(0, (nuint)length, usable ? Prot.Read | Prot.Write : Prot.None, MapFlags.Private | MapFlags.Anonymous | MapFlags.NoReserve, -1, 0);
         if (p == -1)
             throw new OutOfMemoryException($"cannot reserve {length >> 20} MiB of address space (errno {Marshal.GetLastPInvokeError()})");
         return new AddressReservation((byte*)p, length) { Committed = usable ? length : 0 };
@@ -46,7 +43,7 @@ internal sealed unsafe partial class AddressReservation : IDisposable
     {
         if (bytes <= Committed)
             return true;
-        if (Mprotect((nint)(Start + Committed), (nuint)(bytes - Committed), ProtReadWrite) != 0)
+        if (Mprotect((nint)(Start + Committed), (nuint)(bytes - Committed), Prot.Read | Prot.Write) != 0)
             return false;
         Committed = bytes;
         return true;

@@ -15,8 +15,7 @@ public sealed unsafe partial class AddressSpace
     public int FaultInUser(ulong addr, bool write)
     {
         if (!Layout.IsUser(addr)) return -Errno.EFAULT;
-        MmapLock.ReadLock();
-        try
+        using (MmapLock.Read())
         {
             Vma? vma = _vmas.Find(addr);
             if (vma == null)
@@ -30,7 +29,6 @@ public sealed unsafe partial class AddressSpace
             if (write ? (vma.Flags & VmFlags.Write) == 0 : (vma.Flags & VmFlags.AccessMask) == 0) return -Errno.EFAULT;
             return HandleMmFault(vma, addr, write);
         }
-        finally { MmapLock.ReadUnlock(); }
     }
 
     /// <summary>

@@ -18,16 +18,16 @@ public sealed unsafe partial class AddressSpace
     {
         oldLen = unchecked((oldLen + PageSize - 1) & PageMask);
         newLen = unchecked((newLen + PageSize - 1) & PageMask);
-        if ((flags & ~(Mm.Mremap.Fixed | Mm.Mremap.MayMove | Mm.Mremap.DontUnmap)) != 0) return -Errno.EINVAL;
+        if ((flags & ~(Abi.Mremap.Fixed | Abi.Mremap.MayMove | Abi.Mremap.DontUnmap)) != 0) return -Errno.EINVAL;
         if ((addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
         if (newLen == 0 || newLen > Layout.TaskSize) return -Errno.EINVAL;
-        bool impliesNew = (flags & (Mm.Mremap.Fixed | Mm.Mremap.DontUnmap)) != 0;
+        bool impliesNew = (flags & (Abi.Mremap.Fixed | Abi.Mremap.DontUnmap)) != 0;
         if (impliesNew)
         {
             if (newAddr > Layout.TaskSize - newLen) return -Errno.EINVAL;
             if ((newAddr & (PageSize - 1)) != 0) return -Errno.EINVAL;
-            if ((flags & Mm.Mremap.MayMove) == 0) return -Errno.EINVAL;
-            if ((flags & Mm.Mremap.DontUnmap) != 0 && oldLen != newLen) return -Errno.EINVAL;
+            if ((flags & Abi.Mremap.MayMove) == 0) return -Errno.EINVAL;
+            if ((flags & Abi.Mremap.DontUnmap) != 0 && oldLen != newLen) return -Errno.EINVAL;
             if (unchecked(addr + oldLen) > newAddr && newAddr + newLen > addr) return -Errno.EINVAL;
             if (_vmas.Count + 2 >= Layout.MaxMapCount - 3) return -Errno.ENOMEM;
         }
@@ -69,7 +69,7 @@ public sealed unsafe partial class AddressSpace
     private int RemapIsValid(Vma vma, ulong addr, ulong oldLen, ulong newLen, int flags)
     {
         if (oldLen == 0 && (vma.Flags & (VmFlags.Shared | VmFlags.MayShare)) == 0) return -Errno.EINVAL;
-        if ((flags & Mm.Mremap.DontUnmap) != 0 && (vma.Flags & (VmFlags.DontExpand | VmFlags.PfnMap)) != 0) return -Errno.EINVAL;
+        if ((flags & Abi.Mremap.DontUnmap) != 0 && (vma.Flags & (VmFlags.DontExpand | VmFlags.PfnMap)) != 0) return -Errno.EINVAL;
         if (Math.Min(oldLen, newLen) > vma.End - addr) return -Errno.EFAULT;
         if (newLen <= oldLen) return 0;
         ulong pgoff = (ulong)vma.PageIndex(addr);
@@ -99,7 +99,7 @@ public sealed unsafe partial class AddressSpace
             TryMerge(vma);
             return (long)addr;
         }
-        if ((flags & Mm.Mremap.MayMove) == 0) return -Errno.ENOMEM;
+        if ((flags & Abi.Mremap.MayMove) == 0) return -Errno.ENOMEM;
         ulong to = GetUnmappedArea(0, newLen);
         if (to == 0) return -Errno.ENOMEM;
         return MoveVma(addr, oldLen, to, newLen, dontUnmap: false, gather);
@@ -119,7 +119,7 @@ public sealed unsafe partial class AddressSpace
     // the new address (MREMAP_DONTUNMAP without MREMAP_FIXED takes it as a hint).
     private long MremapTo(ulong addr, ulong oldLen, ulong newAddr, ulong newLen, int flags, MmuGather gather)
     {
-        if ((flags & Mm.Mremap.Fixed) != 0)
+        if ((flags & Abi.Mremap.Fixed) != 0)
         {
             RemoveRange(newAddr, newAddr + newLen, gather);
             if (_vmas.Find(addr) == null) return -Errno.EFAULT;
@@ -130,13 +130,13 @@ public sealed unsafe partial class AddressSpace
             if (_vmas.Find(addr) == null) return -Errno.EFAULT;
             oldLen = newLen;
         }
-        if ((flags & Mm.Mremap.Fixed) == 0)
+        if ((flags & Abi.Mremap.Fixed) == 0)
         {
             ulong to = GetUnmappedArea(newAddr, newLen);
             if (to == 0) return -Errno.ENOMEM;
             newAddr = to;
         }
-        return MoveVma(addr, oldLen, newAddr, newLen, (flags & Mm.Mremap.DontUnmap) != 0, gather);
+        return MoveVma(addr, oldLen, newAddr, newLen, (flags & Abi.Mremap.DontUnmap) != 0, gather);
     }
 
     // remap_move: MREMAP_FIXED or MREMAP_DONTUNMAP of the same size moves every area of [addr, addr + len) (split at the

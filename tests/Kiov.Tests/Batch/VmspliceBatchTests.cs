@@ -38,7 +38,7 @@ public class VmspliceBatchTests
         IoVec[] iov = [new(A + 100, 4096 - 100), new(A + 4096, 3 * 4096 + 7), new(A + 9 * 4096 + 5, 100), new(A + 10 * 4096, 14 * 4096)];
         long first = Syscalls.Vmsplice(f.P, w, iov, 0);
         f.Poke(A + 100, [1, 2, 3]); // the pipe holds the user's pages, not copies
-        long second = Syscalls.Vmsplice(f.P, w, iov, Syscalls.SpliceNonBlock);
+        long second = Syscalls.Vmsplice(f.P, w, iov, SpliceFlags.NonBlock);
         var outBuf = new byte[first];
         f.Map(A + 40 * 4096, 30 * 4096);
         long got = Syscalls.Read(f.P, r, A + 40 * 4096, (ulong)first);

@@ -179,7 +179,7 @@ public class BlockingPipeTests
         RunThreads([pipe], () => vms.Join());
         Assert.Empty(errors);
         Assert.Equal(4096L, spliced); // one slot was free: iter_to_pipe stops at a full ring
-        Assert.Equal(-Errno.EAGAIN, Syscalls.Vmsplice(k.P, w, [new(A, 10)], Syscalls.SpliceNonBlock));
+        Assert.Equal(-Errno.EAGAIN, Syscalls.Vmsplice(k.P, w, [new(A, 10)], SpliceFlags.NonBlock));
     }
 
     [Fact]
@@ -211,12 +211,12 @@ public class BlockingPipeTests
         var errors = new List<Exception>();
         long wrote = -1;
         var writer = StartAndWaitUntilAsleep(() => wrote = Syscalls.Write(k.P, w, A, 4096), errors);
-        Assert.Equal(131072L, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 131072));
+        Assert.Equal(131072L, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 131072));
         RunThreads([pipe], () => writer.Join());
         Assert.Empty(errors);
         Assert.Equal(4096L, wrote);
         Assert.Equal(17, pipe.Occupancy);
-        Assert.Equal(-Errno.EBUSY, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 65536));
+        Assert.Equal(-Errno.EBUSY, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 65536));
     }
 
     [Fact]

@@ -94,7 +94,7 @@ public class ForkTests
         var (r, w) = k.Pipe();
         var c = k.Kernel.Fork(k.P)!;
         Poke(c, A, Bytes(9));
-        Assert.Equal(4096L, Syscalls.Vmsplice(c, w, [new(A, 4096)], Syscalls.SpliceNonBlock));
+        Assert.Equal(4096L, Syscalls.Vmsplice(c, w, [new(A, 4096)], SpliceFlags.NonBlock));
         c.Dispose();
         Assert.True(c.HasExited);
         Assert.Equal(4096L, Syscalls.Read(k.P, r, A, 4096));
@@ -108,7 +108,7 @@ public class ForkTests
         k.Map(A, 2 * 4096);
         Poke(k.P, A, Bytes(1));
         var (r, w) = k.Pipe();
-        Assert.Equal(4096L, Syscalls.Vmsplice(k.P, w, [new(A, 4096)], Syscalls.SpliceNonBlock));
+        Assert.Equal(4096L, Syscalls.Vmsplice(k.P, w, [new(A, 4096)], SpliceFlags.NonBlock));
         using var c = k.Kernel.Fork(k.P)!;
         Poke(k.P, A, Bytes(2));
         Poke(c, A, Bytes(3));
@@ -130,7 +130,7 @@ public class ForkTests
         Poke(k.P, A, Bytes(1));
         var (r, w) = k.Pipe();
         var c = k.Kernel.Fork(k.P)!;
-        Assert.Equal(4096L, Syscalls.Vmsplice(c, w, [new(A, 4096)], Syscalls.SpliceNonBlock));
+        Assert.Equal(4096L, Syscalls.Vmsplice(c, w, [new(A, 4096)], SpliceFlags.NonBlock));
         c.Dispose();                                                  // the child's mapping is gone; the pipe keeps the page
         Poke(k.P, A, Bytes(0x5e));                                    // the parent's secret, written after fork
         Assert.Equal(4096L, Syscalls.Read(k.P, r, A + 4096, 4096));
@@ -147,7 +147,7 @@ public class ForkTests
         Poke(k.P, A, Bytes(1));
         var (r, w) = k.Pipe();
         var c = k.Kernel.Fork(k.P)!;
-        Assert.Equal(4096L, Syscalls.Vmsplice(c, w, [new(A, 4096)], Syscalls.SpliceNonBlock));
+        Assert.Equal(4096L, Syscalls.Vmsplice(c, w, [new(A, 4096)], SpliceFlags.NonBlock));
         c.Dispose();
         Poke(k.P, A, Bytes(0x5e));
         Assert.Equal(4096L, Syscalls.Read(k.P, r, A + 4096, 4096));
@@ -338,7 +338,7 @@ public class ZeroPageTests
         using var k = new FsFixture(KernelConfig.Current with { SharedZeroPage = zeroPage });
         k.Map(A, 2 * 4096);
         var (r, w) = k.Pipe();
-        Assert.Equal(4096L, Syscalls.Vmsplice(k.P, w, [new(A, 4096)], Syscalls.SpliceNonBlock));
+        Assert.Equal(4096L, Syscalls.Vmsplice(k.P, w, [new(A, 4096)], SpliceFlags.NonBlock));
         k.Poke(A, Enumerable.Repeat((byte)7, 4096).ToArray());
         Assert.Equal(4096L, Syscalls.Read(k.P, r, A + 4096, 4096));
         Assert.Equal(expected, k.Peek(A + 4096, 1)[0]);

@@ -35,7 +35,7 @@ public sealed class FsFixture : IDisposable
 
     public (int r, int w) Pipe(bool nonBlock = true)
     {
-        Assert.Equal(0L, Syscalls.Pipe2(P, nonBlock ? Syscalls.ONonBlock : 0, out int r, out int w));
+        Assert.Equal(0L, Syscalls.Pipe2(P, nonBlock ? OpenFlags.NonBlock : 0, out int r, out int w));
         return (r, w);
     }
 

@@ -108,7 +108,7 @@ public class MemfdTests
         int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
         var (r, w) = k.Pipe();
         Assert.Equal(8192L, Syscalls.Pwritev(k.P, fd, [new(A, 8192)], 100));
-        Assert.Equal(8000L, Syscalls.Splice(k.P, fd, 0, w, null, 8000, Syscalls.SpliceNonBlock));
+        Assert.Equal(8000L, Syscalls.Splice(k.P, fd, 0, w, null, 8000, SpliceFlags.NonBlock));
         k.Poke(A + 3 * 4096, Enumerable.Repeat((byte)0xee, 4096).ToArray());
         Assert.Equal(4096L, Syscalls.Pwritev(k.P, fd, [new(A + 3 * 4096, 4096)], 0));
         Assert.Equal(4096L, Syscalls.Read(k.P, r, A + 2 * 4096, 4096));
@@ -129,9 +129,9 @@ public class MemfdTests
         k.Poke(A, Enumerable.Range(0, 5000).Select(i => (byte)(i * 3)).ToArray());
         int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
         var (r, w) = k.Pipe();
-        Assert.Equal(-Errno.EAGAIN, Syscalls.Splice(k.P, r, null, fd, 0, 10, Syscalls.SpliceNonBlock));
+        Assert.Equal(-Errno.EAGAIN, Syscalls.Splice(k.P, r, null, fd, 0, 10, SpliceFlags.NonBlock));
         Assert.Equal(5000L, Syscalls.Write(k.P, w, A, 5000));
-        Assert.Equal(4500L, Syscalls.Splice(k.P, r, null, fd, 50, 4500, Syscalls.SpliceNonBlock));
+        Assert.Equal(4500L, Syscalls.Splice(k.P, r, null, fd, 50, 4500, SpliceFlags.NonBlock));
         Assert.Equal(4550L, ((MemfdFile)GetFile(k, fd)).Size);
         Assert.Equal(4500L, Syscalls.Preadv(k.P, fd, [new(A + 2 * 4096, 4500)], 50));
         Assert.Equal(k.Peek(A, 4500), k.Peek(A + 2 * 4096, 4500));
@@ -145,19 +145,19 @@ public class MemfdTests
         k.Map(A, 4096);
         k.Poke(A, "abcdef"u8);
         int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
-        Assert.Equal(3L, Syscalls.Pwritev2(k.P, fd, [new(A, 3)], -1, Syscalls.Rwf.None));      // -1: at and moving f_pos
+        Assert.Equal(3L, Syscalls.Pwritev2(k.P, fd, [new(A, 3)], -1, Rwf.None));      // -1: at and moving f_pos
         Assert.Equal(3L, Syscalls.Lseek(k.P, fd, 0, 1));
-        Assert.Equal(3L, Syscalls.Pwritev2(k.P, fd, [new(A + 3, 3)], 100, Syscalls.Rwf.DSync)); // explicit: f_pos stays
+        Assert.Equal(3L, Syscalls.Pwritev2(k.P, fd, [new(A + 3, 3)], 100, Rwf.DSync)); // explicit: f_pos stays
         Assert.Equal(3L, Syscalls.Lseek(k.P, fd, 0, 1));
-        Assert.Equal(-Errno.EOPNOTSUPP, Syscalls.Pwritev2(k.P, fd, [new(A, 3)], 0, (Syscalls.Rwf)0x1000));
-        Assert.Equal(0L, Syscalls.Pwritev2(k.P, fd, [new(A, 0)], 0, (Syscalls.Rwf)0x1000)); // nothing to do: flags unchecked
-        Assert.Equal(3L, Syscalls.Pwritev2(k.P, fd, [new(A + 3, 3)], 0, Syscalls.Rwf.Append)); // RWF_APPEND writes at the end
+        Assert.Equal(-Errno.EOPNOTSUPP, Syscalls.Pwritev2(k.P, fd, [new(A, 3)], 0, (Rwf)0x1000));
+        Assert.Equal(0L, Syscalls.Pwritev2(k.P, fd, [new(A, 0)], 0, (Rwf)0x1000)); // nothing to do: flags unchecked
+        Assert.Equal(3L, Syscalls.Pwritev2(k.P, fd, [new(A + 3, 3)], 0, Rwf.Append)); // RWF_APPEND writes at the end
         Assert.Equal(106L, Syscalls.Lseek(k.P, fd, 0, 2));
         Assert.Equal(-Errno.EINVAL, Syscalls.Lseek(k.P, fd, -200, 1));
         Assert.Equal(-Errno.EINVAL, Syscalls.Lseek(k.P, fd, 0, 7));
         // shmem files lack FMODE_NOWAIT: RWF_NOWAIT is EOPNOTSUPP (host 6.18).
-        Assert.Equal(-Errno.EOPNOTSUPP, Syscalls.Preadv2(k.P, fd, [new(A + 100, 3)], 103, Syscalls.Rwf.NoWait));
-        Assert.Equal(3L, Syscalls.Preadv2(k.P, fd, [new(A + 100, 3)], 103, Syscalls.Rwf.HiPri));
+        Assert.Equal(-Errno.EOPNOTSUPP, Syscalls.Preadv2(k.P, fd, [new(A + 100, 3)], 103, Rwf.NoWait));
+        Assert.Equal(3L, Syscalls.Preadv2(k.P, fd, [new(A + 100, 3)], 103, Rwf.HiPri));
         Assert.Equal("def"u8.ToArray(), k.Peek(A + 100, 3));
     }
 
@@ -186,7 +186,7 @@ public class MemfdTests
         Assert.Equal(0L, Syscalls.Ftruncate(k.P, fd, 100));
         var (r, w) = k.Pipe();
         Assert.Equal(100L, Syscalls.Write(k.P, w, A, 100));
-        var rwf = (Syscalls.Rwf)flags;
+        var rwf = (Rwf)flags;
         Assert.Equal(memfdWrite, Syscalls.Pwritev2(k.P, fd, [new(A, 10)], 0, rwf));
         Assert.Equal(memfdRead, Syscalls.Preadv2(k.P, fd, [new(A, 10)], 0, rwf));
         Assert.Equal(pipeWrite, Syscalls.Pwritev2(k.P, w, [new(A, 10)], -1, rwf));
@@ -203,9 +203,9 @@ public class MemfdTests
         k.Map(A, 4096);
         int fd = (int)Syscalls.MemfdCreate(k.P, "t", 0);
         Assert.Equal(0L, Syscalls.Ftruncate(k.P, fd, long.MaxValue - 9));
-        Assert.Equal(9L, Syscalls.Pwritev2(k.P, fd, [new(A, 100)], 0, Syscalls.Rwf.Append));
+        Assert.Equal(9L, Syscalls.Pwritev2(k.P, fd, [new(A, 100)], 0, Rwf.Append));
         Assert.Equal(long.MaxValue, ((MemfdFile)GetFile(k, fd)).Size);
-        Assert.Equal(-Errno.EFBIG, Syscalls.Pwritev2(k.P, fd, [new(A, 100)], -1, Syscalls.Rwf.Append));
+        Assert.Equal(-Errno.EFBIG, Syscalls.Pwritev2(k.P, fd, [new(A, 100)], -1, Rwf.Append));
         Assert.Equal(0L, Syscalls.Lseek(k.P, fd, 0, 1));
     }
 

@@ -116,15 +116,15 @@ public class PipeTests
         using var k = new FsFixture();
         k.Map(A, 0x10000);
         var (r, w) = k.Pipe();
-        Assert.Equal(65536L, Syscalls.Fcntl(k.P, w, Syscalls.FGetPipeSize, 0));
-        Assert.Equal(8192L, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 5000));
+        Assert.Equal(65536L, Syscalls.Fcntl(k.P, w, Fcntl.GetPipeSize, 0));
+        Assert.Equal(8192L, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 5000));
         Assert.Equal(8192L, Syscalls.Write(k.P, w, A, 0x10000));
-        Assert.Equal(-Errno.EBUSY, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 4096));
-        Assert.Equal(-Errno.EPERM, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 2 << 20));
-        Assert.Equal(-Errno.EBUSY, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 1)); // two buffers still queued
+        Assert.Equal(-Errno.EBUSY, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 4096));
+        Assert.Equal(-Errno.EPERM, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 2 << 20));
+        Assert.Equal(-Errno.EBUSY, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 1)); // two buffers still queued
         Assert.Equal(8192L, Syscalls.Read(k.P, r, A, 0x10000));
-        Assert.Equal(4096L, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0)); // rounds up to a page
-        Assert.Equal(-Errno.EBADF, Syscalls.Fcntl(k.P, 99, Syscalls.FSetPipeSize, 0));
+        Assert.Equal(4096L, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 0)); // rounds up to a page
+        Assert.Equal(-Errno.EBADF, Syscalls.Fcntl(k.P, 99, Fcntl.SetPipeSize, 0));
     }
 
     [Fact]
@@ -139,9 +139,9 @@ public class PipeTests
             k.Map(A, 4096);
             var (ar, aw) = k.Pipe();
             var (br, bw) = k.Pipe();
-            Assert.Equal(4096L, Syscalls.Fcntl(k.P, bw, Syscalls.FSetPipeSize, 4096));
+            Assert.Equal(4096L, Syscalls.Fcntl(k.P, bw, Fcntl.SetPipeSize, 4096));
             Assert.Equal(10L, Syscalls.Write(k.P, aw, A, 10));
-            Assert.Equal((long)len, Syscalls.Splice(k.P, ar, null, bw, null, len, Syscalls.SpliceNonBlock));
+            Assert.Equal((long)len, Syscalls.Splice(k.P, ar, null, bw, null, len, SpliceFlags.NonBlock));
             Assert.Equal(expected, Syscalls.Write(k.P, bw, A, 10));
         }
     }
@@ -155,10 +155,10 @@ public class PipeTests
         var (ar, aw) = k.Pipe();
         var (br, bw) = k.Pipe();
         Assert.Equal(0L, Syscalls.Close(k.P, br));
-        Assert.Equal(-Errno.EAGAIN, Syscalls.Splice(k.P, ar, null, bw, null, 10, Syscalls.SpliceNonBlock));
+        Assert.Equal(-Errno.EAGAIN, Syscalls.Splice(k.P, ar, null, bw, null, 10, SpliceFlags.NonBlock));
         Assert.Equal(-Errno.EAGAIN, Syscalls.Splice(k.P, ar, null, bw, null, 10, 0)); // the files are O_NONBLOCK
         Assert.Equal(0L, Syscalls.Close(k.P, aw));
-        Assert.Equal(-Errno.EPIPE, Syscalls.Splice(k.P, ar, null, bw, null, 10, Syscalls.SpliceNonBlock));
+        Assert.Equal(-Errno.EPIPE, Syscalls.Splice(k.P, ar, null, bw, null, 10, SpliceFlags.NonBlock));
     }
 
     [Fact]
@@ -169,10 +169,10 @@ public class PipeTests
         // 0x8000_0000 -> EPERM, 0x8000_0001 -> EINVAL, 0x1_0010_0001 -> EPERM.
         using var k = new FsFixture();
         var (r, w) = k.Pipe();
-        Assert.Equal(4096L, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0x1_0000_1000));
-        Assert.Equal(4096L, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0x1_0000_0000));
-        Assert.Equal(-Errno.EPERM, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0x8000_0000));
-        Assert.Equal(-Errno.EINVAL, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0x8000_0001));
-        Assert.Equal(-Errno.EPERM, Syscalls.Fcntl(k.P, w, Syscalls.FSetPipeSize, 0x1_0010_0001));
+        Assert.Equal(4096L, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 0x1_0000_1000));
+        Assert.Equal(4096L, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 0x1_0000_0000));
+        Assert.Equal(-Errno.EPERM, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 0x8000_0000));
+        Assert.Equal(-Errno.EINVAL, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 0x8000_0001));
+        Assert.Equal(-Errno.EPERM, Syscalls.Fcntl(k.P, w, Fcntl.SetPipeSize, 0x1_0010_0001));
     }
 }

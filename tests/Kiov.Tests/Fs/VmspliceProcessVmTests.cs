@@ -14,7 +14,7 @@ public class VmspliceProcessVmTests
         k.Map(A, 4 * 4096);
         k.Poke(A, Enumerable.Repeat((byte)1, 4096).ToArray());
         var (r, w) = k.Pipe();
-        Assert.Equal(4096L, Syscalls.Vmsplice(k.P, w, [new(A, 4096)], Syscalls.SpliceNonBlock));
+        Assert.Equal(4096L, Syscalls.Vmsplice(k.P, w, [new(A, 4096)], SpliceFlags.NonBlock));
         var buf = k.PipeOf(r).Buffers().Single();
         Assert.Equal(PipeBufferKind.UserPage, buf.Kind);
         Assert.Equal(2, k.Kernel.Memory.RefCount(buf.Page));  // the mapping's and the pipe's
@@ -51,8 +51,8 @@ public class VmspliceProcessVmTests
         Assert.Equal(0L, Syscalls.Vmsplice(k.P, w, [], 0));
         Assert.Equal(-Errno.EFAULT, Syscalls.Vmsplice(k.P, w, [new(A + 0x100000, 10)], 0));
         Assert.Equal(-Errno.EFAULT, Syscalls.Vmsplice(k.P, w, [new(Layout.DirectMapBase, 10)], 0));
-        Assert.Equal(65536L, Syscalls.Vmsplice(k.P, w, [new(A, 0x20000)], Syscalls.SpliceNonBlock));
-        Assert.Equal(-Errno.EAGAIN, Syscalls.Vmsplice(k.P, w, [new(A, 10)], Syscalls.SpliceNonBlock));
+        Assert.Equal(65536L, Syscalls.Vmsplice(k.P, w, [new(A, 0x20000)], SpliceFlags.NonBlock));
+        Assert.Equal(-Errno.EAGAIN, Syscalls.Vmsplice(k.P, w, [new(A, 10)], SpliceFlags.NonBlock));
         Assert.Equal(0x10000L, Syscalls.Vmsplice(k.P, r, [new(A + 0x10000, 0x10000)], 0)); // the read end copies out
         Assert.Equal(0, k.PipeOf(r).Occupancy);
     }

@@ -21,7 +21,7 @@ public class ExecutorTests
         int pid = kernel.Pid;
         using (var host = new HostSyscalls(kernel))
         {
-            Assert.Equal((long)TraceArena.Start, host.Mmap(TraceArena.Start, 4096, 3, 0x32, -1, 0));
+            Assert.Equal((long)TraceArena.Start, host.Mmap(TraceArena.Start, 4096, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, -1, 0));
             Assert.Equal(4096, host.Fill(TraceArena.Start, 4096, 1));
             var e = Assert.Throws<HostExecutorException>(() => host.Hash(TraceArena.Start, 4096, out _));
             Assert.Equal($"the host-side process kiov-exec (pid {pid}) died (killed by signal 9) during hash", e.Message);
@@ -36,7 +36,7 @@ public class ExecutorTests
         var kernel = new ExecutorHostKernel();
         using var host = new HostSyscalls(kernel);
         Assert.Equal(0, host.Pipe(out _, out _));
-        Assert.Equal(0, HostLibc.Call(HostSyscallNumbers.Kill, kernel.Pid, 9));
+        Assert.Equal(0, HostLibc.Call(SyscallNumbers.Kill, kernel.Pid, Signal.Kill));
         var e = Assert.Throws<HostExecutorException>(() => host.Munmap(TraceArena.Start, 4096));
         Assert.Equal($"the host-side process kiov-exec (pid {kernel.Pid}) died (killed by signal 9) during munmap", e.Message);
     }
@@ -97,7 +97,7 @@ public class ExecutorTests
         int fdsAtStart = Directory.GetFiles($"/proc/{kernel.Pid}/fd").Length;
         using (var host = new HostSyscalls(kernel, ownsKernel: false))
         {
-            Assert.Equal((long)TraceArena.Start, host.Mmap(TraceArena.Start, 4096, 3, 0x32, -1, 0));
+            Assert.Equal((long)TraceArena.Start, host.Mmap(TraceArena.Start, 4096, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, -1, 0));
             Assert.Equal(4096, host.Fill(TraceArena.Start, 4096, 9));
             Assert.Equal(0, host.Pipe(out _, out _));
             Assert.Equal(5, host.Memfd());
@@ -107,7 +107,7 @@ public class ExecutorTests
         Assert.Equal(0, kernel.Reset());
         Assert.Equal(fdsAtStart, Directory.GetFiles($"/proc/{kernel.Pid}/fd").Length);
         using var again = new HostSyscalls(kernel, ownsKernel: false);
-        Assert.Equal(-14, again.Hash(TraceArena.Start, 4096, out _)); // PROT_NONE again
+        Assert.Equal(-Errno.EFAULT, again.Hash(TraceArena.Start, 4096, out _)); // PROT_NONE again
         string[] maps = File.ReadAllLines($"/proc/{kernel.Pid}/maps");
         Assert.Contains(maps, l => l.StartsWith("100000000000-100040000000 ---p", StringComparison.Ordinal)); // one piece again
         Assert.Contains(maps, l => l.StartsWith("100040000000-100040001000 ---s", StringComparison.Ordinal) && l.Contains("kiov-guard"));
@@ -118,7 +118,7 @@ public class ExecutorTests
     {
         using var parent = new ExecutorHostKernel();
         var host = new HostSyscalls(parent, ownsKernel: false);
-        Assert.Equal((long)TraceArena.Start, host.Mmap(TraceArena.Start, 4096, 3, 0x32, -1, 0));
+        Assert.Equal((long)TraceArena.Start, host.Mmap(TraceArena.Start, 4096, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, -1, 0));
         Assert.Equal(4096, host.Fill(TraceArena.Start, 4096, 3));
         Assert.Equal(4096, host.Hash(TraceArena.Start, 4096, out ulong before));
 
@@ -127,7 +127,7 @@ public class ExecutorTests
         Assert.NotNull(child);
         using (child)
         {
-            Assert.Equal(pid, child.Syscall(HostSyscallNumbers.Getpid));
+            Assert.Equal(pid, child.Syscall(SyscallNumbers.Getpid));
             Assert.Equal(4096, child.Hash(TraceArena.Start, 4096, out ulong inChild));
             Assert.Equal(before, inChild);
             Assert.Equal(4096, child.Fill(TraceArena.Start, 4096, 4)); // copy-on-write: the parent keeps its bytes
@@ -135,7 +135,7 @@ public class ExecutorTests
             Assert.Equal(before, after);
             child.Exit();
         }
-        Assert.Equal(pid, parent.Syscall(HostSyscallNumbers.Wait4, pid, 0, 0, 0));
+        Assert.Equal(pid, parent.Syscall(SyscallNumbers.Wait4, pid, 0, 0, 0));
     }
 }
 
@@ -148,7 +148,7 @@ public class ExecutorThreadsTests
     // A blocking pipe (the threads may block) in the executor: its real fds.
     private static (long Read, long Write) BlockingPipe(ExecutorHostKernel kernel)
     {
-        Assert.Equal(0, kernel.Syscall(HostSyscallNumbers.Pipe2, (long)kernel.ScratchAddress, 0));
+        Assert.Equal(0, kernel.Syscall(SyscallNumbers.Pipe2, (long)kernel.ScratchAddress, 0));
         Span<int> fds = stackalloc int[2];
         kernel.ReadScratch(0, System.Runtime.InteropServices.MemoryMarshal.AsBytes(fds));
         return (fds[0], fds[1]);
@@ -158,7 +158,7 @@ public class ExecutorThreadsTests
     public void Each_channel_is_a_thread_of_the_executor_with_its_own_scratch_and_one_may_block_while_another_runs()
     {
         using var kernel = new ExecutorHostKernel();
-        Assert.Equal((long)A, kernel.Syscall(HostSyscallNumbers.Mmap, (long)A, 8192, 3, 0x32, -1, 0));
+        Assert.Equal((long)A, kernel.Syscall(SyscallNumbers.Mmap, (long)A, 8192, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, -1, 0));
         var (r, w) = BlockingPipe(kernel);
         Assert.Equal(0, kernel.OpenThreadKernels(2, out ExecutorHostKernel[]? threads));
         Assert.NotNull(threads);
@@ -175,7 +175,7 @@ public class ExecutorThreadsTests
             {
                 tids[0] = threads[0].Syscall(Gettid);
                 threads[0].WriteScratch(0, Enumerable.Repeat((byte)0xa0, 64).ToArray());
-                read = threads[0].Syscall(HostSyscallNumbers.Read, r, (long)A, 100);
+                read = threads[0].Syscall(SyscallNumbers.Read, r, (long)A, 100);
                 hashed = threads[0].Hash(A, 100, out hash);
                 threads[0].ReadScratch(0, own0);
             });
@@ -183,10 +183,10 @@ public class ExecutorThreadsTests
             tids[1] = threads[1].Syscall(Gettid);
             threads[1].WriteScratch(0, Enumerable.Repeat((byte)0xb1, 64).ToArray());
             filled = threads[1].Fill(B, 100, 9);
-            wrote = threads[1].Syscall(HostSyscallNumbers.Write, w, (long)B, 100);
+            wrote = threads[1].Syscall(SyscallNumbers.Write, w, (long)B, 100);
             threads[1].ReadScratch(0, own1);
             Assert.True(reader.Join(TimeSpan.FromSeconds(60)));
-            Assert.Equal(kernel.Pid, threads[0].Syscall(HostSyscallNumbers.Getpid)); // one process
+            Assert.Equal(kernel.Pid, threads[0].Syscall(SyscallNumbers.Getpid)); // one process
         }
         finally
         {
@@ -211,13 +211,13 @@ public class ExecutorThreadsTests
         int pid = kernel.Pid;
         try
         {
-            Assert.Equal((long)A, kernel.Syscall(HostSyscallNumbers.Mmap, (long)A, 4096, 3, 0x32, -1, 0));
+            Assert.Equal((long)A, kernel.Syscall(SyscallNumbers.Mmap, (long)A, 4096, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, -1, 0));
             var (r, _) = BlockingPipe(kernel);
             Assert.Equal(0, kernel.OpenThreadKernels(1, out ExecutorHostKernel[]? threads));
             Exception? stuck = null;
             var reader = new Thread(() =>
             {
-                try { threads![0].Syscall(HostSyscallNumbers.Read, r, (long)A, 1); }
+                try { threads![0].Syscall(SyscallNumbers.Read, r, (long)A, 1); }
                 catch (HostExecutorException e) { stuck = e; }
             });
             reader.Start();
@@ -227,7 +227,7 @@ public class ExecutorThreadsTests
             Assert.IsType<HostExecutorException>(stuck);
             threads![0].Dispose();
             Assert.True(kernel.Lost);
-            var e = Assert.Throws<HostExecutorException>(() => kernel.Syscall(HostSyscallNumbers.Getpid));
+            var e = Assert.Throws<HostExecutorException>(() => kernel.Syscall(SyscallNumbers.Getpid));
             Assert.Contains("a test's thread never returns", e.Message);
         }
         finally
@@ -242,7 +242,7 @@ public class ExecutorThreadsTests
     {
         // Threads of one process share its fd table, as on Linux: a pipe one thread makes is the other's.
         using var host = new HostSyscalls();
-        Assert.Equal((long)A, host.Mmap(A, 8192, 3, 0x32, -1, 0));
+        Assert.Equal((long)A, host.Mmap(A, 8192, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, -1, 0));
         Assert.Equal(0, host.Pipe(out int r, out int w));
         using HostThreadGroup? group = host.OpenThreads(2);
         Assert.NotNull(group);
@@ -251,7 +251,7 @@ public class ExecutorThreadsTests
         Assert.Equal(100, group.Views[1].Write(w2, B, 100));          // ...used by the other
         Assert.Equal(100, group.Views[0].Read(r2, A, 100));
         Assert.Equal(0, group.Views[1].Close(r2));
-        Assert.Equal(-9, group.Views[0].Close(r2));                    // and closed for both
+        Assert.Equal(-Errno.EBADF, group.Views[0].Close(r2));                    // and closed for both
         Assert.Equal(0, group.Views[0].Close(w2));
         Assert.True(r < r2 && w < w2);
     }

@@ -132,8 +132,8 @@ public class HostReplayTests
     {
         using var first = new HostSyscalls();
         using var second = new HostSyscalls();
-        Assert.Equal((long)TraceArena.Start, first.Mmap(TraceArena.Start, 4096, 3, 0x32, -1, 0));
-        Assert.Equal((long)TraceArena.Start, second.Mmap(TraceArena.Start, 4096, 3, 0x32, -1, 0));
+        Assert.Equal((long)TraceArena.Start, first.Mmap(TraceArena.Start, 4096, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, -1, 0));
+        Assert.Equal((long)TraceArena.Start, second.Mmap(TraceArena.Start, 4096, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, -1, 0));
         Assert.Equal(4096, first.Fill(TraceArena.Start, 4096, 1));
         Assert.Equal(4096, second.Hash(TraceArena.Start, 4096, out ulong zeros));
         Assert.Equal(Fnv1a64.Hash(new byte[4096]), zeros);
@@ -145,7 +145,7 @@ public class HostReplayTests
         using var host = new HostSyscalls();
         const ulong a = TraceArena.Start;
         ulong len = 3 * (ulong)HostSyscalls.ChunkSize + 777;
-        Assert.Equal((long)a, host.Mmap(a, len + 4096, 3, 0x32, -1, 0));
+        Assert.Equal((long)a, host.Mmap(a, len + 4096, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, -1, 0));
         Assert.Equal((long)len, host.Fill(a + 3, len, 11));
         byte[] expected = new byte[len];
         FillPattern.Generate(11, 0, expected);
@@ -158,8 +158,8 @@ public class HostReplayTests
         Assert.Equal(upTo, host.Fill(a + 3, len, 11));
         Assert.Equal(upTo, host.Hash(a + 3, len, out hash));
         Assert.Equal(Fnv1a64.Hash(expected.AsSpan(0, (int)upTo)), hash);
-        Assert.Equal(-14, host.Hash(hole, 1, out _));
-        Assert.Equal(-22, host.Fill(a, 1UL << 63, 1));
+        Assert.Equal(-Errno.EFAULT, host.Hash(hole, 1, out _));
+        Assert.Equal(-Errno.EINVAL, host.Fill(a, 1UL << 63, 1));
         Assert.Equal(0, host.Fill(0xffff888000000000, 0, 1));
     }
 }

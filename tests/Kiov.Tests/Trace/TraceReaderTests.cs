@@ -85,8 +85,8 @@ public class TraceReaderTests
         var ops = TraceReader.Read(new StringReader(trace));
         const ulong a = TraceArena.Start;
         IoVec[] one = [new(a, 1)];
-        Assert.Equal(new MmapOp(1, a, 16384, 3, 0x32, -1, 0), ops[0]);
-        Assert.Equal(new MmapOp(2, a, 4096, 0, 0x11, 3, 0x1000), ops[1]);
+        Assert.Equal(new MmapOp(1, a, 16384, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, -1, 0), ops[0]);
+        Assert.Equal(new MmapOp(2, a, 4096, Prot.None, MapFlags.Shared | MapFlags.Fixed, 3, 0x1000), ops[1]);
         Assert.Equal(new MunmapOp(3, a, 4096), ops[2]);
         Assert.Equal(new MprotectOp(4, a, 4096, 5), ops[3]);
         Assert.Equal(new MadviseOp(5, a, 4096, 4), ops[4]);

@@ -1,0 +1,96 @@
+namespace Kiov.Abi;
+
+/// <summary>The x86-64 system call numbers Kiov uses, from arch/x86/entry/syscalls/syscall_64.tbl
+/// (user space: <c>__NR_*</c> in asm/unistd_64.h), for whatever makes or decodes raw system calls:
+/// the host back end, or an emulator that hands its guest's calls to Kiov.</summary>
+public static class SyscallNumbers
+{
+    /// <summary><c>__NR_read</c> = 0.</summary>
+    public const int Read = 0;
+    /// <summary><c>__NR_write</c> = 1.</summary>
+    public const int Write = 1;
+    /// <summary><c>__NR_close</c> = 3.</summary>
+    public const int Close = 3;
+    /// <summary><c>__NR_lseek</c> = 8.</summary>
+    public const int Lseek = 8;
+    /// <summary><c>__NR_mmap</c> = 9.</summary>
+    public const int Mmap = 9;
+    /// <summary><c>__NR_mprotect</c> = 10.</summary>
+    public const int Mprotect = 10;
+    /// <summary><c>__NR_munmap</c> = 11.</summary>
+    public const int Munmap = 11;
+    /// <summary><c>__NR_pread64</c> = 17.</summary>
+    public const int Pread64 = 17;
+    /// <summary><c>__NR_pwrite64</c> = 18.</summary>
+    public const int Pwrite64 = 18;
+    /// <summary><c>__NR_readv</c> = 19.</summary>
+    public const int Readv = 19;
+    /// <summary><c>__NR_writev</c> = 20.</summary>
+    public const int Writev = 20;
+    /// <summary><c>__NR_mremap</c> = 25.</summary>
+    public const int Mremap = 25;
+    /// <summary><c>__NR_msync</c> = 26.</summary>
+    public const int Msync = 26;
+    /// <summary><c>__NR_mincore</c> = 27.</summary>
+    public const int Mincore = 27;
+    /// <summary><c>__NR_madvise</c> = 28.</summary>
+    public const int Madvise = 28;
+    /// <summary><c>__NR_dup</c> = 32.</summary>
+    public const int Dup = 32;
+    /// <summary><c>__NR_getpid</c> = 39.</summary>
+    public const int Getpid = 39;
+    /// <summary><c>__NR_sendto</c> = 44.</summary>
+    public const int Sendto = 44;
+    /// <summary><c>__NR_recvfrom</c> = 45.</summary>
+    public const int Recvfrom = 45;
+    /// <summary><c>__NR_recvmsg</c> = 47.</summary>
+    public const int Recvmsg = 47;
+    /// <summary><c>__NR_socketpair</c> = 53.</summary>
+    public const int Socketpair = 53;
+    /// <summary><c>__NR_setsockopt</c> = 54.</summary>
+    public const int Setsockopt = 54;
+    /// <summary><c>__NR_wait4</c> = 61.</summary>
+    public const int Wait4 = 61;
+    /// <summary><c>__NR_kill</c> = 62.</summary>
+    public const int Kill = 62;
+    /// <summary><c>__NR_fcntl</c> = 72.</summary>
+    public const int Fcntl = 72;
+    /// <summary><c>__NR_ftruncate</c> = 77.</summary>
+    public const int Ftruncate = 77;
+    /// <summary><c>__NR_mlock</c> = 149.</summary>
+    public const int Mlock = 149;
+    /// <summary><c>__NR_munlock</c> = 150.</summary>
+    public const int Munlock = 150;
+    /// <summary><c>__NR_exit_group</c> = 231.</summary>
+    public const int ExitGroup = 231;
+    /// <summary><c>__NR_openat</c> = 257.</summary>
+    public const int Openat = 257;
+    /// <summary><c>__NR_splice</c> = 275.</summary>
+    public const int Splice = 275;
+    /// <summary><c>__NR_tee</c> = 276.</summary>
+    public const int Tee = 276;
+    /// <summary><c>__NR_vmsplice</c> = 278.</summary>
+    public const int Vmsplice = 278;
+    /// <summary><c>__NR_dup3</c> = 292.</summary>
+    public const int Dup3 = 292;
+    /// <summary><c>__NR_pipe2</c> = 293.</summary>
+    public const int Pipe2 = 293;
+    /// <summary><c>__NR_preadv</c> = 295.</summary>
+    public const int Preadv = 295;
+    /// <summary><c>__NR_pwritev</c> = 296.</summary>
+    public const int Pwritev = 296;
+    /// <summary><c>__NR_process_vm_readv</c> = 310.</summary>
+    public const int ProcessVmReadv = 310;
+    /// <summary><c>__NR_process_vm_writev</c> = 311.</summary>
+    public const int ProcessVmWritev = 311;
+    /// <summary><c>__NR_memfd_create</c> = 319.</summary>
+    public const int MemfdCreate = 319;
+    /// <summary><c>__NR_mlock2</c> = 325.</summary>
+    public const int Mlock2 = 325;
+    /// <summary><c>__NR_preadv2</c> = 327.</summary>
+    public const int Preadv2 = 327;
+    /// <summary><c>__NR_pwritev2</c> = 328.</summary>
+    public const int Pwritev2 = 328;
+    /// <summary><c>__NR_close_range</c> = 436.</summary>
+    public const int CloseRange = 436;
+}
