@@ -111,12 +111,12 @@ public static unsafe partial class UserPages
         int done = 0;
         long err = 0, faults = 0;
         Vma? vma = null;
-        var tables = new PteTableCache();
+        var tables = new PageTableCursor(mm.Memory, mm.Pgd, CursorGuard.MmapLock, mm.MmapLock);
         while (done < nrPages)
         {
             if (vma == null || start >= vma.End)
             {
-                tables = default; // LookupVma may drop the lock (stack growth)
+                tables.Reset(); // LookupVma may drop the lock (stack growth)
                 vma = LookupVma(mm, start);
                 err = vma == null ? -Errno.EFAULT : CheckVmaFlags(vma, flags);
                 if (err != 0) break;
@@ -130,7 +130,7 @@ public static unsafe partial class UserPages
                 if (r == Follow.Changed) continue;
                 if (r == Follow.NoStructPage) break;
                 if (++tries > MaxFaultsPerPage) ThrowHelper.Unmapped("GUP: the fault never made the page followable at", start);
-                tables = default;
+                tables.Reset(); // the fault may drop the lock
                 err = FaultInPage(mm, vma!, start, pageFlags, r == Follow.Unshare, ref faults, ref locked);
                 if (err != 0) break;
                 pageFlags = AfterForcedWriteFault(mm, vma!, pageFlags);
@@ -186,7 +186,7 @@ public static unsafe partial class UserPages
     /// The read lock keeps the tables, but madvise(DONTNEED) may zap the entry under it, so the
     /// reference is speculative and the entry re-checked, inside the gate, exactly as the fast walk does.
     /// </summary>
-    private static Follow FollowPage(AddressSpace mm, Vma vma, ulong addr, Foll flags, out Page page, ref PteTableCache tables)
+    private static Follow FollowPage(AddressSpace mm, Vma vma, ulong addr, Foll flags, out Page page, ref PageTableCursor tables)
     {
         page = Page.Null;
         PhysicalMemory mem = mm.Memory;
@@ -194,7 +194,7 @@ public static unsafe partial class UserPages
         int token = gate.Enter();
         try
         {
-            ulong* ptep = tables.Lookup(mem, mm.Pgd, addr, out bool huge);
+            ulong* ptep = tables.Find(addr, out bool huge);
             if (ptep == null || huge) return Follow.Absent;
             ulong pte = Pte.Read(ptep);
             // A PROT_NONE entry is followed only in an inaccessible area (ptrace's FOLL_FORCE read).
@@ -219,31 +219,6 @@ public static unsafe partial class UserPages
             return Follow.Got;
         }
         finally { gate.Exit(token); }
-    }
-
-    // The PTE table of the last page followed (pte_offset_map for the next address in the same
-    // 2 MiB): page tables are freed only under the mmap write lock, so while the caller holds the
-    // read lock without dropping it (no fault, no stack growth since the cache was filled) the
-    // table stays; the entry itself is still read afresh for every page.
-    private struct PteTableCache
-    {
-        private ulong* _table;
-        private ulong _region;
-        private bool _valid;
-
-        public ulong* Lookup(PhysicalMemory mem, int pgd, ulong addr, out bool huge)
-        {
-            huge = false;
-            if (_valid && (addr >> 21) == _region) return _table + PageTables.Index(addr, 0);
-            ulong* pte = PageTables.Lookup(mem, pgd, addr, out huge);
-            if (pte != null && !huge)
-            {
-                _table = pte - PageTables.Index(addr, 0);
-                _region = addr >> 21;
-                _valid = true;
-            }
-            return pte;
-        }
     }
 
     // can_follow_write_pte: a read-only entry satisfies a FOLL_FORCE write only once the fault broke

@@ -68,6 +68,16 @@ internal sealed class WalkerGate
         Volatile.Write(ref count, count - 1);
     }
 
+    /// <summary>In debug builds, throws <see cref="KiovBugException"/> unless the calling thread is
+    /// inside this gate (<c>lockdep_assert_irqs_disabled</c> for a lockless walk).</summary>
+    [System.Diagnostics.Conditional("DEBUG")]
+    internal void AssertEntered()
+    {
+        Slot? s = t_slot;
+        if (s == null || !ReferenceEquals(s.Owner, this) || Volatile.Read(ref s.Even) + Volatile.Read(ref s.Odd) <= 0)
+            ThrowHelper.Bug("page-table cursor used outside the walker gate it was made for");
+    }
+
     private Slot MySlot()
     {
         Slot? s = t_slot;
