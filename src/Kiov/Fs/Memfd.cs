@@ -139,8 +139,9 @@ public sealed class MemfdFile : KFile
         }
     }
 
-    // Pages one pass of a read or a write copies at most (a folio_batch's worth, rounded down).
-    private const int PagesPerPass = 16;
+    // Pages one pass of a read or a write copies at most: 256 KiB, so that the per-pass costs (the
+    // size check, one walk of the iterator, the batch of references) are spread thin.
+    private const int PagesPerPass = 64;
 
     // For a pass over whole pages from 'pos' (page aligned) of 'count' bytes: takes references on the
     // cached pages there, up to the first hole, the pass size and (for a read, under the size lock,

@@ -421,7 +421,7 @@ public sealed unsafe class Pipe : IPipeRing
     // Pages freed by one pipe_read, a batch at a time.
     private ref struct FreedPages(Span<Page> slots)
     {
-        public const int Batch = 16;
+        public const int Batch = 64;
         private readonly Span<Page> _slots = slots;
         private int _count;
 
@@ -458,7 +458,7 @@ public sealed unsafe class Pipe : IPipeRing
     // the allocator's lock per batch instead of one per page.
     private ref struct FreshPages(Span<Page> slots)
     {
-        public const int Batch = 16;
+        public const int Batch = 64;
         private readonly Span<Page> _slots = slots;
         private int _next, _count;
 

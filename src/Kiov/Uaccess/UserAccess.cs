@@ -19,9 +19,11 @@ public static unsafe class UserAccess
     private const int PagesPerGateEntry = 16;
 
     [ThreadStatic] private static bool t_kernelDs;
+    private static int s_kernelDsScopes; // Interlocked: scopes open on any thread, so that access_ok
+                                          // reads the thread-local flag only when one might be set
 
     /// <summary>True while the calling thread runs under <c>set_fs(KERNEL_DS)</c>.</summary>
-    public static bool KernelDs => t_kernelDs;
+    public static bool KernelDs => Volatile.Read(ref s_kernelDsScopes) != 0 && t_kernelDs;
 
     /// <summary>
     /// <c>set_fs(KERNEL_DS)</c> for the calling thread until the scope is disposed (which restores the
@@ -31,6 +33,7 @@ public static unsafe class UserAccess
     {
         if (!config.SetFsKernelDs) throw new InvalidOperationException($"set_fs() does not exist in kernel {config.Name}");
         bool old = t_kernelDs;
+        Interlocked.Increment(ref s_kernelDsScopes);
         t_kernelDs = true;
         return new SetFsScope(old);
     }
@@ -39,7 +42,11 @@ public static unsafe class UserAccess
     public readonly struct SetFsScope(bool old) : IDisposable
     {
         /// <summary>Restores the limit saved when the scope began.</summary>
-        public void Dispose() => t_kernelDs = old;
+        public void Dispose()
+        {
+            t_kernelDs = old;
+            Interlocked.Decrement(ref s_kernelDsScopes);
+        }
     }
 
     /// <summary>
@@ -51,7 +58,7 @@ public static unsafe class UserAccess
     {
         ulong end = addr + size;
         if (end < addr) return false;
-        return t_kernelDs || end <= config.UserPtrMax;
+        return end <= config.UserPtrMax || KernelDs;
     }
 
     /// <summary><c>copy_to_user(dst, src, len)</c>: returns the bytes not copied.</summary>
