@@ -438,6 +438,12 @@ public sealed unsafe class PhysicalMemory : IDisposable
         return TablePointer(page);
     }
 
+    /// <summary>The frame's bytes without the check of <see cref="Pointer"/>: only for a frame the
+    /// caller has just reached through <see cref="Pointer"/> and holds a reference to, so that it
+    /// cannot have been freed since (a batch of pages checked once before one copy runs over them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal byte* CheckedBefore(Page page) => _base + ((nint)Check(page) << PageShift);
+
     /// <summary><see cref="Pointer"/> of a page-table frame: its entries are scheduling points of
     /// their own, so reaching the table is not one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -23,21 +23,36 @@ internal readonly unsafe struct FlatBuffer(byte* start) : IKernelBuffer
 /// Whole pages taken one after another as one kernel buffer, byte <c>i</c> in page <c>i / 4096</c>:
 /// the pipe's buffers or page-cache pages that <c>copy_page_to_iter</c>/<c>copy_page_from_iter</c>
 /// would copy one call per page. The pages need not be consecutive in physical memory; the caller
-/// keeps them (and the array, fixed or on the stack) alive for the copy.
+/// keeps them (and the array, fixed or on the stack) alive for the copy, holding a reference to each.
+/// Each page is checked (a free frame throws, as <see cref="PhysicalMemory.Pointer"/> does) when the
+/// vector is made, not again at every piece of the copy.
 /// </summary>
-internal readonly unsafe struct PageVector(PhysicalMemory memory, Page* pages, int pageCount) : IKernelBuffer
+internal readonly unsafe struct PageVector : IKernelBuffer
 {
+    private readonly PhysicalMemory _memory;
+    private readonly Page* _pages;
+    private readonly int _count;
+
+    /// <summary>The <paramref name="pageCount"/> pages at <paramref name="pages"/> of <paramref name="memory"/>.</summary>
+    public PageVector(PhysicalMemory memory, Page* pages, int pageCount)
+    {
+        for (int i = 0; i < pageCount; i++) memory.Pointer(pages[i]);
+        _memory = memory;
+        _pages = pages;
+        _count = pageCount;
+    }
+
     /// <summary>The number of pages.</summary>
-    public int Count => pageCount;
+    public int Count => _count;
 
     /// <summary>The length in bytes.</summary>
-    public ulong Length => (ulong)pageCount << PageShift;
+    public ulong Length => (ulong)_count << PageShift;
 
     /// <inheritdoc/>
     public byte* At(ulong offset, ref ulong count)
     {
         ulong inPage = offset & (PageSize - 1);
         if (count > PageSize - inPage) count = PageSize - inPage;
-        return memory.Pointer(pages[offset >> PageShift]) + inPage;
+        return _memory.CheckedBefore(_pages[offset >> PageShift]) + inPage;
     }
 }
