@@ -49,10 +49,19 @@ internal readonly unsafe struct PageVector : IKernelBuffer
     public ulong Length => (ulong)_count << PageShift;
 
     /// <inheritdoc/>
+    /// <remarks>Pages that follow each other in physical memory too are one contiguous piece (as a
+    /// large folio would be), so the copy runs over them at once.</remarks>
     public byte* At(ulong offset, ref ulong count)
     {
-        ulong inPage = offset & (PageSize - 1);
-        if (count > PageSize - inPage) count = PageSize - inPage;
-        return _memory.CheckedBefore(_pages[offset >> PageShift]) + inPage;
+        int i = (int)(offset >> PageShift);
+        ulong inPage = offset & (PageSize - 1), room = PageSize - inPage;
+        Page first = _pages[i];
+        while (room < count && i + 1 < _count && _pages[i + 1].Pfn == _pages[i].Pfn + 1)
+        {
+            i++;
+            room += PageSize;
+        }
+        if (count > room) count = room;
+        return _memory.CheckedBefore(first) + inPage;
     }
 }
