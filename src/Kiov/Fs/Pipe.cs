@@ -186,7 +186,9 @@ public sealed unsafe class Pipe : IPipeRing
         if (total == 0) return 0;
         long ret = 0;
         // Fresh pages are taken from the allocator a batch at a time (the frames that page-by-page
-        // allocation would give, in the same order); any left unused go back before the lock is.
+        // allocation would give, in the same order, unless something else allocates meanwhile, such
+        // as a fault of the source during the copy: frame numbers are no contract, in the kernel
+        // neither); any left unused go back before the lock is.
         var fresh = new FreshPages(stackalloc Page[FreshPages.Batch]);
         Sched.Lock(Lock);
         lock (Lock)
@@ -410,6 +412,7 @@ public sealed unsafe class Pipe : IPipeRing
         Page page = buf.Page;
         if (buf.Kind != PipeBufferKind.Anon || Memory.RefCount(page) != 1 || _tmpPage0.IsNull || _tmpPage1.IsNull)
         {
+            freed.Flush(Memory); // the frees in the order the buffers went
             ReleaseTailLocked();
             return;
         }
