@@ -5,7 +5,8 @@ internal static class BenchRunner
 {
     /// <summary>Measures everything; <paramref name="progress"/> gets a line per cell (or nothing).</summary>
     /// <param name="quick">A short warm-up and few batches.</param>
-    /// <param name="filter">Only the workloads whose name contains this (any case); null for all.</param>
+    /// <param name="filter">Only the workloads whose name contains this (any case), or one of its
+    /// '|'-separated words; null for all.</param>
     /// <param name="progress">Where a line per cell goes, or null.</param>
     public static BenchResults Run(bool quick, string? filter, TextWriter? progress)
     {
@@ -35,7 +36,8 @@ internal static class BenchRunner
     }
 
     private static bool Selected(string name, string? filter) =>
-        filter == null || name.Contains(filter, StringComparison.OrdinalIgnoreCase);
+        filter == null || filter.Split('|', StringSplitOptions.RemoveEmptyEntries)
+            .Any(word => name.Contains(word, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>A size as the table writes it: 512 B, 4 KiB, 1 MiB.</summary>
     public static string SizeText(long bytes) =>

@@ -19,7 +19,7 @@ public static class BenchCommand
         var quick = new Option<bool>("--quick") { Description = "A short warm-up and few batches (rough figures, for a smoke test)" };
         var json = new Option<bool>("--json") { Description = "Write the results as JSON instead of tables" };
         var plot = new Option<string?>("--plot") { Description = "Also draw throughput against segment size into FILE (.svg or .png)", HelpName = "FILE" };
-        var filter = new Option<string?>("--filter") { Description = "Only the workloads whose name contains WORD (pipe, memfd, process_vm, pin, get)", HelpName = "WORD" };
+        var filter = new Option<string?>("--filter") { Description = "Only the workloads whose name contains WORD (pipe, memfd, process_vm, pin, get; several as pipe|memfd)", HelpName = "WORD" };
         var command = new Command("bench", "Time the same system calls on the model and on the host kernel, side by side, with memcpy as the ceiling")
             { quick, json, plot, filter };
         command.SetAction(parse => ExitCodes.Guard(parse.InvocationConfiguration.Error,

@@ -3,6 +3,7 @@ using Kiov.Iov;
 using Kiov.Memory;
 using Kiov.Mm;
 using static Kiov.Memory.PageGeometry;
+using Kiov.Uaccess;
 
 namespace Kiov.Fs;
 
@@ -75,8 +76,24 @@ public sealed class MemfdFile : KFile
     public override unsafe long ReadIter(ref IovIter to, ref long pos, IocbFlags flags)
     {
         long done = 0;
+        Page* run = stackalloc Page[PagesPerPass];
         while (to.Count != 0)
         {
+            if (to.IsUserBacked && (pos & (PageSize - 1)) == 0 && to.Count >= 2 * PageSize)
+            {
+                int n = FindGetWholePages(pos, to.Count, new Span<Page>(run, PagesPerPass));
+                if (n != 0)
+                {
+                    // The page-by-page copies of n whole cached pages, as one pass.
+                    ulong bytes = (ulong)n * PageSize;
+                    ulong moved = to.CopyPagesToIter(new PageVector(_kernel.Memory, run, n), bytes);
+                    _kernel.Memory.PutPages(new ReadOnlySpan<Page>(run, n));
+                    done += (long)moved;
+                    pos += (long)moved;
+                    if (moved < bytes) return done != 0 ? done : -Errno.EFAULT;
+                    continue;
+                }
+            }
             Page page;
             ulong nr;
             Sched.Lock(_inode.SizeLock);
@@ -122,13 +139,63 @@ public sealed class MemfdFile : KFile
         }
     }
 
+    // Pages one pass of a read or a write copies at most: 256 KiB, so that the per-pass costs (the
+    // size check, one walk of the iterator, the batch of references) are spread thin.
+    private const int PagesPerPass = 64;
+
+    // For a pass over whole pages from 'pos' (page aligned) of 'count' bytes: takes references on the
+    // cached pages there, up to the first hole, the pass size and (for a read, under the size lock,
+    // as each page's own look-up would check; for a write, holding WriteLock, so the size cannot
+    // change) the size. Returns how many, none when fewer than two (the page-by-page path then
+    // runs, which also handles holes and the size's last page).
+    private int FindGetWholePages(long pos, ulong count, Span<Page> run)
+    {
+        Sched.Lock(_inode.SizeLock);
+        lock (_inode.SizeLock)
+        {
+            long size = _inode.SizeUnderLock;
+            if (pos >= size) return 0;
+            long whole = Math.Min((long)(count / PageSize), Math.Min(run.Length, (size - pos) / PageSize));
+            if (whole < 2) return 0;
+            int n = Cache.FindGetRun(pos >> PageShift, run[..(int)whole]);
+            if (n >= 2) return n;
+            _kernel.Memory.PutPages(run[..n]);
+            return 0;
+        }
+    }
+
     // generic_perform_write; the caller holds the inode's WriteLock.
     private unsafe long PerformWrite(ref IovIter from, ref long pos)
     {
         long done = 0;
         bool faultedIn = false;
+        Page* run = stackalloc Page[PagesPerPass];
         while (from.Count != 0)
         {
+            if (from.IsUserBacked && (pos & (PageSize - 1)) == 0 && from.Count >= 2 * PageSize && !_inode.WriteSealed)
+            {
+                // Whole pages inside the size that are cached already: nothing to create and no size
+                // to change, so their page-by-page copies are one pass. Each page a copy reached is
+                // dirtied, the one it stopped in too, as write_end does after any copy.
+                int n = FindGetWholePages(pos, from.Count, new Span<Page>(run, PagesPerPass));
+                if (n != 0)
+                {
+                    ulong want = (ulong)n * PageSize;
+                    ulong moved = from.CopyFromIterToPages(new PageVector(_kernel.Memory, run, n), want);
+                    int reached = moved == want ? n : (int)(moved / PageSize) + 1;
+                    for (int i = 0; i < reached; i++)
+                        if ((_kernel.Memory.Flags(run[i]) & PageFlags.Dirty) == 0) _kernel.Memory.SetFlags(run[i], PageFlags.Dirty);
+                    _kernel.Memory.PutPages(new ReadOnlySpan<Page>(run, n));
+                    done += (long)moved;
+                    pos += (long)moved;
+                    if (moved == want || moved % PageSize != 0) { faultedIn = false; continue; }
+                    // The page where the copy stopped got nothing: fault_in_iov_iter_readable, then
+                    // again (a page copied in between resets this, as it does page by page).
+                    if (faultedIn && moved == 0) return done != 0 ? done : -Errno.EFAULT;
+                    faultedIn = true;
+                    continue;
+                }
+            }
             int offset = (int)(pos & (PageSize - 1));
             ulong bytes = Math.Min((ulong)(PageSize - offset), from.Count);
             // shmem_write_begin: sealed against writes, or against growing past i_size.

@@ -2,6 +2,7 @@ using Kiov.Concurrency;
 using Kiov.Iov;
 using Kiov.Memory;
 using static Kiov.Memory.PageGeometry;
+using Kiov.Uaccess;
 
 namespace Kiov.Fs;
 
@@ -123,12 +124,28 @@ public sealed unsafe class Pipe : IPipeRing
         ulong total = to.Count;
         if (total == 0) return 0;
         long ret = 0;
+        var freed = new FreedPages(stackalloc Page[FreedPages.Batch]);
         Sched.Lock(Lock);
         lock (Lock)
         {
             while (true)
             {
-                if (!IsEmptyLocked)
+                int whole = !IsEmptyLocked && to.IsUserBacked ? WholeAnonPagesLocked(total) : 0;
+                if (whole >= 2)
+                {
+                    // Several whole pages at the front: the page-by-page copies as one pass.
+                    ulong moved = ReadWholePagesLocked(ref to, whole, ref freed, out bool shortCopy);
+                    ret += (long)moved;
+                    total -= moved;
+                    if (shortCopy)
+                    {
+                        if (ret == 0) ret = -Errno.EFAULT;
+                        break;
+                    }
+                    if (total == 0) break;
+                    if (!IsEmptyLocked) continue;
+                }
+                else if (!IsEmptyLocked)
                 {
                     ref PipeBuffer buf = ref TailLocked;
                     uint chars = (uint)Math.Min(buf.Len, total);
@@ -140,15 +157,17 @@ public sealed unsafe class Pipe : IPipeRing
                     }
                     ret += chars;
                     buf = buf with { Offset = buf.Offset + chars, Len = buf.Len - chars };
-                    if (buf.Len == 0) ReleaseTailLocked();
+                    if (buf.Len == 0) ReleaseTailLocked(ref freed);
                     total -= chars;
                     if (total == 0) break;
                     if (!IsEmptyLocked) continue;
                 }
                 if (_writers == 0 || ret != 0) break;
                 if (nonBlock) { ret = -Errno.EAGAIN; break; }
+                freed.Flush(Memory);
                 Sched.Wait(Lock);
             }
+            freed.Flush(Memory);
             Sched.PulseAll(Lock);
         }
         return ret;
@@ -166,6 +185,11 @@ public sealed unsafe class Pipe : IPipeRing
         ulong total = from.Count;
         if (total == 0) return 0;
         long ret = 0;
+        // Fresh pages are taken from the allocator a batch at a time (the frames that page-by-page
+        // allocation would give, in the same order, unless something else allocates meanwhile, such
+        // as a fault of the source during the copy: frame numbers are no contract, in the kernel
+        // neither); any left unused go back before the lock is.
+        var fresh = new FreshPages(stackalloc Page[FreshPages.Batch]);
         Sched.Lock(Lock);
         lock (Lock)
         {
@@ -189,15 +213,22 @@ public sealed unsafe class Pipe : IPipeRing
                 while (true)
                 {
                     if (_readers == 0) return ret != 0 ? ret : -Errno.EPIPE;
-                    if (!IsFullLocked)
+                    if (!IsFullLocked && from.IsUserBacked && _tmpPage0.IsNull && _tmpPage1.IsNull)
+                    {
+                        // No spare left: fill the fresh pages of the batch in one pass.
+                        long r = WriteFreshPagesLocked(ref from, ref fresh, ref ret);
+                        if (r != 0 || from.Count == 0) return r != 0 ? r : ret;
+                    }
+                    else if (!IsFullLocked)
                     {
                         // anon_pipe_write (6.15 on): fill the page first, insert it only if the copy
                         // did not fault; older kernels inserted it empty first and left it behind.
-                        Page page = GetPageLocked();
+                        Page page = GetPageLocked(ref fresh, from.Count);
                         if (page.IsNull) return ret != 0 ? ret : -Errno.ENOMEM;
                         ulong copied = from.CopyFromIter(Memory.Pointer(page), PageSize);
                         if (copied < PageSize && from.Count != 0)
                         {
+                            fresh.ReturnUnused(Memory); // never taken, page by page: back first
                             PutPageLocked(page);
                             return ret != 0 ? ret : -Errno.EFAULT;
                         }
@@ -213,7 +244,11 @@ public sealed unsafe class Pipe : IPipeRing
                     Sched.Wait(Lock);
                 }
             }
-            finally { Sched.PulseAll(Lock); }
+            finally
+            {
+                fresh.ReturnUnused(Memory);
+                Sched.PulseAll(Lock);
+            }
         }
     }
 
@@ -297,14 +332,172 @@ public sealed unsafe class Pipe : IPipeRing
         else Memory.Put(old.Page);
     }
 
-    // anon_pipe_get_page: a spare page kept from an earlier buffer (tmp_page[]), else a new one.
-    private Page GetPageLocked()
+    // How many buffers at the front (at most a batch) are whole anonymous pages that a read of
+    // 'total' bytes takes entirely.
+    private int WholeAnonPagesLocked(ulong total)
+    {
+        int n = 0, limit = (int)Math.Min((ulong)FreedPages.Batch, total / PageSize);
+        for (; n < limit && _tail + (uint)n != _head; n++)
+        {
+            ref PipeBuffer b = ref BufferLocked(n);
+            if (b.Kind != PipeBufferKind.Anon || b.Offset != 0 || b.Len != PageSize) break;
+        }
+        return n;
+    }
+
+    // pipe_read's loop over 'count' whole-page buffers at the front as one copy: each buffer copied
+    // entirely is consumed; where the copy stops short, that buffer stays, as it would after its own
+    // short copy_page_to_iter (and the read ends: 'shortCopy'). Returns the bytes consumed.
+    private unsafe ulong ReadWholePagesLocked(ref IovIter to, int count, ref FreedPages freed, out bool shortCopy)
+    {
+        Page* pages = stackalloc Page[FreedPages.Batch];
+        for (int i = 0; i < count; i++) pages[i] = BufferLocked(i).Page;
+        ulong want = (ulong)count * PageSize;
+        ulong copied = to.CopyPagesToIter(new PageVector(Memory, pages, count), want);
+        int whole = (int)(copied / PageSize);
+        for (int i = 0; i < whole; i++)
+        {
+            TailLocked = TailLocked with { Offset = PageSize, Len = 0 };
+            ReleaseTailLocked(ref freed);
+        }
+        shortCopy = copied < want;
+        return (ulong)whole * PageSize;
+    }
+
+    // anon_pipe_write's loop over fresh pages (no spare left) as one copy into the next pages of
+    // the batch: each page filled is inserted, and the last one with what the write had left;
+    // where the copy stops short inside a page, that page is dropped and the rest of the batch goes
+    // back unused, as after its own short copy_page_from_iter. Returns 0 to go on, or the result.
+    private unsafe long WriteFreshPagesLocked(ref IovIter from, ref FreshPages fresh, ref long ret)
+    {
+        ulong pagesLeft = (from.Count + PageSize - 1) / PageSize;
+        Span<Page> batch = fresh.Peek(Memory, (int)Math.Min(pagesLeft, (ulong)FreeSlotsLocked));
+        if (batch.IsEmpty) return ret != 0 ? ret : -Errno.ENOMEM;
+        ulong want = Math.Min(from.Count, (ulong)batch.Length * PageSize);
+        ulong copied;
+        fixed (Page* pages = batch) copied = from.CopyFromIterToPages(new PageVector(Memory, pages, batch.Length), want);
+        int whole = (int)(copied / PageSize);
+        for (int i = 0; i < whole; i++) InsertFreshLocked(batch[i], PageSize);
+        ret += (long)whole * PageSize;
+        if (copied < want)
+        {
+            Page failed = batch[whole];
+            fresh.Consume(whole + 1);
+            fresh.ReturnUnused(Memory); // never taken, page by page: back first
+            PutPageLocked(failed);
+            return ret != 0 ? ret : -Errno.EFAULT;
+        }
+        uint rest = (uint)(copied % PageSize);
+        if (rest != 0)
+        {
+            InsertFreshLocked(batch[whole++], rest);
+            ret += rest;
+        }
+        fresh.Consume(whole);
+        return 0;
+    }
+
+    private void InsertFreshLocked(Page page, uint len)
+    {
+        _bufs[_head & Mask] = new PipeBuffer(page, 0, len, PipeBufferKind.Anon, CanMerge: true);
+        _head++;
+    }
+
+    // ReleaseTailLocked for pipe_read: a page that only this buffer holds and that is not kept as a
+    // spare is freed with the next batch (release_pages), not one trip through the allocator per
+    // buffer; nobody else can see it meanwhile. Every other page is released at once.
+    private void ReleaseTailLocked(ref FreedPages freed)
+    {
+        ref PipeBuffer buf = ref TailLocked;
+        Page page = buf.Page;
+        if (buf.Kind != PipeBufferKind.Anon || Memory.RefCount(page) != 1 || _tmpPage0.IsNull || _tmpPage1.IsNull)
+        {
+            freed.Flush(Memory); // the frees in the order the buffers went
+            ReleaseTailLocked();
+            return;
+        }
+        buf = default;
+        _tail++;
+        freed.Add(Memory, page);
+    }
+
+    // Pages freed by one pipe_read, a batch at a time.
+    private ref struct FreedPages(Span<Page> slots)
+    {
+        public const int Batch = 64;
+        private readonly Span<Page> _slots = slots;
+        private int _count;
+
+        public void Add(PhysicalMemory memory, Page page)
+        {
+            if (_count == _slots.Length) Flush(memory);
+            _slots[_count++] = page;
+        }
+
+        public void Flush(PhysicalMemory memory)
+        {
+            if (_count == 0) return;
+            memory.PutPages(_slots[.._count]);
+            _count = 0;
+        }
+    }
+
+    // anon_pipe_get_page: a spare page kept from an earlier buffer (tmp_page[]), else a new one
+    // (from the batch, which is refilled for at most the pages the rest of the write can fill).
+    private Page GetPageLocked(ref FreshPages fresh, ulong bytesLeft)
     {
         Page page;
         if (!_tmpPage0.IsNull) (page, _tmpPage0) = (_tmpPage0, Page.Null);
         else if (!_tmpPage1.IsNull) (page, _tmpPage1) = (_tmpPage1, Page.Null);
-        else page = Memory.Alloc(PageOwner.Pipe, zero: false);
+        else
+        {
+            ulong pagesLeft = (bytesLeft + PageSize - 1) / PageSize;
+            page = fresh.Next(Memory, (int)Math.Min(pagesLeft, (ulong)FreeSlotsLocked));
+        }
         return page;
+    }
+
+    // Frames for one pipe_write, allocated a batch at a time (alloc_pages_bulk): one trip through
+    // the allocator's lock per batch instead of one per page.
+    private ref struct FreshPages(Span<Page> slots)
+    {
+        public const int Batch = 64;
+        private readonly Span<Page> _slots = slots;
+        private int _next, _count;
+
+        // The next frame, refilling the batch with at most 'wanted' frames; Null when memory is out.
+        public Page Next(PhysicalMemory memory, int wanted)
+        {
+            if (_next == _count)
+            {
+                _next = 0;
+                _count = memory.AllocBulk(PageOwner.Pipe, _slots[..Math.Clamp(wanted, 1, _slots.Length)]);
+                if (_count == 0) return Page.Null;
+            }
+            return _slots[_next++];
+        }
+
+        // The frames of the batch not handed out yet, at most 'wanted', refilling an empty batch
+        // with at most 'wanted'; they are handed out by Consume. Empty when memory is out.
+        public Span<Page> Peek(PhysicalMemory memory, int wanted)
+        {
+            if (_next == _count)
+            {
+                _next = 0;
+                _count = memory.AllocBulk(PageOwner.Pipe, _slots[..Math.Clamp(wanted, 1, _slots.Length)]);
+            }
+            return _slots[_next..Math.Min(_count, _next + Math.Max(wanted, 1))];
+        }
+
+        public void Consume(int n) => _next += n;
+
+        // Gives back the frames never handed out, as if they had never been allocated.
+        public void ReturnUnused(PhysicalMemory memory)
+        {
+            if (_next == _count) return;
+            memory.FreeUnused(_slots[_next.._count]);
+            _next = _count = 0;
+        }
     }
 
     // anon_pipe_put_page: a page nobody else holds is kept as a spare while a slot is free.

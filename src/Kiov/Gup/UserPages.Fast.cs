@@ -1,5 +1,4 @@
 using Kiov.Concurrency;
-using System.Runtime.CompilerServices;
 using Kiov.Memory;
 using Kiov.Mm;
 using Kiov.Uaccess;
@@ -112,7 +111,7 @@ public static unsafe partial class UserPages
 
     /// <summary>
     /// <c>gup_fast</c>: inside the gate (the kernel's IRQs-off section), walk [start, end) one page
-    /// table at a time, reading each entry once, and stop at the first that is absent, PROT_NONE, not
+    /// table at a time with a <see cref="PageTableCursor"/>, reading each entry once, and stop at the first that is absent, PROT_NONE, not
     /// writable for a write, supervisor-only (when the user bit is checked) or special; take a
     /// speculative reference or pin, then re-read the entry (and its PMD) and give the page back if
     /// either changed. Returns the pages obtained, each in <paramref name="pages"/>.
@@ -136,10 +135,11 @@ public static unsafe partial class UserPages
         int token = gate.Enter();
         try
         {
+            var cursor = new PageTableCursor(mem, mm.Pgd, CursorGuard.WalkerGate, gate);
             ulong addr = start;
             while (addr < end)
             {
-                ulong* pmdp = PmdEntry(mem, mm.Pgd, addr);
+                ulong* pmdp = cursor.FindPmd(addr);
                 if (pmdp == null) break;
                 ulong pmd = Pte.Read(pmdp);
                 if ((pmd & Pte.Present) == 0) break;
@@ -157,7 +157,7 @@ public static unsafe partial class UserPages
                     continue;
                 }
                 // A 2 MiB leaf (the kernel's direct map) is one entry for 512 pages; a table has one per page.
-                ulong* ptep = leaf ? pmdp : PageTables.Entry(mem, Pte.Pfn(pmd), PageTables.Index(addr, 0));
+                ulong* ptep = leaf ? pmdp : cursor.EnterTable(addr, pmdp, pmd);
                 for (; addr < stop; addr += PageSize, ptep += leaf ? 0 : 1)
                 {
                     ulong entry = Pte.Read(ptep);
@@ -211,19 +211,5 @@ public static unsafe partial class UserPages
         }
         for (int i = 0; i < refs; i++) pages[i] = head.Nth(first + i);
         return refs;
-    }
-
-    // The PMD entry of addr (pgd → pud → pmd), or null where an upper level is absent or a leaf.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong* PmdEntry(PhysicalMemory mem, int pgd, ulong addr)
-    {
-        int table = pgd;
-        for (int level = 3; level > 1; level--)
-        {
-            ulong v = Pte.Read(PageTables.Entry(mem, table, PageTables.Index(addr, level)));
-            if ((v & (Pte.Present | Pte.Huge)) != Pte.Present) return null;
-            table = Pte.Pfn(v);
-        }
-        return PageTables.Entry(mem, table, PageTables.Index(addr, 1));
     }
 }

@@ -111,38 +111,45 @@ public static unsafe partial class UserPages
         int done = 0;
         long err = 0, faults = 0;
         Vma? vma = null;
-        var tables = new PteTableCache();
-        while (done < nrPages)
+        var tables = new PageTableCursor(mm.Memory, mm.Pgd, CursorGuard.MmapLock, mm.MmapLock);
+        var gate = new GateHold(mm.Kernel.Gate);
+        try
         {
-            if (vma == null || start >= vma.End)
+            while (done < nrPages)
             {
-                tables = default; // LookupVma may drop the lock (stack growth)
-                vma = LookupVma(mm, start);
-                err = vma == null ? -Errno.EFAULT : CheckVmaFlags(vma, flags);
+                if (vma == null || start >= vma.End)
+                {
+                    gate.Leave();
+                    tables.Reset(); // LookupVma may drop the lock (stack growth)
+                    vma = LookupVma(mm, start);
+                    err = vma == null ? -Errno.EFAULT : CheckVmaFlags(vma, flags);
+                    if (err != 0) break;
+                }
+                Page page = Page.Null;
+                int tries = 0;
+                Follow r;
+                Foll pageFlags = flags;  // FOLL_COW (4.9 to 6.1) or a dropped FOLL_WRITE (before 4.9) last for this page
+                while ((r = FollowPage(mm, vma!, start, pageFlags, out page, ref tables, ref gate)) != Follow.Got)
+                {
+                    gate.Leave();
+                    if (r == Follow.Changed) continue;
+                    if (r == Follow.NoStructPage) break;
+                    if (++tries > MaxFaultsPerPage) ThrowHelper.Unmapped("GUP: the fault never made the page followable at", start);
+                    tables.Reset(); // the fault may drop the lock
+                    err = FaultInPage(mm, vma!, start, pageFlags, r == Follow.Unshare, ref faults, ref locked);
+                    if (err != 0) break;
+                    pageFlags = AfterForcedWriteFault(mm, vma!, pageFlags);
+                    AfterFaultHook?.Invoke(mm, start);
+                }
+                if (err == -Errno.EBUSY) { err = 0; break; } // the fault gave up: dropped the lock, unless FOLL_NOWAIT
                 if (err != 0) break;
+                if (r == Follow.NoStructPage && wantPages) { err = -Errno.EFAULT; break; }
+                if (wantPages) pages[done] = page;
+                done++;
+                start += PageSize;
             }
-            Page page = Page.Null;
-            int tries = 0;
-            Follow r;
-            Foll pageFlags = flags;  // FOLL_COW (4.9 to 6.1) or a dropped FOLL_WRITE (before 4.9) last for this page
-            while ((r = FollowPage(mm, vma!, start, pageFlags, out page, ref tables)) != Follow.Got)
-            {
-                if (r == Follow.Changed) continue;
-                if (r == Follow.NoStructPage) break;
-                if (++tries > MaxFaultsPerPage) ThrowHelper.Unmapped("GUP: the fault never made the page followable at", start);
-                tables = default;
-                err = FaultInPage(mm, vma!, start, pageFlags, r == Follow.Unshare, ref faults, ref locked);
-                if (err != 0) break;
-                pageFlags = AfterForcedWriteFault(mm, vma!, pageFlags);
-                AfterFaultHook?.Invoke(mm, start);
-            }
-            if (err == -Errno.EBUSY) { err = 0; break; } // the fault gave up: dropped the lock, unless FOLL_NOWAIT
-            if (err != 0) break;
-            if (r == Follow.NoStructPage && wantPages) { err = -Errno.EFAULT; break; }
-            if (wantPages) pages[done] = page;
-            done++;
-            start += PageSize;
         }
+        finally { gate.Leave(); }
         mm.Kernel.Counters.AddSlow(wantPages ? done : 0, pin, faults);
         return done > 0 ? done : err;
     }
@@ -184,67 +191,63 @@ public static unsafe partial class UserPages
     /// <summary>
     /// <c>follow_page_pte</c>: the page mapped at <paramref name="addr"/>, referenced as the flags ask.
     /// The read lock keeps the tables, but madvise(DONTNEED) may zap the entry under it, so the
-    /// reference is speculative and the entry re-checked, inside the gate, exactly as the fast walk does.
+    /// reference is speculative and the entry re-checked, inside the gate (which
+    /// <paramref name="gate"/> holds for a run of pages), exactly as the fast walk does.
     /// </summary>
-    private static Follow FollowPage(AddressSpace mm, Vma vma, ulong addr, Foll flags, out Page page, ref PteTableCache tables)
+    private static Follow FollowPage(AddressSpace mm, Vma vma, ulong addr, Foll flags, out Page page, ref PageTableCursor tables, ref GateHold gate)
     {
         page = Page.Null;
         PhysicalMemory mem = mm.Memory;
-        WalkerGate gate = mm.Kernel.Gate;
-        int token = gate.Enter();
-        try
+        gate.Hold();
+        ulong* ptep = tables.Find(addr, out bool huge);
+        if (ptep == null || huge) return Follow.Absent;
+        ulong pte = Pte.Read(ptep);
+        // A PROT_NONE entry is followed only in an inaccessible area (ptrace's FOLL_FORCE read).
+        if (!Pte.MapsPage(pte) || (!Pte.IsPresent(pte) && (vma.Flags & VmFlags.AccessMask) != 0)) return Follow.Absent;
+        bool zero = mm.IsZeroEntry(pte);  // vm_normal_page is NULL, but the zero page is handed out
+        if ((pte & Pte.Special) != 0 && !zero) return Follow.NoStructPage;
+        page = new Page(Pte.Pfn(pte));
+        bool write = (flags & Foll.Write) != 0;
+        if (write && !CanFollowWrite(mm.Kernel.Config, mem, pte, page, vma, flags)) return Follow.Absent;
+        if (!write && (pte & Pte.Write) == 0 && MustUnshare(mm.Kernel.Config, mem, vma, flags, page)) return Follow.Unshare;
+        bool grab = (flags & (Foll.Get | Foll.Pin)) != 0 && !(zero && (flags & Foll.Pin) != 0); // try_grab_folio: no pin on the zero page
+        if (grab)
         {
-            ulong* ptep = tables.Lookup(mem, mm.Pgd, addr, out bool huge);
-            if (ptep == null || huge) return Follow.Absent;
-            ulong pte = Pte.Read(ptep);
-            // A PROT_NONE entry is followed only in an inaccessible area (ptrace's FOLL_FORCE read).
-            if (!Pte.MapsPage(pte) || (!Pte.IsPresent(pte) && (vma.Flags & VmFlags.AccessMask) != 0)) return Follow.Absent;
-            bool zero = mm.IsZeroEntry(pte);  // vm_normal_page is NULL, but the zero page is handed out
-            if ((pte & Pte.Special) != 0 && !zero) return Follow.NoStructPage;
-            page = new Page(Pte.Pfn(pte));
-            bool write = (flags & Foll.Write) != 0;
-            if (write && !CanFollowWrite(mm.Kernel.Config, mem, pte, page, vma, flags)) return Follow.Absent;
-            if (!write && (pte & Pte.Write) == 0 && MustUnshare(mm.Kernel.Config, mem, vma, flags, page)) return Follow.Unshare;
-            bool grab = (flags & (Foll.Get | Foll.Pin)) != 0 && !(zero && (flags & Foll.Pin) != 0); // try_grab_folio: no pin on the zero page
-            if (grab)
-            {
-                if (!TryGrab(mem, page, flags)) return Follow.Changed;
-                if (Pte.Read(ptep) != pte) { Ungrab(mem, page, flags); return Follow.Changed; }
-            }
-            if ((flags & Foll.Touch) != 0)
-            {
-                if (write && (pte & Pte.Dirty) == 0) mem.SetFlags(page, PageFlags.Dirty);
-                if ((pte & Pte.Accessed) == 0) Pte.TrySetBits(ptep, pte, Pte.Accessed);
-            }
-            return Follow.Got;
+            if (!TryGrab(mem, page, flags)) return Follow.Changed;
+            if (Pte.Read(ptep) != pte) { Ungrab(mem, page, flags); return Follow.Changed; }
         }
-        finally { gate.Exit(token); }
+        if ((flags & Foll.Touch) != 0)
+        {
+            if (write && (pte & Pte.Dirty) == 0) mem.SetFlags(page, PageFlags.Dirty);
+            if ((pte & Pte.Accessed) == 0) Pte.TrySetBits(ptep, pte, Pte.Accessed);
+        }
+        return Follow.Got;
     }
 
-    // The PTE table of the last page followed (pte_offset_map for the next address in the same
-    // 2 MiB): page tables are freed only under the mmap write lock, so while the caller holds the
-    // read lock without dropping it (no fault, no stack growth since the cache was filled) the
-    // table stays; the entry itself is still read afresh for every page.
-    private struct PteTableCache
+    // The walker gate as __get_user_pages holds it across follow_page calls: entered at the first
+    // page, left after a run of pages and before anything that may block (a fault, a stack's growth),
+    // so that the pages of a run cost one entry, not one each (an entry looks the thread's slot up).
+    private struct GateHold(WalkerGate gate)
     {
-        private ulong* _table;
-        private ulong _region;
-        private bool _valid;
+        private const int PagesPerEntry = 16;
+        private int _token = -1, _pages;
 
-        public ulong* Lookup(PhysicalMemory mem, int pgd, ulong addr, out bool huge)
+        public void Hold()
         {
-            huge = false;
-            if (_valid && (addr >> 21) == _region) return _table + PageTables.Index(addr, 0);
-            ulong* pte = PageTables.Lookup(mem, pgd, addr, out huge);
-            if (pte != null && !huge)
-            {
-                _table = pte - PageTables.Index(addr, 0);
-                _region = addr >> 21;
-                _valid = true;
-            }
-            return pte;
+            if (_token >= 0 && ++_pages < PagesPerEntry) return;
+            Leave();
+            _token = gate.Enter();
+        }
+
+        public void Leave()
+        {
+            if (_token < 0) return;
+            gate.Exit(_token);
+            _token = -1;
+            _pages = 0;
         }
     }
+
 
     // can_follow_write_pte: a read-only entry satisfies a FOLL_FORCE write only once the fault broke
     // copy-on-write in a private area that may not be written. Before 4.9 never (the fault dropped

@@ -39,6 +39,30 @@ public partial struct IovIter
         return IterateAndAdvance(bytes, ref step);
     }
 
+    /// <summary>
+    /// <c>copy_page_to_iter</c> of whole pages one after another (<paramref name="src"/>), as one pass:
+    /// copies up to <paramref name="bytes"/> from their start into a destination, stopping where the
+    /// page-by-page copies would (the first byte that cannot be written). Returns the bytes copied.
+    /// </summary>
+    internal unsafe ulong CopyPagesToIter(PageVector src, ulong bytes)
+    {
+        if (_dataSource) return 0;
+        var step = new PagesToIterStep(src);
+        return IterateAndAdvance(Math.Min(bytes, src.Length), ref step);
+    }
+
+    /// <summary>
+    /// <c>copy_page_from_iter</c> into whole pages one after another (<paramref name="dst"/>), as one
+    /// pass: fills up to <paramref name="bytes"/> from their start out of a source, stopping where the
+    /// page-by-page copies would. Returns the bytes copied.
+    /// </summary>
+    internal unsafe ulong CopyFromIterToPages(PageVector dst, ulong bytes)
+    {
+        if (!_dataSource) return 0;
+        var step = new PagesFromIterStep(dst);
+        return IterateAndAdvance(Math.Min(bytes, dst.Length), ref step);
+    }
+
     /// <summary><c>copy_to_iter_full</c>: all or nothing; on a short copy the iterator is reverted and false returned.</summary>
     public unsafe bool CopyToIterFull(ReadOnlySpan<byte> src)
     {
@@ -132,6 +156,32 @@ public partial struct IovIter
     {
         public ulong User(AddressSpace mm, ulong uaddr, ulong progress, ulong len) => UserAccess.RawCopyFromUser(mm, dst + progress, uaddr, len);
         public ulong Kernel(byte* p, ulong progress, ulong len) { ForwardCopy.Copy(p, dst + progress, len); return 0; }
+    }
+
+    private readonly unsafe struct PagesToIterStep(PageVector src) : IIterStep
+    {
+        public ulong User(AddressSpace mm, ulong uaddr, ulong progress, ulong len) => UserAccess.CopyPagesToUser(mm, uaddr, src, progress, len);
+        public ulong Kernel(byte* p, ulong progress, ulong len) => CopyWithPages(src, progress, p, len, toPages: false);
+    }
+
+    private readonly unsafe struct PagesFromIterStep(PageVector dst) : IIterStep
+    {
+        public ulong User(AddressSpace mm, ulong uaddr, ulong progress, ulong len) => UserAccess.RawCopyFromUserToPages(mm, dst, progress, uaddr, len);
+        public ulong Kernel(byte* p, ulong progress, ulong len) => CopyWithPages(dst, progress, p, len, toPages: true);
+    }
+
+    // A kernel chunk against the bytes 'offset' on of a page vector, forward, page piece by piece.
+    private static unsafe ulong CopyWithPages(PageVector pages, ulong offset, byte* p, ulong len, bool toPages)
+    {
+        for (ulong done = 0; done < len;)
+        {
+            ulong n = len - done;
+            byte* inPages = pages.At(offset + done, ref n);
+            if (toPages) ForwardCopy.Copy(p + done, inPages, n);
+            else ForwardCopy.Copy(inPages, p + done, n);
+            done += n;
+        }
+        return 0;
     }
 
     private readonly unsafe struct ZeroStep : IIterStep

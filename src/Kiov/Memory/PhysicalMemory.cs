@@ -168,6 +168,86 @@ public sealed unsafe class PhysicalMemory : IDisposable
         return Prepare(pfn, owner, zero);
     }
 
+    /// <summary>
+    /// <c>alloc_pages_bulk</c>: fills <paramref name="pages"/> with frames as that many calls of
+    /// <see cref="Alloc"/> would (the same frames in the same order, each with a count of one, not
+    /// zeroed), under one acquisition of the allocator's lock. Returns how many it got: fewer when
+    /// memory runs out, and a failure is counted only when it got none (the call of
+    /// <see cref="Alloc"/> that would have failed). Frames a caller ends up not using go back
+    /// through <see cref="FreeUnused"/>.
+    /// </summary>
+    internal int AllocBulk(PageOwner owner, Span<Page> pages)
+    {
+        int got = 0;
+        lock (_allocLock)
+        {
+            for (; got < pages.Length; got++)
+            {
+                int pfn;
+                if (_freeTop > 0)
+                {
+                    pfn = _freeStack[--_freeTop];
+                    _onFreeList[pfn] = false;
+                }
+                else if (!TryAdvanceFrontier(1)) break;
+                else pfn = _frontier - 1;
+                pages[got] = new Page(pfn);
+            }
+        }
+        if (got == 0 && !pages.IsEmpty) Failed();
+        for (int i = 0; i < got; i++) Prepare(pages[i].Pfn, owner, zero: false);
+        return got;
+    }
+
+    /// <summary>
+    /// Gives back frames from <see cref="AllocBulk"/> that were never used (never written, never
+    /// referenced by anyone else), last first, so that the free list is as if they had never been
+    /// handed out: the next allocations get the same frames in the same order.
+    /// </summary>
+    internal void FreeUnused(ReadOnlySpan<Page> pages)
+    {
+        for (int i = pages.Length - 1; i >= 0; i--)
+        {
+            int pfn = Check(pages[i]);
+            int v = Interlocked.Decrement(ref _refcount[pfn]);
+            if (v != 0) ThrowHelper.BadCount("free of an unused frame", pages[i], v);
+            FreeFrame(pfn);
+        }
+    }
+
+    /// <summary>
+    /// <c>release_pages</c> (<c>folios_put</c>): drops one reference on each page, as
+    /// <see cref="Put"/> of each in order would, and frees those whose count reaches zero under one
+    /// acquisition of the allocator's lock (in the same order, so the free list is the same).
+    /// </summary>
+    internal void PutPages(ReadOnlySpan<Page> pages)
+    {
+        Span<int> freed = stackalloc int[pages.Length <= 64 ? pages.Length : 0];
+        if (freed.Length != pages.Length)
+        {
+            foreach (Page page in pages) Put(page);
+            return;
+        }
+        int n = 0;
+        foreach (Page page in pages)
+        {
+            int pfn = Check(page);
+            Sched.Point(SchedPoint.PageRef, (ulong)(uint)pfn);
+            int v = Interlocked.Add(ref _refcount[pfn], -1);
+            if (v == 0) { MarkFree(pfn); freed[n++] = pfn; }
+            else if (v < 0) ThrowHelper.BadCount("put_page", page, v);
+        }
+        if (n == 0) return;
+        lock (_allocLock)
+        {
+            foreach (int pfn in freed[..n])
+            {
+                _freeStack[_freeTop++] = pfn;
+                _onFreeList[pfn] = true;
+            }
+        }
+    }
+
     /// <summary>Allocates <paramref name="count"/> physically consecutive frames (<c>alloc_pages</c> of
     /// a higher order, or <c>kmalloc</c> of a large buffer), each with a count of one, so that their
     /// direct-map addresses are consecutive too. Returns the first, or <see cref="Page.Null"/>.</summary>
@@ -249,6 +329,17 @@ public sealed unsafe class PhysicalMemory : IDisposable
 
     private void FreeFrame(int pfn)
     {
+        MarkFree(pfn);
+        lock (_allocLock)
+        {
+            _freeStack[_freeTop++] = pfn;
+            _onFreeList[pfn] = true;
+        }
+    }
+
+    // The checks and the poisoning of __free_pages before the frame goes on the free list.
+    private void MarkFree(int pfn)
+    {
         int flags = Volatile.Read(ref _flags[pfn]);
         if ((flags & (int)PageFlags.Free) != 0) ThrowHelper.BadFrame("double free", pfn);
         if ((flags & (int)PageFlags.Reserved) != 0) ThrowHelper.BadFrame("free of a reserved frame", pfn);
@@ -257,11 +348,6 @@ public sealed unsafe class PhysicalMemory : IDisposable
         if (poison) new Span<byte>(_base + ((nint)pfn << PageShift), PageSize).Fill(PoisonByte);
         _owner[pfn] = PageOwner.None;
         Volatile.Write(ref _flags[pfn], (int)(poison ? PageFlags.Free | PageFlags.Poisoned : PageFlags.Free));
-        lock (_allocLock)
-        {
-            _freeStack[_freeTop++] = pfn;
-            _onFreeList[pfn] = true;
-        }
     }
 
     /// <summary>Takes a reference (<c>get_page</c>). The page must already be referenced.</summary>
@@ -351,6 +437,12 @@ public sealed unsafe class PhysicalMemory : IDisposable
         Sched.Point(SchedPoint.PageData, (ulong)(uint)page.Pfn);
         return TablePointer(page);
     }
+
+    /// <summary>The frame's bytes without the check of <see cref="Pointer"/>: only for a frame the
+    /// caller has just reached through <see cref="Pointer"/> and holds a reference to, so that it
+    /// cannot have been freed since (a batch of pages checked once before one copy runs over them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal byte* CheckedBefore(Page page) => _base + ((nint)Check(page) << PageShift);
 
     /// <summary><see cref="Pointer"/> of a page-table frame: its entries are scheduling points of
     /// their own, so reaching the table is not one.</summary>

@@ -85,7 +85,8 @@ public sealed unsafe partial class AddressSpace
     {
         MmapLock.AssertLocked();
         Sched.Point(SchedPoint.Fault, this);
-        ulong* ptep = PageTables.LookupOrAlloc(Memory, _pgd, addr);
+        var cursor = new PageTableCursor(Memory, _pgd, CursorGuard.MmapLock, MmapLock);
+        ulong* ptep = cursor.FindOrAlloc(addr);
         if (ptep == null) return -Errno.ENOMEM;
         bool accessible = (vma.Flags & VmFlags.AccessMask) != 0;
         while (true)

@@ -31,6 +31,24 @@ public sealed class PageCache(PhysicalMemory memory)
         }
     }
 
+    /// <summary><c>filemap_get_folios_contig</c>: the pages at <paramref name="first"/> and after, up to
+    /// the first hole or <paramref name="pages"/>.Length, each with a reference for the caller, under
+    /// one acquisition of the cache's lock. Returns how many.</summary>
+    internal int FindGetRun(long first, Span<Page> pages)
+    {
+        Sched.Lock(_lock);
+        lock (_lock)
+        {
+            int n = 0;
+            for (; n < pages.Length && _pages.TryGetValue(first + n, out var page); n++)
+            {
+                memory.Get(page);
+                pages[n] = page;
+            }
+            return n;
+        }
+    }
+
     /// <summary><c>xa_load</c>: the page at <paramref name="index"/> without a reference, valid while
     /// the caller keeps the file from being truncated; <see cref="Page.Null"/> for a hole.</summary>
     public Page Find(long index)

@@ -56,8 +56,18 @@ internal static unsafe class PageTables
     /// Walks to the PTE of <paramref name="addr"/>, adding missing tables (<c>pte_alloc</c>). Returns
     /// null only when memory is exhausted. Caller holds the mmap lock (read or write) of the owner.
     /// </summary>
-    public static ulong* LookupOrAlloc(PhysicalMemory mem, int pgd, ulong addr, ulong tableBits = Pte.UserTable)
+    public static ulong* LookupOrAlloc(PhysicalMemory mem, int pgd, ulong addr, ulong tableBits = Pte.UserTable) =>
+        LookupOrAlloc(mem, pgd, addr, tableBits, out _, out _);
+
+    /// <summary>
+    /// <see cref="LookupOrAlloc(PhysicalMemory, int, ulong, ulong)"/> that also gives the PMD entry
+    /// on the way (<paramref name="pmdp"/>) and what it held (<paramref name="pmd"/>), for a
+    /// <see cref="PageTableCursor"/> to remember the table.
+    /// </summary>
+    public static ulong* LookupOrAlloc(PhysicalMemory mem, int pgd, ulong addr, ulong tableBits, out ulong* pmdp, out ulong pmd)
     {
+        pmdp = null;
+        pmd = 0;
         int table = pgd;
         for (int level = 3; level > 0; level--)
         {
@@ -74,6 +84,7 @@ internal static unsafe class PageTables
                 else { mem.Put(fresh); v = Pte.Read(e); }
             }
             if ((v & Pte.Huge) != 0) throw new KiovBugException($"page-table walk to 0x{addr:x} met a huge leaf");
+            if (level == 1) { pmdp = e; pmd = v; }
             table = Pte.Pfn(v);
         }
         return Entry(mem, table, Index(addr, 0));

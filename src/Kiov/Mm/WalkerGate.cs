@@ -24,13 +24,14 @@ internal sealed class WalkerGate
 {
     // One thread's entries, by parity; written only by that thread. Padded so that two threads'
     // slots never share a cache line.
-    private sealed class Slot(WalkerGate owner, int threadId)
+    private sealed class Slot(WalkerGate owner, int threadId, int index)
     {
 #pragma warning disable CS0169 // padding
         private readonly long _pad0, _pad1, _pad2, _pad3, _pad4, _pad5, _pad6;
 #pragma warning restore CS0169
         public readonly WalkerGate Owner = owner;
         public readonly int ThreadId = threadId;
+        public readonly int Index = index;  // its place in _slots, which only ever grows
         public long Even, Odd;
 #pragma warning disable CS0169
         private readonly long _pad7, _pad8, _pad9, _pad10, _pad11, _pad12, _pad13;
@@ -54,18 +55,29 @@ internal sealed class WalkerGate
             int epoch = Volatile.Read(ref _epoch);
             ref long count = ref (epoch & 1) == 0 ? ref s.Even : ref s.Odd;
             Volatile.Write(ref count, count + 1);
-            if (Volatile.Read(ref _epoch) == epoch) return epoch & 1;
+            if (Volatile.Read(ref _epoch) == epoch) return (s.Index << 1) | (epoch & 1);
             Volatile.Write(ref count, count - 1);
         }
     }
 
-    /// <summary>Leaves the gate (<c>local_irq_restore</c>), on the thread that entered it.</summary>
+    /// <summary>Leaves the gate (<c>local_irq_restore</c>), on the thread that entered it. The token
+    /// names the thread's slot and the parity it counted in, so leaving needs no thread-local look-up.</summary>
     public void Exit(int token)
     {
         Sched.Point(SchedPoint.GateExit, this);
-        Slot s = MySlot();
-        ref long count = ref token == 0 ? ref s.Even : ref s.Odd;
+        Slot s = Volatile.Read(ref _slots)[token >> 1];
+        ref long count = ref (token & 1) == 0 ? ref s.Even : ref s.Odd;
         Volatile.Write(ref count, count - 1);
+    }
+
+    /// <summary>In debug builds, throws <see cref="KiovBugException"/> unless the calling thread is
+    /// inside this gate (<c>lockdep_assert_irqs_disabled</c> for a lockless walk).</summary>
+    [System.Diagnostics.Conditional("DEBUG")]
+    internal void AssertEntered()
+    {
+        Slot? s = t_slot;
+        if (s == null || !ReferenceEquals(s.Owner, this) || Volatile.Read(ref s.Even) + Volatile.Read(ref s.Odd) <= 0)
+            ThrowHelper.Bug("page-table cursor used outside the walker gate it was made for");
     }
 
     private Slot MySlot()
@@ -86,7 +98,7 @@ internal sealed class WalkerGate
             // read the new epoch after its count, and so is not one that Synchronize must wait for.
             foreach (Slot mine in _slots)
                 if (mine.ThreadId == id) return t_slot = mine;
-            var s = new Slot(this, id);
+            var s = new Slot(this, id, _slots.Length);
             Volatile.Write(ref _slots, [.. _slots, s]);
             return t_slot = s;
         }

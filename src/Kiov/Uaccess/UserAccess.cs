@@ -9,7 +9,8 @@ namespace Kiov.Uaccess;
 /// <summary>
 /// The kernel's user-access primitives (arch/x86/include/asm/uaccess*.h): <c>access_ok</c>,
 /// <c>copy_to_user</c>, <c>copy_from_user</c>, <c>clear_user</c>. Copies translate each page through
-/// the address space's page tables (inside the <see cref="WalkerGate"/>, as the MMU would), fault
+/// the address space's page tables with a <see cref="PageTableCursor"/> (inside the
+/// <see cref="WalkerGate"/>, as the MMU would), fault
 /// missing pages in through <see cref="AddressSpace.FaultInUser"/>, stop exactly at the first byte
 /// that cannot be reached, and return the bytes NOT copied. They never allocate.
 /// </summary>
@@ -18,9 +19,11 @@ public static unsafe class UserAccess
     private const int PagesPerGateEntry = 16;
 
     [ThreadStatic] private static bool t_kernelDs;
+    private static int s_kernelDsScopes; // Interlocked: scopes open on any thread, so that access_ok
+                                          // reads the thread-local flag only when one might be set
 
     /// <summary>True while the calling thread runs under <c>set_fs(KERNEL_DS)</c>.</summary>
-    public static bool KernelDs => t_kernelDs;
+    public static bool KernelDs => Volatile.Read(ref s_kernelDsScopes) != 0 && t_kernelDs;
 
     /// <summary>
     /// <c>set_fs(KERNEL_DS)</c> for the calling thread until the scope is disposed (which restores the
@@ -30,6 +33,7 @@ public static unsafe class UserAccess
     {
         if (!config.SetFsKernelDs) throw new InvalidOperationException($"set_fs() does not exist in kernel {config.Name}");
         bool old = t_kernelDs;
+        Interlocked.Increment(ref s_kernelDsScopes);
         t_kernelDs = true;
         return new SetFsScope(old);
     }
@@ -38,7 +42,11 @@ public static unsafe class UserAccess
     public readonly struct SetFsScope(bool old) : IDisposable
     {
         /// <summary>Restores the limit saved when the scope began.</summary>
-        public void Dispose() => t_kernelDs = old;
+        public void Dispose()
+        {
+            t_kernelDs = old;
+            Interlocked.Decrement(ref s_kernelDsScopes);
+        }
     }
 
     /// <summary>
@@ -50,23 +58,23 @@ public static unsafe class UserAccess
     {
         ulong end = addr + size;
         if (end < addr) return false;
-        return t_kernelDs || end <= config.UserPtrMax;
+        return end <= config.UserPtrMax || KernelDs;
     }
 
     /// <summary><c>copy_to_user(dst, src, len)</c>: returns the bytes not copied.</summary>
-    public static ulong CopyToUser(AddressSpace mm, ulong dst, byte* src, ulong len) => Copy(mm, dst, src, len, Op.ToUser);
+    public static ulong CopyToUser(AddressSpace mm, ulong dst, byte* src, ulong len) => Copy(mm, dst, new FlatBuffer(src), 0, len, Op.ToUser);
 
     /// <summary><c>copy_to_user</c> from a span: returns the bytes not copied.</summary>
     public static ulong CopyToUser(AddressSpace mm, ulong dst, ReadOnlySpan<byte> src)
     {
-        fixed (byte* p = src) return Copy(mm, dst, p, (ulong)src.Length, Op.ToUser);
+        fixed (byte* p = src) return Copy(mm, dst, new FlatBuffer(p), 0, (ulong)src.Length, Op.ToUser);
     }
 
     /// <summary><c>copy_from_user(dst, src, len)</c>: returns the bytes not copied. (The kernel zeroes
     /// the uncopied tail of a short <c>copy_from_user</c>; so does this.)</summary>
     public static ulong CopyFromUser(AddressSpace mm, byte* dst, ulong src, ulong len)
     {
-        ulong left = Copy(mm, src, dst, len, Op.FromUser);
+        ulong left = Copy(mm, src, new FlatBuffer(dst), 0, len, Op.FromUser);
         if (left != 0) NativeMemory.Clear(dst + (len - left), (nuint)left);
         return left;
     }
@@ -79,14 +87,28 @@ public static unsafe class UserAccess
 
     /// <summary><c>raw_copy_from_user</c>: like <see cref="CopyFromUser(AddressSpace, byte*, ulong, ulong)"/>
     /// but the uncopied tail is left alone, as iov_iter's <c>copyin</c> needs.</summary>
-    public static ulong RawCopyFromUser(AddressSpace mm, byte* dst, ulong src, ulong len) => Copy(mm, src, dst, len, Op.FromUser);
+    public static ulong RawCopyFromUser(AddressSpace mm, byte* dst, ulong src, ulong len) => Copy(mm, src, new FlatBuffer(dst), 0, len, Op.FromUser);
+
+    /// <summary><c>copy_to_user</c> from the bytes <paramref name="offset"/> on of a run of whole
+    /// pages (<c>copy_page_to_iter</c> page after page, in one pass through the page tables):
+    /// returns the bytes not copied.</summary>
+    internal static ulong CopyPagesToUser(AddressSpace mm, ulong dst, PageVector src, ulong offset, ulong len) =>
+        Copy(mm, dst, src, offset, len, Op.ToUser);
+
+    /// <summary><c>raw_copy_from_user</c> into the bytes <paramref name="offset"/> on of a run of
+    /// whole pages (<c>copy_page_from_iter</c> page after page): returns the bytes not copied; the
+    /// uncopied tail is left alone.</summary>
+    internal static ulong RawCopyFromUserToPages(AddressSpace mm, PageVector dst, ulong offset, ulong src, ulong len) =>
+        Copy(mm, src, dst, offset, len, Op.FromUser);
 
     /// <summary><c>clear_user(dst, len)</c>: returns the bytes not zeroed.</summary>
-    public static ulong ClearUser(AddressSpace mm, ulong dst, ulong len) => Copy(mm, dst, null, len, Op.Clear);
+    public static ulong ClearUser(AddressSpace mm, ulong dst, ulong len) => Copy(mm, dst, new FlatBuffer(null), 0, len, Op.Clear);
 
     private enum Op { ToUser, FromUser, Clear }
 
-    private static ulong Copy(AddressSpace mm, ulong uaddr, byte* kbuf, ulong len, Op op)
+    // 'kernel' from byte 'koffset' on is the kernel side of the copy (unused by Clear).
+    private static ulong Copy<TKernel>(AddressSpace mm, ulong uaddr, TKernel kernel, ulong koffset, ulong len, Op op)
+        where TKernel : struct, IKernelBuffer
     {
         if (len == 0) return 0;
         if (!AccessOk(mm.Kernel.Config, uaddr, len)) return len;
@@ -94,7 +116,7 @@ public static unsafe class UserAccess
         ulong done = 0;
         while (true)
         {
-            done += CopyPresent(mm, uaddr + done, kbuf == null ? null : kbuf + done, len - done, op);
+            done += CopyPresent(mm, uaddr + done, kernel, koffset + done, len - done, op);
             if (done == len) return 0;
             // The MMU refused the page at uaddr+done: take the fault, as the exception table would
             // let the kernel do, and try that page again; a fault that fails ends the copy there.
@@ -105,8 +127,10 @@ public static unsafe class UserAccess
     // Copies through present, permitted pages from 'addr' on, at most PagesPerGateEntry pages per
     // entry into the gate, and returns the bytes copied before the first page that needs a fault.
     // Pages that are consecutive in physical memory too are copied as one run (one vectorised
-    // copy), flushed before the gate is left, so no page of a run can be freed under it.
-    private static ulong CopyPresent(AddressSpace mm, ulong addr, byte* kbuf, ulong len, Op op)
+    // copy, split only where the kernel side is), flushed before the gate is left, so no page of a
+    // run can be freed under it.
+    private static ulong CopyPresent<TKernel>(AddressSpace mm, ulong addr, TKernel kernel, ulong koffset, ulong len, Op op)
+        where TKernel : struct, IKernelBuffer
     {
         PhysicalMemory mem = mm.Memory;
         bool write = op != Op.FromUser;
@@ -120,20 +144,14 @@ public static unsafe class UserAccess
             ulong runStart = done; // where the run starts in the kernel buffer
             try
             {
-                ulong* table = null;
-                ulong tableRegion = ulong.MaxValue;
+                ulong first = addr + done; // the root may differ between the halves (a separate kernel root)
+                var cursor = new PageTableCursor(mem, mm.Kernel.RootFor(mm.Pgd, first), CursorGuard.WalkerGate, mm.Kernel.Gate);
                 for (int n = 0; n < PagesPerGateEntry && done < len; n++)
                 {
                     ulong a = addr + done;
-                    ulong* pte;
-                    bool huge = false;
-                    if ((a >> 21) == tableRegion) pte = table + PageTables.Index(a, 0);
-                    else
-                    {
-                        pte = PageTables.Lookup(mem, mm.Kernel.RootFor(mm.Pgd, a), a, out huge);
-                        if (pte == null) { blocked = true; break; }
-                        if (!huge) { table = pte - PageTables.Index(a, 0); tableRegion = a >> 21; }
-                    }
+                    if (((a ^ first) >> 63) != 0) break;
+                    ulong* pte = cursor.Find(a, out bool huge);
+                    if (pte == null) { blocked = true; break; }
                     ulong e;
                     while (true)
                     {
@@ -147,27 +165,42 @@ public static unsafe class UserAccess
                     byte* p = mem.Pointer(new Page(pfn)) + OffsetInPage(a);
                     if (p != run + (done - runStart))
                     {
-                        CopyRun(run, kbuf, runStart, done - runStart, op);
+                        CopyRun(run, kernel, koffset + runStart, done - runStart, op);
                         run = p;
                         runStart = done;
                     }
                     done += Math.Min(len - done, (ulong)(PageSize - OffsetInPage(a)));
                 }
-                CopyRun(run, kbuf, runStart, done - runStart, op);
+                CopyRun(run, kernel, koffset + runStart, done - runStart, op);
             }
             finally { mm.Kernel.Gate.Exit(token); }
         }
         return done;
     }
 
+    // One run of user memory, copied forward piece by piece where the kernel side is not contiguous.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyRun(byte* user, byte* kbuf, ulong offset, ulong count, Op op)
+    private static void CopyRun<TKernel>(byte* user, TKernel kernel, ulong koffset, ulong count, Op op)
+        where TKernel : struct, IKernelBuffer
     {
-        if (count == 0) return;
+        while (count != 0)
+        {
+            ulong n = count;
+            byte* k = op == Op.Clear ? null : kernel.At(koffset, ref n);
+            CopyPiece(user, k, n, op);
+            user += n;
+            koffset += n;
+            count -= n;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPiece(byte* user, byte* kernel, ulong count, Op op)
+    {
         switch (op)
         {
-            case Op.ToUser: ForwardCopy.Copy(kbuf + offset, user, count); break;
-            case Op.FromUser: ForwardCopy.Copy(user, kbuf + offset, count); break;
+            case Op.ToUser: ForwardCopy.Copy(kernel, user, count); break;
+            case Op.FromUser: ForwardCopy.Copy(user, kernel, count); break;
             default: NativeMemory.Clear(user, (nuint)count); break;
         }
     }
