@@ -20,18 +20,26 @@ public static class LitmusCommand
         var host = new Option<int>("--host") { Description = "Also run the test N times on the host kernel and compare" };
         var maxRuns = new Option<int>("--max-runs") { Description = "The most schedules the exhaustive search runs (default 20000)", DefaultValueFactory = _ => 20_000 };
         var save = new Option<string>("--save-histogram") { Description = "Write the host's histogram to this file (docs/trace-format.md's host-histogram format)" };
+        var recorded = new Option<string>("--recorded") { Description = "Check a host histogram recorded earlier (--save-histogram's file) instead of running the host" };
         var hostChild = new Option<int>("--host-child") { Hidden = true };
         var file = new Argument<string>("file") { Description = "The litmus test (a trace with par lines), or - for standard input" };
         var command = new Command("litmus", "Every outcome the model allows for a litmus test; with --host N, checked against the host kernel");
         command.Options.Add(host);
         command.Options.Add(maxRuns);
         command.Options.Add(save);
+        command.Options.Add(recorded);
         command.Options.Add(hostChild);
         command.Arguments.Add(file);
         command.SetAction(parse => ExitCodes.Guard(Console.Error, () =>
         {
             LitmusTrace trace = LitmusTrace.Load(parse.GetValue(file)!, Console.OpenStandardInput);
             if (parse.GetValue(hostChild) is > 0 and int runs) return HostRuns(trace, runs, Console.Out);
+            if (parse.GetValue(recorded) is { } r)
+            {
+                if (parse.GetValue(host) != 0 || parse.GetValue(save) != null)
+                    throw new ToolInputException("--recorded checks a histogram already recorded: it takes neither --host nor --save-histogram");
+                return Run(trace, 0, parse.GetValue(maxRuns), Console.Out, recorded: r);
+            }
             return Run(trace, parse.GetValue(host), parse.GetValue(maxRuns), Console.Out, parse.GetValue(save));
         }));
         return command;
@@ -43,8 +51,9 @@ public static class LitmusCommand
     /// <param name="maxRuns">The exhaustive search's budget of schedules.</param>
     /// <param name="stdout">Where the report goes.</param>
     /// <param name="saveHistogram">A file for the host's histogram, or null.</param>
+    /// <param name="recorded">A host histogram recorded earlier to check instead of running the host, or null.</param>
     /// <returns>The exit status.</returns>
-    public static int Run(LitmusTrace trace, int hostRuns, int maxRuns, TextWriter stdout, string? saveHistogram = null)
+    public static int Run(LitmusTrace trace, int hostRuns, int maxRuns, TextWriter stdout, string? saveHistogram = null, string? recorded = null)
     {
         if (hostRuns < 0) throw new ToolInputException("--host must be a positive number of runs");
         if (maxRuns < 1) throw new ToolInputException("--max-runs must be at least 1");
@@ -65,6 +74,7 @@ public static class LitmusCommand
             stdout.Write($"  {model.Stuck.Count} schedule(s) could not finish, e.g. {model.Stuck.Schedule}: {model.Stuck.Why}\n");
         for (int i = 0; i < model.Outcomes.Count; i++)
             stdout.Write($"  m{i + 1}: {model.Outcomes[i].Count} run(s), schedule {model.Outcomes[i].Schedule}\n{Indent(model.Outcomes[i].Lines)}");
+        if (recorded != null) return Verdict(trace.Name, model, ReadRecorded(recorded), stdout);
         if (hostRuns == 0) return ExitCodes.Ok;
         HostHistogram host = RunHostChild(trace, hostRuns);
         if (saveHistogram != null)
@@ -136,16 +146,44 @@ public static class LitmusCommand
             hang = $"the host child was killed after {limit.TotalSeconds:0} s";
         }
         child.WaitForExit();
-        var counts = new List<(string, int)>();
-        foreach (string line in stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            using JsonDocument doc = JsonDocument.Parse(line);
-            if (doc.RootElement.TryGetProperty("hung", out JsonElement h)) { hang = h.GetString(); continue; }
-            string lines = string.Concat(doc.RootElement.GetProperty("outcome").EnumerateArray().Select(e => e.GetRawText() + "\n"));
-            counts.Add((lines, doc.RootElement.GetProperty("count").GetInt32()));
-        }
+        HostHistogram got = ParseHistogram(stdout.Result, "the host child");
+        hang ??= got.Hang;
         if (hang == null && child.ExitCode != ExitCodes.Ok)
             hang = $"the host child exited {child.ExitCode}: {stderr.Result.Split('\n').FirstOrDefault()}";
+        return got with { Hang = hang };
+    }
+
+    // A histogram file as --save-histogram writes it.
+    private static HostHistogram ReadRecorded(string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ToolInputException($"{path}: {e.Message}"); }
+        return ParseHistogram(text, path);
+    }
+
+    // {"count":k,"outcome":[…]} lines (and the child's {"hung":…}) into a histogram.
+    private static HostHistogram ParseHistogram(string text, string source)
+    {
+        var counts = new List<(string, int)>();
+        string? hang = null;
+        int n = 0;
+        foreach (string line in text.Split('\n'))
+        {
+            n++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                using JsonDocument doc = JsonDocument.Parse(line);
+                if (doc.RootElement.TryGetProperty("hung", out JsonElement h)) { hang = h.GetString(); continue; }
+                string lines = string.Concat(doc.RootElement.GetProperty("outcome").EnumerateArray().Select(e => e.GetRawText() + "\n"));
+                counts.Add((lines, doc.RootElement.GetProperty("count").GetInt32()));
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                throw new ToolInputException($"{source}:{n}: not a histogram line {{\"count\":k,\"outcome\":[…]}}");
+            }
+        }
         return new HostHistogram(counts, hang);
     }
 
@@ -162,12 +200,19 @@ public static class LitmusCommand
             foreach (string o in order) stdout.Write($"{{\"count\":{counts[o]},\"outcome\":[{o}]}}\n");
             stdout.Flush();
         }
+        using ISyscalls said = Backends.Host(); // says the host's settings once
+        said.Dispose();
+        // One executor for every run, reset between runs (its fds closed, its arena reserved afresh,
+        // its forked children killed), so that a run costs its system calls, not a process's start.
+        using var executor = new ExecutorHostKernel();
         for (int run = 0; run < runs; run++)
         {
             var lines = new List<string>();
             try
             {
-                using ISyscalls sys = Backends.Host();
+                if (run > 0 && executor.Reset() is < 0 and long err)
+                    throw new HostExecutorException($"the executor could not reset its arena between runs: errno {-err}");
+                using ISyscalls sys = new HostSyscalls(executor, ownsKernel: false);
                 for (int i = 0; i < trace.Ops.Count; i++)
                 {
                     string r = trace.Ops[i].Run(sys).ToJson();

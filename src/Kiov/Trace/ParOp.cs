@@ -62,33 +62,20 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
             throw new ParStuckException(Line, status, controller.Threads.Where(t => !t.Done).Select(t => t.Pending).ToList());
     }
 
-    // Real threads, one CPU each where there are several, released together; a line still running
-    // after HostTimeout is hung: the executor is given up, which ends its threads' calls.
+    // Real threads, one CPU each where there are several, released together (HostCrew); a line
+    // still running after HostTimeout is hung: the executor is given up, which ends its threads' calls.
     private void RunHost(Action[] bodies, HostThreadGroup? group)
     {
-        int cpus = Environment.ProcessorCount;
-        int ready = 0, go = 0;
         var errors = new Exception?[bodies.Length];
-        var threads = bodies.Select((body, i) => new Thread(() =>
+        Action[] guarded = [.. bodies.Select((body, i) => (Action)(() =>
         {
-            if (cpus > 1) HostAffinity.Pin(i % cpus);
-            Interlocked.Increment(ref ready);
-            while (Volatile.Read(ref go) == 0) Thread.SpinWait(1);
             try { body(); } catch (Exception e) { errors[i] = e; }
-        }) { IsBackground = true }).ToList();
-        threads.ForEach(t => t.Start());
-        while (Volatile.Read(ref ready) < threads.Count) Thread.Yield();
-        Volatile.Write(ref go, 1);
-        DateTime deadline = DateTime.UtcNow + HostTimeout;
-        foreach (Thread t in threads)
+        }))];
+        if (!HostCrew.Rent(bodies.Length).Run(guarded, HostTimeout))
         {
-            TimeSpan left = deadline - DateTime.UtcNow;
-            if (!t.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero))
-            {
-                string hung = $"the threads did not finish within {HostTimeout.TotalSeconds} s on the host";
-                group?.GiveUp($"line {Line}: {hung}");
-                throw new TraceException(Line, hung);
-            }
+            string hung = $"the threads did not finish within {HostTimeout.TotalSeconds} s on the host";
+            group?.GiveUp($"line {Line}: {hung}");
+            throw new TraceException(Line, hung);
         }
         foreach (Exception? e in errors) if (e != null) throw new AggregateException(e);
     }
