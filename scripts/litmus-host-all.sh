@@ -3,7 +3,7 @@
 # docs/examples) on the host kernel N times (default 10000) with `kiov litmus --host N`, records each
 # histogram as NAME.host-histogram.jsonl beside the test, and keeps each report in OUT (default
 # /tmp/kiov-litmus). Then prints the table of docs/litmus-results.md from the recorded histograms
-# (scripts/litmus-table.sh). A test that fails or hangs is reported and the rest still run.
+# (scripts/litmus-table.sh does that part alone). A test that fails or hangs is reported and the rest still run.
 #   scripts/litmus-host-all.sh [N] [OUT]
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,3 +19,4 @@ for test in "$root"/tests/Kiov.Tests/Litmus/*.jsonl "$root"/docs/examples/litmus
     status=$?
     echo "$name: exit $status, $(( $(date +%s) - start )) s, $(grep -c '' "${test%.jsonl}.host-histogram.jsonl") host outcome(s)"
 done
+"$root/scripts/litmus-table.sh"

@@ -74,13 +74,13 @@ public static class LitmusCommand
             stdout.Write($"  {model.Stuck.Count} schedule(s) could not finish, e.g. {model.Stuck.Schedule}: {model.Stuck.Why}\n");
         for (int i = 0; i < model.Outcomes.Count; i++)
             stdout.Write($"  m{i + 1}: {model.Outcomes[i].Count} run(s), schedule {model.Outcomes[i].Schedule}\n{Indent(model.Outcomes[i].Lines)}");
-        if (recorded != null) return Verdict(trace.Name, model, ReadRecorded(recorded), stdout);
+        if (recorded != null) return Verdict(trace, model, ReadRecorded(recorded), stdout);
         if (hostRuns == 0) return ExitCodes.Ok;
         HostHistogram host = RunHostChild(trace, hostRuns);
         if (saveHistogram != null)
             File.WriteAllText(saveHistogram, string.Concat(host.Counts.Select(c =>
                 $"{{\"count\":{c.Count},\"outcome\":[{string.Join(',', c.Lines.Split('\n', StringSplitOptions.RemoveEmptyEntries))}]}}\n")));
-        return Verdict(trace.Name, model, host, stdout);
+        return Verdict(trace, model, host, stdout);
     }
 
     private static int ParLine(string why, int fallback) =>
@@ -93,29 +93,42 @@ public static class LitmusCommand
     /// <param name="Hang">Why the runs stopped early, or null.</param>
     public sealed record HostHistogram(List<(string Lines, int Count)> Counts, string? Hang);
 
-    private static int Verdict(string name, LitmusModelResult model, HostHistogram host, TextWriter stdout)
+    private static int Verdict(LitmusTrace trace, LitmusModelResult model, HostHistogram host, TextWriter stdout)
     {
+        string name = trace.Name;
         var allowed = model.Outcomes.Select(o => o.Lines).ToHashSet();
         int total = host.Counts.Sum(c => c.Count);
         stdout.Write($"{name}: the host showed {host.Counts.Count} outcome(s) over {total} run(s)\n");
+        var hostOnly = new List<(string Class, int Count)>();
+        (string Lines, int Count)? bad = null;
         foreach (var (lines, count) in host.Counts)
         {
             int m = model.Outcomes.ToList().FindIndex(o => o.Lines == lines);
-            stdout.Write($"  {(m >= 0 ? $"m{m + 1}" : "NOT ALLOWED")}: {count}\n{(m >= 0 ? "" : Indent(lines))}");
+            if (m >= 0) { stdout.Write($"  m{m + 1}: {count}\n"); continue; }
+            if (LitmusHostOnly.Classify(lines, allowed, trace.HostOnly) is { } cls)
+            {
+                hostOnly.Add((cls, count));
+                continue;
+            }
+            stdout.Write($"  NOT ALLOWED: {count}\n{Indent(lines)}");
+            bad ??= (lines, count);
         }
+        foreach (var group in hostOnly.GroupBy(h => h.Class))
+            stdout.Write($"  host-only ({group.Key}, declared by the test): {group.Count()} outcome(s), {group.Sum(h => h.Count)} run(s)\n");
         foreach (var (o, i) in model.Outcomes.Select((o, i) => (o, i)))
             if (!host.Counts.Any(c => c.Lines == o.Lines)) stdout.Write($"  m{i + 1}: allowed, never seen on the host\n");
         if (host.Hang != null) stdout.Write($"  host: {host.Hang}\n");
-        var bad = host.Counts.FirstOrDefault(c => !allowed.Contains(c.Lines));
-        if (bad.Lines != null)
+        if (bad is { } b)
         {
             stdout.Write($"{name}: FAIL: the host showed an outcome the model cannot produce; the nearest model outcomes:\n");
-            foreach (LitmusOutcome o in model.Outcomes.OrderBy(o => Distance(o.Lines, bad.Lines)).Take(2))
-                stdout.Write($"  {Distance(o.Lines, bad.Lines)} line(s) apart, schedule {o.Schedule}\n{Indent(o.Lines)}");
+            foreach (LitmusOutcome o in model.Outcomes.OrderBy(o => Distance(o.Lines, b.Lines)).Take(2))
+                stdout.Write($"  {Distance(o.Lines, b.Lines)} line(s) apart, schedule {o.Schedule}\n{Indent(o.Lines)}");
             return ExitCodes.Differ;
         }
         if (host.Hang != null) { stdout.Write($"{name}: the host runs stopped: {host.Hang}\n"); return ExitCodes.Internal; }
-        stdout.Write($"{name}: ok: every host outcome is allowed by the model\n");
+        stdout.Write(hostOnly.Count == 0
+            ? $"{name}: ok: every host outcome is allowed by the model\n"
+            : $"{name}: ok: every host outcome is allowed by the model or of the host-only class the test declares\n");
         return ExitCodes.Ok;
     }
 
@@ -242,6 +255,9 @@ public static class LitmusCommand
 /// <param name="Ops">Those lines parsed.</param>
 public sealed record LitmusTrace(string Name, IReadOnlyList<string> Lines, IReadOnlyList<TraceOp> Ops)
 {
+    /// <summary>The host-only classes the test's comments declare (<c># Host-only: CLASS</c>; a file only).</summary>
+    internal IReadOnlySet<string> HostOnly { get; init; } = new HashSet<string>();
+
     /// <summary>Reads a whole litmus test by the trace format's rules (<see cref="TraceInput"/>).</summary>
     /// <param name="name">The file name, or <c>-</c> for standard input.</param>
     /// <param name="stdin">Opens standard input.</param>
@@ -255,6 +271,7 @@ public sealed record LitmusTrace(string Name, IReadOnlyList<string> Lines, IRead
             ops.Add(op);
             lines.Add(input.LastLine);
         }
-        return new LitmusTrace(name, lines, ops);
+        IReadOnlySet<string> hostOnly = name == "-" ? new HashSet<string>() : LitmusHostOnly.Declared(File.ReadLines(name));
+        return new LitmusTrace(name, lines, ops) { HostOnly = hostOnly };
     }
 }

@@ -27,8 +27,9 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
     public override TraceResult Run(ISyscalls sys)
     {
         var results = Threads.Select(t => new TraceResult[t.Count]).ToArray();
-        if (sys is ModelSyscalls)
+        if (sys is ModelSyscalls model)
         {
+            model.ReadyThreads(Threads.Count);
             RunModel(Bodies(_ => sys, results, serialize: false));
             return new TraceResult(0, Threads: results);
         }
