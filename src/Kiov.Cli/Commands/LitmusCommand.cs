@@ -226,9 +226,10 @@ public static class LitmusCommand
                 if (run > 0 && executor.Reset() is < 0 and long err)
                     throw new HostExecutorException($"the executor could not reset its arena between runs: errno {-err}");
                 using ISyscalls sys = new HostSyscalls(executor, ownsKernel: false);
+                using var processes = new TraceProcesses(sys);
                 for (int i = 0; i < trace.Ops.Count; i++)
                 {
-                    string r = trace.Ops[i].Run(sys).ToJson();
+                    string r = processes.Run(trace.Ops[i]).ToJson();
                     if (i >= first) lines.Add(r);
                 }
             }

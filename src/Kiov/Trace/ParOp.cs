@@ -22,15 +22,24 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
     /// <summary>The policy the model's threads run under on this thread; null: each thread in turn.</summary>
     [field: ThreadStatic] public static SchedulePolicy? ModelPolicy { get; set; }
 
-    /// <summary>Runs each thread's ops and returns their results.</summary>
+    /// <summary>Runs each thread's ops and returns their results (with no process table, a <c>fork</c>
+    /// inside is a trace error).</summary>
     /// <param name="sys">The back end.</param>
-    public override TraceResult Run(ISyscalls sys)
+    public override TraceResult Run(ISyscalls sys) => RunThreads(sys, null);
+
+    /// <summary>Runs each thread's ops, a <c>fork</c> among them giving its child the lowest free
+    /// trace pid of <paramref name="processes"/>, and returns their results.</summary>
+    /// <param name="sys">The back end.</param>
+    /// <param name="processes">The trace's processes.</param>
+    public override TraceResult Run(ISyscalls sys, TraceProcesses processes) => RunThreads(sys, processes);
+
+    private TraceResult RunThreads(ISyscalls sys, TraceProcesses? processes)
     {
         var results = Threads.Select(t => new TraceResult[t.Count]).ToArray();
         if (sys is ModelSyscalls model)
         {
             model.ReadyThreads(Threads.Count);
-            RunModel(Bodies(_ => sys, results, serialize: false));
+            RunModel(Bodies(_ => sys, results, serialize: false, processes));
             return new TraceResult(0, Threads: results);
         }
         // On the host each thread makes its calls on a thread of the executor of its own, so the
@@ -38,20 +47,29 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
         // channel and one scratch buffer, which an op uses between its calls: there each op runs
         // whole, and the threads interleave at op boundaries only.
         using HostThreadGroup? group = (sys as HostSyscalls)?.OpenThreads(Threads.Count);
-        RunHost(Bodies(i => group?.Views[i] ?? sys, results, serialize: group is null), group);
+        RunHost(Bodies(i => group?.Views[i] ?? sys, results, serialize: group is null, processes), group);
         return new TraceResult(0, Threads: results);
     }
 
-    private Action[] Bodies(Func<int, ISyscalls> backEnd, TraceResult[][] results, bool serialize) =>
+    private Action[] Bodies(Func<int, ISyscalls> backEnd, TraceResult[][] results, bool serialize, TraceProcesses? processes) =>
         [.. Threads.Select((ops, i) => (Action)(() =>
         {
             ISyscalls own = backEnd(i);
             for (int j = 0; j < ops.Count; j++)
             {
-                if (serialize) { lock (own) results[i][j] = ops[j].Run(own); }
-                else results[i][j] = ops[j].Run(own);
+                if (serialize) { lock (own) results[i][j] = RunOne(ops[j], own, processes); }
+                else results[i][j] = RunOne(ops[j], own, processes);
             }
         }))];
+
+    // A fork in a thread forks the process from that thread (on the host, from the executor thread
+    // that serves it: the child is a copy with that one thread); the table of pids takes one fork at a time.
+    private static TraceResult RunOne(TraceOp op, ISyscalls own, TraceProcesses? processes)
+    {
+        if (op is not ForkOp || processes is null) return op.Run(own);
+        Sched.Lock(processes);
+        lock (processes) return op.Run(own, processes);
+    }
 
     private void RunModel(Action[] bodies)
     {
@@ -81,7 +99,7 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
         foreach (Exception? e in errors) if (e != null) throw new AggregateException(e);
     }
 
-    /// <summary>Reads <c>threads</c>: a non-empty list of lists of ops, none of them a <c>par</c> or carrying <c>pid</c>.</summary>
+    /// <summary>Reads <c>threads</c>: a non-empty list of lists of ops, none of them a <c>par</c> or an <c>exit</c> or carrying <c>pid</c>.</summary>
     internal static ParOp Parse(TraceFields f, Func<JsonElement, TraceOp> parseOp)
     {
         JsonElement threads = f.Required("threads");
@@ -97,7 +115,7 @@ public sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Threa
             {
                 if (op.ValueKind != JsonValueKind.Object) throw f.Error("each op in a thread must be a JSON object");
                 string name = op.TryGetProperty("op", out JsonElement n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "";
-                if (name is "par" or "fork" or "exit") throw f.Error($"a \"{name}\" op cannot be inside par (thread {lists.Count})");
+                if (name is "par" or "exit") throw f.Error($"a \"{name}\" op cannot be inside par (thread {lists.Count})");
                 if (op.TryGetProperty("pid", out _)) throw f.Error($"an op inside par cannot carry \"pid\" (thread {lists.Count})");
                 ops.Add(parseOp(op));
             }
