@@ -116,7 +116,7 @@ public class LitmusModelTests(ITestOutputHelper output)
         var declared = LitmusHostOnly.Declared(File.ReadLines(Path.Combine(Dir, "hash-during-fill.jsonl")));
         Assert.Equal(LitmusHostOnly.TornPage, LitmusHostOnly.Classify(torn, [model], declared));
         Assert.Null(LitmusHostOnly.Classify(shorter, [model], declared));
-        Assert.Null(LitmusHostOnly.Classify(torn, [model], LitmusHostOnly.Declared(File.ReadLines(Path.Combine(Dir, "sb-fill-hash.jsonl")))));
+        Assert.Null(LitmusHostOnly.Classify(torn, [model], LitmusHostOnly.Declared(File.ReadLines(Path.Combine(Dir, "gupfast-vmsplice-vs-munmap.jsonl")))));
     }
 
     [Fact]
