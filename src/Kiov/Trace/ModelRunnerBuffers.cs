@@ -27,20 +27,48 @@ internal sealed class ModelRunnerBuffers
     public ModelRunnerBuffers(PhysicalMemory memory)
     {
         this.memory = memory;
-        main = Make();
+        main = new Chunk();
+        main.Ensure(ChunkPages * PageSize, memory);
     }
 
-    /// <summary>One buffer: its pages, and the same as a bio_vec array for an iterator.</summary>
-    /// <param name="Pages">The pages.</param>
-    /// <param name="Vec">Each page whole, as a <see cref="BioVec"/>.</param>
-    public sealed record Chunk(Page[] Pages, BioVec[] Vec);
+    /// <summary>One buffer: its pages, allocated as they are first needed (a par line of many threads
+    /// that fill a page each does not take a MiB per thread), and the same as a bio_vec array for an iterator.</summary>
+    public sealed class Chunk
+    {
+        /// <summary>The pages; the first <see cref="Count"/> are allocated.</summary>
+        public Page[] Pages { get; } = new Page[ChunkPages];
 
-    /// <summary>Makes sure threads 0 to <paramref name="count"/>-1 of a par line have their buffers,
-    /// before the line's threads start (so that no allocation happens among their scheduling points).</summary>
+        /// <summary>Each allocated page whole, as a <see cref="BioVec"/>.</summary>
+        public BioVec[] Vec { get; } = new BioVec[ChunkPages];
+
+        /// <summary>How many pages are allocated.</summary>
+        public int Count { get; private set; }
+
+        /// <summary>Allocates pages until the first <paramref name="bytes"/> bytes have some. In a par
+        /// thread the new frames are its own: no other thread ever touches them, so their points are
+        /// no places to switch (<see cref="Sched.OwnFrames"/>).</summary>
+        /// <param name="bytes">Bytes needed, at most a chunk.</param>
+        /// <param name="memory">The machine's memory.</param>
+        public void Ensure(int bytes, PhysicalMemory memory)
+        {
+            int want = (bytes + PageSize - 1) / PageSize;
+            int first = Count;
+            for (; Count < want; Count++)
+            {
+                Pages[Count] = memory.Alloc(PageOwner.KernelBuffer);
+                Vec[Count] = new BioVec(Pages[Count], PageSize, 0);
+            }
+            if (Count > first && Sched.CurrentIndex >= 0)
+                Sched.OwnFrames(Pages[first..Count].Select(p => (ulong)(uint)p.Pfn));
+        }
+    }
+
+    /// <summary>Makes sure threads 0 to <paramref name="count"/>-1 of a par line have their buffers
+    /// (their pages come as each thread first needs them).</summary>
     /// <param name="count">The line's threads.</param>
     public void ReadyThreads(int count)
     {
-        while (threads.Count < count) threads.Add(Make());
+        while (threads.Count < count) threads.Add(new Chunk());
     }
 
     /// <summary>The calling thread's buffer: its par thread's if it is one (and was readied), else
@@ -52,28 +80,16 @@ internal sealed class ModelRunnerBuffers
             int i = Sched.CurrentIndex;
             if (i < 0 || i >= threads.Count) return main;
             // No other thread ever touches these frames: their points are no places to switch.
-            Sched.OwnFrames(threads[i].Pages.Select(p => (ulong)(uint)p.Pfn));
+            Sched.OwnFrames(threads[i].Pages[..threads[i].Count].Select(p => (ulong)(uint)p.Pfn));
             return threads[i];
         }
-    }
-
-    private Chunk Make()
-    {
-        var pages = new Page[ChunkPages];
-        var vec = new BioVec[ChunkPages];
-        for (int i = 0; i < ChunkPages; i++)
-        {
-            pages[i] = memory.Alloc(PageOwner.KernelBuffer);
-            vec[i] = new BioVec(pages[i], PageSize, 0);
-        }
-        return new Chunk(pages, vec);
     }
 
     /// <summary>Frees every buffer's pages.</summary>
     public void Free()
     {
         foreach (Chunk b in threads.Prepend(main))
-            foreach (Page p in b.Pages) memory.Put(p);
+            foreach (Page p in b.Pages[..b.Count]) memory.Put(p);
         threads.Clear();
     }
 }

@@ -95,12 +95,14 @@ public sealed partial class ModelSyscalls : ISyscalls
 
         public void Generate(uint seed, ulong offset, int n)
         {
+            chunk.Ensure(n, owner.Kernel.Memory);
             for (int i = 0; i * PageSize < n; i++)
                 FillPattern.Generate(seed, offset + (ulong)i * PageSize, Page(i, n));
         }
 
         public long Copy(ulong remote, int n, bool write)
         {
+            chunk.Ensure(n, owner.Kernel.Memory);
             var local = IovIter.Bvec(write, owner.Kernel.Space, chunk.Vec, (n + PageSize - 1) / PageSize, (ulong)n);
             return Syscalls.ProcessVmRwCore(owner.Process, ref local, [new IoVec(remote, (ulong)n)], write);
         }
@@ -182,6 +184,7 @@ public sealed partial class ModelSyscalls : ISyscalls
         Sched.Lock(chunk);
         lock (chunk)
         {
+            chunk.Ensure(bytes.Length, Kernel.Memory);
             for (int i = 0; i * PageSize < bytes.Length; i++)
             {
                 ReadOnlySpan<byte> part = bytes[(i * PageSize)..Math.Min(bytes.Length, (i + 1) * PageSize)];
