@@ -103,7 +103,8 @@ internal sealed class HostCrew
                 body = null;
                 if (Interlocked.Increment(ref crew.ready) == Volatile.Read(ref crew.count))
                     Volatile.Write(ref crew.go, 1);
-                while (Volatile.Read(ref crew.go) == 0) Thread.SpinWait(1);
+                var spin = new SpinWait(); // yields now and then: more workers than CPUs must not starve the last one
+                while (Volatile.Read(ref crew.go) == 0) spin.SpinOnce(sleep1Threshold: -1);
                 b();
                 Interlocked.Increment(ref crew.done);
                 crew.finished.Release();

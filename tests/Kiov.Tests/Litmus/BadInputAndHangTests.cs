@@ -40,6 +40,23 @@ public class BadInputAndHangTests
         finally { File.Delete(file); }
     }
 
+    [Fact]
+    public void ARecordedHistogramThatIsNotOneIsBadInputInOneLine()
+    {
+        string histogram = Path.Combine(Path.GetTempPath(), $"kiov-not-a-histogram-{Environment.ProcessId}.jsonl");
+        File.WriteAllText(histogram, "{\"count\":3,\"outcome\":[]}\n{\"counted\":1}\n");
+        try
+        {
+            var err = new StringWriter();
+            string test = Path.Combine(LitmusModelTests.Dir, "litmus-pipe-atomic.jsonl");
+            int rc = ExitCodes.Guard(err, () => LitmusCommand.Run(LitmusTrace.Load(test, () => Stream.Null), 0, 1000, TextWriter.Null, recorded: histogram));
+            Assert.Equal(ExitCodes.BadInput, rc);
+            string line = Assert.Single(err.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains($"{histogram}:2: not a histogram line", line);
+        }
+        finally { File.Delete(histogram); }
+    }
+
     // One thread reads a blocking pipe nothing writes: on the host the line cannot end. The par line
     // gives up after its timeout with a trace error naming it, and its executor is killed, so that the
     // thread stuck in read() ends with it.
