@@ -125,10 +125,11 @@ internal static class LitmusModel
         try
         {
             using var sys = new ModelSyscalls(HostSettings.ModelConfig(), LitmusMemoryBytes); // the host's zero page, as replay
+            using var processes = new TraceProcesses(sys); // fork (in a par thread too) and pid, as a replay
             using var w = new StringWriter();
             for (int i = 0; i < ops.Count; i++)
             {
-                string line = ops[i].Run(sys).ToJson();
+                string line = processes.Run(ops[i]).ToJson();
                 if (i >= first) { w.Write(line); w.Write('\n'); }
             }
             return new RunOutcome(w.ToString(), null);

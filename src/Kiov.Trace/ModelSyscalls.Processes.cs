@@ -17,8 +17,7 @@ internal partial class ModelSyscalls : IProcessSyscalls
         Kernel = parent.Kernel;
         Process = child;
         _fds = parent._fds.Clone();
-        _chunk = parent._chunk;
-        _chunkVec = parent._chunkVec;
+        _buffers = parent._buffers;
     }
 
     /// <inheritdoc/>

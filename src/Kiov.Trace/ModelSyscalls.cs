@@ -19,10 +19,9 @@ internal partial class ModelSyscalls : ISyscalls
     /// <summary>Physical memory of the model's machine: 64 GiB, reserved as address space and committed only as frames are first used, so a trace can fill the arena and more files besides.</summary>
     public const long MemoryBytes = 64L << 30;
 
-    private const int ChunkPages = 256;
+    private const int ChunkPages = ModelRunnerBuffers.ChunkPages;
     private readonly TraceFdTable<int> _fds = new();
-    private readonly Page[] _chunk = new Page[ChunkPages];
-    private readonly BioVec[] _chunkVec = new BioVec[ChunkPages];
+    private readonly ModelRunnerBuffers _buffers;
     private bool _disposed;
 
     /// <summary>Boots a machine behaving like <paramref name="config"/> (by default the running kernel
@@ -38,12 +37,13 @@ internal partial class ModelSyscalls : ISyscalls
         long r = Process.Mm.Mmap(TraceArena.Start, TraceArena.Size, Prot.None,
             MapFlags.Private | MapFlags.Anonymous | MapFlags.FixedNoReplace);
         if (r != (long)TraceArena.Start) throw new InvalidOperationException($"the model cannot reserve the arena: {r}");
-        for (int i = 0; i < ChunkPages; i++)
-        {
-            _chunk[i] = Kernel.Memory.Alloc(PageOwner.KernelBuffer);
-            _chunkVec[i] = new BioVec(_chunk[i], PageSize, 0);
-        }
+        _buffers = new ModelRunnerBuffers(Kernel.Memory);
     }
+
+    /// <summary>Gives threads 0 to <paramref name="count"/>-1 of a par line a runner buffer each
+    /// (<see cref="ModelRunnerBuffers"/>), before they start.</summary>
+    /// <param name="count">The line's threads.</param>
+    internal void ReadyThreads(int count) => _buffers.ReadyThreads(count);
 
     /// <summary>The machine.</summary>
     public Kernel Kernel { get; }
@@ -72,34 +72,38 @@ internal partial class ModelSyscalls : ISyscalls
     public long Fill(ulong addr, ulong len, uint seed)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var buffer = new ModelChunk(this);
-        Sched.Lock(_chunk); // the chunk is one buffer: threads of a par line take turns with it
-        lock (_chunk) return SelfCopy.Fill(ref buffer, addr, len, seed);
+        ModelRunnerBuffers.Chunk chunk = _buffers.Current;
+        var buffer = new ModelChunk(this, chunk);
+        Sched.Lock(chunk); // a par thread's own, so never contended there; the runner's otherwise
+        lock (chunk) return SelfCopy.Fill(ref buffer, addr, len, seed);
     }
 
     /// <inheritdoc/>
     public long Hash(ulong addr, ulong len, out ulong hash)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var buffer = new ModelChunk(this);
-        Sched.Lock(_chunk);
-        lock (_chunk) return SelfCopy.Hash(ref buffer, addr, len, out hash);
+        ModelRunnerBuffers.Chunk chunk = _buffers.Current;
+        var buffer = new ModelChunk(this, chunk);
+        Sched.Lock(chunk);
+        lock (chunk) return SelfCopy.Hash(ref buffer, addr, len, out hash);
     }
 
     // Kernel pages standing for the runner's buffer, moved by the model's process_vm_rw_core.
-    private readonly struct ModelChunk(ModelSyscalls owner) : ISelfCopyBuffer
+    private readonly struct ModelChunk(ModelSyscalls owner, ModelRunnerBuffers.Chunk chunk) : ISelfCopyBuffer
     {
         public int ChunkSize => ChunkPages * PageSize;
 
         public void Generate(uint seed, ulong offset, int n)
         {
+            chunk.Ensure(n, owner.Kernel.Memory);
             for (int i = 0; i * PageSize < n; i++)
                 FillPattern.Generate(seed, offset + (ulong)i * PageSize, Page(i, n));
         }
 
         public long Copy(ulong remote, int n, bool write)
         {
-            var local = IovIter.Bvec(write, owner.Kernel.Space, owner._chunkVec, (n + PageSize - 1) / PageSize, (ulong)n);
+            chunk.Ensure(n, owner.Kernel.Memory);
+            var local = IovIter.Bvec(write, owner.Kernel.Space, chunk.Vec, (n + PageSize - 1) / PageSize, (ulong)n);
             return Syscalls.ProcessVmRwCore(owner.Process, ref local, [new IoVec(remote, (ulong)n)], write);
         }
 
@@ -109,7 +113,7 @@ internal partial class ModelSyscalls : ISyscalls
             return hash;
         }
 
-        private Span<byte> Page(int i, int n) => owner.Kernel.Memory.Span(owner._chunk[i])[..Math.Min(PageSize, n - i * PageSize)];
+        private Span<byte> Page(int i, int n) => owner.Kernel.Memory.Span(chunk.Pages[i])[..Math.Min(PageSize, n - i * PageSize)];
     }
 
     /// <inheritdoc/>
@@ -176,13 +180,19 @@ internal partial class ModelSyscalls : ISyscalls
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (bytes.Length > ChunkPages * PageSize) throw new ArgumentException("poke is larger than the runner's buffer", nameof(bytes));
         if (bytes.IsEmpty) return 0;
-        for (int i = 0; i * PageSize < bytes.Length; i++)
+        ModelRunnerBuffers.Chunk chunk = _buffers.Current;
+        Sched.Lock(chunk);
+        lock (chunk)
         {
-            ReadOnlySpan<byte> part = bytes[(i * PageSize)..Math.Min(bytes.Length, (i + 1) * PageSize)];
-            part.CopyTo(Kernel.Memory.Span(_chunk[i]));
+            chunk.Ensure(bytes.Length, Kernel.Memory);
+            for (int i = 0; i * PageSize < bytes.Length; i++)
+            {
+                ReadOnlySpan<byte> part = bytes[(i * PageSize)..Math.Min(bytes.Length, (i + 1) * PageSize)];
+                part.CopyTo(Kernel.Memory.Span(chunk.Pages[i]));
+            }
+            var local = IovIter.Bvec(true, Kernel.Space, chunk.Vec, (bytes.Length + PageSize - 1) / PageSize, (ulong)bytes.Length);
+            return Syscalls.ProcessVmRwCore(Process, ref local, [new IoVec(addr, (ulong)bytes.Length)], true);
         }
-        var local = IovIter.Bvec(true, Kernel.Space, _chunkVec, (bytes.Length + PageSize - 1) / PageSize, (ulong)bytes.Length);
-        return Syscalls.ProcessVmRwCore(Process, ref local, [new IoVec(addr, (ulong)bytes.Length)], true);
     }
 
     /// <inheritdoc/>
@@ -246,7 +256,7 @@ internal partial class ModelSyscalls : ISyscalls
         if (_disposed) return;
         _disposed = true;
         if (_root != null) { Process.Dispose(); return; }  // a forked child: the machine is its root's
-        foreach (var p in _chunk) Kernel.Memory.Put(p);
+        _buffers.Free();
         Kernel.ExitAllProcesses();  // this process and any child of fork still running
         var leaks = Kernel.LeakReport();
         Kernel.Dispose();

@@ -22,14 +22,24 @@ internal sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Thr
     /// <summary>The policy the model's threads run under on this thread; null: each thread in turn.</summary>
     [field: ThreadStatic] internal static SchedulePolicy? ModelPolicy { get; set; }
 
-    /// <summary>Runs each thread's ops and returns their results.</summary>
+    /// <summary>Runs each thread's ops and returns their results (with no process table, a <c>fork</c>
+    /// inside is a trace error).</summary>
     /// <param name="sys">The back end.</param>
-    public override TraceResult Run(ISyscalls sys)
+    public override TraceResult Run(ISyscalls sys) => RunThreads(sys, null);
+
+    /// <summary>Runs each thread's ops, a <c>fork</c> among them giving its child the lowest free
+    /// trace pid of <paramref name="processes"/>, and returns their results.</summary>
+    /// <param name="sys">The back end.</param>
+    /// <param name="processes">The trace's processes.</param>
+    public override TraceResult Run(ISyscalls sys, TraceProcesses processes) => RunThreads(sys, processes);
+
+    private TraceResult RunThreads(ISyscalls sys, TraceProcesses? processes)
     {
         var results = Threads.Select(t => new TraceResult[t.Count]).ToArray();
-        if (sys is ModelSyscalls)
+        if (sys is ModelSyscalls model)
         {
-            RunModel(Bodies(_ => sys, results, serialize: false));
+            model.ReadyThreads(Threads.Count);
+            RunModel(Bodies(_ => sys, results, serialize: false, processes));
             return new TraceResult(0, Threads: results);
         }
         // On the host each thread makes its calls on a thread of the executor of its own, so the
@@ -37,20 +47,29 @@ internal sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Thr
         // channel and one scratch buffer, which an op uses between its calls: there each op runs
         // whole, and the threads interleave at op boundaries only.
         using IParThreads? group = (sys as IThreadedSyscalls)?.OpenThreads(Threads.Count);
-        RunHost(Bodies(i => group?.Views[i] ?? sys, results, serialize: group is null), group);
+        RunHost(Bodies(i => group?.Views[i] ?? sys, results, serialize: group is null, processes), group);
         return new TraceResult(0, Threads: results);
     }
 
-    private Action[] Bodies(Func<int, ISyscalls> backEnd, TraceResult[][] results, bool serialize) =>
+    private Action[] Bodies(Func<int, ISyscalls> backEnd, TraceResult[][] results, bool serialize, TraceProcesses? processes) =>
         [.. Threads.Select((ops, i) => (Action)(() =>
         {
             ISyscalls own = backEnd(i);
             for (int j = 0; j < ops.Count; j++)
             {
-                if (serialize) { lock (own) results[i][j] = ops[j].Run(own); }
-                else results[i][j] = ops[j].Run(own);
+                if (serialize) { lock (own) results[i][j] = RunOne(ops[j], own, processes); }
+                else results[i][j] = RunOne(ops[j], own, processes);
             }
         }))];
+
+    // A fork in a thread forks the process from that thread (on the host, from the executor thread
+    // that serves it: the child is a copy with that one thread); the table of pids takes one fork at a time.
+    private static TraceResult RunOne(TraceOp op, ISyscalls own, TraceProcesses? processes)
+    {
+        if (op is not ForkOp || processes is null) return op.Run(own);
+        Sched.Lock(processes);
+        lock (processes) return op.Run(own, processes);
+    }
 
     private void RunModel(Action[] bodies)
     {
@@ -62,38 +81,25 @@ internal sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Thr
             throw new ParStuckException(Line, status, controller.Threads.Where(t => !t.Done).Select(t => t.Pending).ToList());
     }
 
-    // Real threads, one CPU each where there are several, released together; a line still running
-    // after HostTimeout is hung: the executor is given up, which ends its threads' calls.
+    // Real threads, one CPU each where there are several, released together (HostCrew); a line
+    // still running after HostTimeout is hung: the executor is given up, which ends its threads' calls.
     private void RunHost(Action[] bodies, IParThreads? group)
     {
-        int cpus = Environment.ProcessorCount;
-        int ready = 0, go = 0;
         var errors = new Exception?[bodies.Length];
-        var threads = bodies.Select((body, i) => new Thread(() =>
+        Action[] guarded = [.. bodies.Select((body, i) => (Action)(() =>
         {
-            if (cpus > 1) HostAffinity.Pin(i % cpus);
-            Interlocked.Increment(ref ready);
-            while (Volatile.Read(ref go) == 0) Thread.SpinWait(1);
             try { body(); } catch (Exception e) { errors[i] = e; }
-        }) { IsBackground = true }).ToList();
-        threads.ForEach(t => t.Start());
-        while (Volatile.Read(ref ready) < threads.Count) Thread.Yield();
-        Volatile.Write(ref go, 1);
-        DateTime deadline = DateTime.UtcNow + HostTimeout;
-        foreach (Thread t in threads)
+        }))];
+        if (!HostCrew.Rent(bodies.Length).Run(guarded, HostTimeout))
         {
-            TimeSpan left = deadline - DateTime.UtcNow;
-            if (!t.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero))
-            {
-                string hung = $"the threads did not finish within {HostTimeout.TotalSeconds} s on the host";
-                group?.GiveUp($"line {Line}: {hung}");
-                throw new TraceException(Line, hung);
-            }
+            string hung = $"the threads did not finish within {HostTimeout.TotalSeconds} s on the host";
+            group?.GiveUp($"line {Line}: {hung}");
+            throw new TraceException(Line, hung);
         }
         foreach (Exception? e in errors) if (e != null) throw new AggregateException(e);
     }
 
-    /// <summary>Reads <c>threads</c>: a non-empty list of lists of ops, none of them a <c>par</c> or carrying <c>pid</c>.</summary>
+    /// <summary>Reads <c>threads</c>: a non-empty list of lists of ops, none of them a <c>par</c> or an <c>exit</c> or carrying <c>pid</c>.</summary>
     internal static ParOp Parse(TraceFields f, Func<JsonElement, TraceOp> parseOp)
     {
         JsonElement threads = f.Required("threads");
@@ -109,7 +115,7 @@ internal sealed record ParOp(int Line, IReadOnlyList<IReadOnlyList<TraceOp>> Thr
             {
                 if (op.ValueKind != JsonValueKind.Object) throw f.Error("each op in a thread must be a JSON object");
                 string name = op.TryGetProperty("op", out JsonElement n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "";
-                if (name is "par" or "fork" or "exit") throw f.Error($"a \"{name}\" op cannot be inside par (thread {lists.Count})");
+                if (name is "par" or "exit") throw f.Error($"a \"{name}\" op cannot be inside par (thread {lists.Count})");
                 if (op.TryGetProperty("pid", out _)) throw f.Error($"an op inside par cannot carry \"pid\" (thread {lists.Count})");
                 ops.Add(parseOp(op));
             }

@@ -31,7 +31,7 @@
  *   THREAD_CHANNELS n                -> { n or -errno, base }, with n new channels (socketpair
  *                                       ends) attached as SCM_RIGHTS: thread channels, each served
  *                                       by a thread of the executor until kiov closes it, with
- *                                       SYSCALL, WRITE_SCRATCH, READ_SCRATCH, FILL and HASH only, on
+ *                                       SYSCALL, WRITE_SCRATCH, READ_SCRATCH, FILL, HASH and FORK only, on
  *                                       a scratch buffer of its own: thread i's is at
  *                                       base + i * scratch size. The threads wait on a barrier for
  *                                       each other before serving, and the executor serves its own
@@ -87,6 +87,9 @@ static unsigned char *chunk;
 static long long fault_after = -1;
 static pid_t children[MAX_CHILDREN];
 static int child_count;
+static pthread_mutex_t children_lock = PTHREAD_MUTEX_INITIALIZER; /* thread channels fork too */
+static int thread_fds[MAX_THREADS]; /* the executor's ends of the thread channels, -1 when none */
+static int thread_fd_count;
 
 static long raw(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
@@ -246,44 +249,60 @@ static int reply_with_fds(int fd, long long ret, long long value, const int *fds
 }
 
 /* fork(): the child serves a channel of its own, made before the fork; the parent hands its
- * other end to kiov with the reply. */
-static void fork_executor(int fd)
+ * other end to kiov with the reply. Returns 1 in the child (which then serves CHANNEL_FD, its only
+ * thread being the one that forked), 0 in the parent. A thread channel's thread may fork too (a fork
+ * inside a par line): the child holds none of the thread channels, which are the parent's. */
+static int fork_executor(int fd)
 {
     int pair[2];
+    pthread_mutex_lock(&children_lock);
     if (child_count == MAX_CHILDREN)
     {
+        pthread_mutex_unlock(&children_lock);
         reply(fd, -EAGAIN, 0);
-        return;
+        return 0;
     }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
     {
+        pthread_mutex_unlock(&children_lock);
         reply(fd, -errno, 0);
-        return;
+        return 0;
     }
     pid_t pid = fork();
     if (pid < 0)
     {
         int err = errno;
+        pthread_mutex_unlock(&children_lock);
         close(pair[0]);
         close(pair[1]);
         reply(fd, -err, 0);
-        return;
+        return 0;
     }
     if (pid == 0)
     {
         /* No PR_SET_PDEATHSIG here: a trace's process outlives its parent's exit (docs/trace-format.md: exit of
          * pid 1 leaves pid 1's children running). If kiov dies, EOF on this channel ends us. */
         child_count = 0;
+        pthread_mutex_init(&children_lock, NULL); /* held by the forking thread in the parent's copy */
+        for (int i = 0; i < thread_fd_count; i++)
+            if (thread_fds[i] >= 0 && thread_fds[i] != pair[1])
+                close(thread_fds[i]);
+        thread_fd_count = 0;
         dup2(pair[1], CHANNEL_FD); /* replaces the parent's channel in this copy */
         close(pair[0]);
         close(pair[1]);
-        return;
+        return 1;
     }
     children[child_count++] = pid;
     close(pair[1]);
-    if (reply_with_fds(fd, pid, 0, &pair[0], 1) < 0)
-        _exit(0);
+    int sent = reply_with_fds(fd, pid, 0, &pair[0], 1);
     close(pair[0]);
+    /* Held until this fork's channel ends are closed here, so that a fork from another thread
+     * cannot copy them into its child (which would keep a dead child's channel from ending). */
+    pthread_mutex_unlock(&children_lock);
+    if (sent < 0)
+        _exit(0);
+    return 0;
 }
 
 static int in_scratch(long long offset, long long len)
@@ -321,6 +340,8 @@ static int dispatch(int fd, const long long *w, unsigned char *own_scratch, unsi
     }
 }
 
+static void serve(void);
+
 struct thread_channel
 {
     pthread_barrier_t *start;
@@ -355,8 +376,18 @@ static void *serve_thread(void *arg)
     pthread_barrier_wait(t->start);
     long long w[8];
     int status = 1;
-    while (read_all(t->fd, w, sizeof w) == 0 && (status = dispatch(t->fd, w, t->scratch, t->chunk)) > 0)
-        ;
+    while (read_all(t->fd, w, sizeof w) == 0)
+    {
+        status = dispatch(t->fd, w, t->scratch, t->chunk);
+        if (status == 0 && w[0] == OP_FORK)
+        {
+            if (fork_executor(t->fd))
+                serve(); /* the child: this thread is all it has; it never returns */
+            status = 1;
+        }
+        if (status <= 0)
+            break;
+    }
     if (status == 0)
         _exit(2);
     close(t->fd);
@@ -380,7 +411,10 @@ static void thread_channels(int fd, long long n)
     struct thread_channel threads[MAX_THREADS];
     pthread_t ids[MAX_THREADS];
     pthread_barrier_t start;
-    pthread_barrier_init(&start, NULL, (unsigned)n);
+    /* The threads and this one: they serve only once kiov's ends are closed here, so that a fork
+     * inside a par line cannot copy those ends into its child (which would keep a channel kiov
+     * closed from ending, and its thread, and so this process, from going on). */
+    pthread_barrier_init(&start, NULL, (unsigned)n + 1);
     long long made = 0, err = 0;
     for (; made < n; made++)
     {
@@ -391,9 +425,11 @@ static void thread_channels(int fd, long long n)
             break;
         }
         kiov_ends[made] = pair[0];
+        thread_fds[made] = pair[1];
         threads[made] = (struct thread_channel){&start, pair[1], nth_cpu(made), block + (size_t)made * SCRATCH_SIZE,
                                                 block + (size_t)n * SCRATCH_SIZE + (size_t)made * CHUNK_SIZE};
     }
+    thread_fd_count = (int)made;
     long long started = 0;
     for (; err == 0 && started < n; started++)
     {
@@ -413,13 +449,16 @@ static void thread_channels(int fd, long long n)
     }
     else
     {
-        if (reply_with_fds(fd, n, (long long)(uintptr_t)block, kiov_ends, (int)n) < 0)
-            _exit(0);
+        int sent = reply_with_fds(fd, n, (long long)(uintptr_t)block, kiov_ends, (int)n);
         for (long long i = 0; i < n; i++)
             close(kiov_ends[i]);
+        if (sent < 0)
+            _exit(0);
+        pthread_barrier_wait(&start);
         for (long long i = 0; i < started; i++)
             pthread_join(ids[i], NULL);
     }
+    thread_fd_count = 0;
     pthread_barrier_destroy(&start);
     munmap(block, block_bytes);
 }
@@ -447,7 +486,7 @@ static void serve(void)
                 _exit(0);
             break;
         case OP_FORK:
-            fork_executor(fd);
+            fork_executor(fd); /* the child goes on serving here, on its own channel */
             break;
         case OP_EXIT:
             /* exit's effects on what other processes can see (its fds closed, its trace memory

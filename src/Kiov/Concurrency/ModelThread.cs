@@ -38,6 +38,12 @@ internal sealed class ModelThread
     internal object? SpinningOn;  // what its wait loop waits for others to touch
     internal long SpinMark;       // the controller's step count when it began to spin
 
+    private HashSet<ulong>? _ownFrames; // frames no other thread touches (Sched.OwnFrames)
+
+    internal void OwnFrames(IEnumerable<ulong> pfns) => (_ownFrames ??= []).UnionWith(pfns);
+
+    internal bool OwnsFrame(ulong pfn) => _ownFrames != null && _ownFrames.Contains(pfn);
+
     internal bool Holds(object monitor)
     {
         foreach (object o in _held) if (ReferenceEquals(o, monitor)) return true;

@@ -15,6 +15,22 @@ internal static class Sched
 
     [ThreadStatic] internal static ModelThread? t_current;
 
+    /// <summary>The calling thread's index in the controller that runs it, or -1 when none does.</summary>
+    internal static int CurrentIndex => t_current?.Index ?? -1;
+
+    /// <summary>True while some controller runs threads: the model then takes the slower path that
+    /// has a point wherever the kernel's has a place to switch (a copy page by page, not merged).</summary>
+    internal static bool Attached => s_attached != 0;
+
+    /// <summary>Frames only the calling controlled thread ever touches (a par thread's own runner
+    /// buffer): their <see cref="SchedPoint.PageData"/> points are no places to switch, since no
+    /// other thread can see what happens there. Nothing when no controller runs the caller.</summary>
+    /// <param name="pfns">The frames' numbers.</param>
+    internal static void OwnFrames(IEnumerable<ulong> pfns)
+    {
+        if (t_current is { } t) t.OwnFrames(pfns);
+    }
+
     /// <summary>A point where another task may run (<c>cond_resched</c>, or any racy access).</summary>
     /// <param name="kind">What happens next.</param>
     /// <param name="obj">The object it touches (a lock, a gate, an address space).</param>
@@ -23,6 +39,24 @@ internal static class Sched
     {
         if (s_attached != 0) Slow(kind, obj, 0);
     }
+
+    /// <summary>A point on <paramref name="obj"/> with a detail <paramref name="key"/> that says which
+    /// of its kind it is (<see cref="ReadUnlockKey"/>: an <see cref="SchedPoint.MmapUnlock"/> that drops a read lock).</summary>
+    /// <param name="kind">What happens next.</param>
+    /// <param name="obj">The object it touches.</param>
+    /// <param name="key">The detail.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Point(SchedPoint kind, object obj, ulong key)
+    {
+        if (s_attached != 0) Slow(kind, obj, key);
+    }
+
+    /// <summary>The key of an <see cref="SchedPoint.MmapUnlock"/> that drops a read lock (<c>mmap_read_unlock</c>).</summary>
+    internal const ulong ReadUnlockKey = 1;
+
+    /// <summary>Set in the key of a <see cref="SchedPoint.PageRef"/> that drops references
+    /// (<c>put_page</c>, <c>unpin_user_page</c>); clear for one that takes them.</summary>
+    internal const ulong RefDropBit = 1UL << 63;
 
     /// <summary>A point touching a page-table entry or a frame, named by <paramref name="key"/> (the
     /// entry's address, or the frame number).</summary>
@@ -94,6 +128,7 @@ internal static class Sched
 
     private static void Slow(SchedPoint kind, object? obj, ulong key)
     {
-        if (t_current is { } t) t.Park(new Step(kind, obj, key));
+        if (t_current is { } t && !(kind == SchedPoint.PageData && obj is null && t.OwnsFrame(key)))
+            t.Park(new Step(kind, obj, key));
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Kiov.Concurrency;
 using Kiov.Gup;
 using Kiov.Iov;
 using Kiov.Memory;
@@ -100,13 +101,15 @@ public static partial class Syscalls
     // process_vm_rw_pages: a short copy with local bytes still wanted is -EFAULT. Pages that follow
     // each other in memory too are copied as one run (as a large folio would be): the
     // bytes, their order and where a fault stops the copy are those of the page-by-page copy.
+    // Not under a scheduler: there each page's copy follows its own point, as each
+    // copy_page_to_iter is a place where another task can run and see the pages before it done.
     private static unsafe long ProcessVmRwPages(PhysicalMemory mem, ReadOnlySpan<Page> pages, ulong offset, ulong len, ref IovIter local, bool write)
     {
         for (int i = 0; len != 0 && local.Count != 0; i++)
         {
             ulong copy = Math.Min((ulong)PageSize - offset, len);
             byte* p = mem.Pointer(pages[i]) + offset;
-            while (copy < len && i + 1 < pages.Length && mem.Pointer(pages[i + 1]) == p + copy)
+            while (copy < len && i + 1 < pages.Length && !Sched.Attached && mem.Pointer(pages[i + 1]) == p + copy)
             {
                 i++;
                 copy += Math.Min((ulong)PageSize, len - copy);

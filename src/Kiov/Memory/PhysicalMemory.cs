@@ -387,7 +387,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private void Sub(Page page, int delta, string what)
     {
         int pfn = Check(page);
-        Sched.Point(SchedPoint.PageRef, (ulong)(uint)pfn);
+        Sched.Point(SchedPoint.PageRef, (ulong)(uint)pfn | Sched.RefDropBit);
         int v = Interlocked.Add(ref _refcount[pfn], -delta);
         if (v == 0) FreeFrame(pfn);
         else if (v < 0) ThrowHelper.BadCount(what, page, v);

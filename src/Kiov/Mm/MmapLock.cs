@@ -65,7 +65,7 @@ public sealed class MmapLock
     /// <summary><c>mmap_read_unlock</c>.</summary>
     public void ReadUnlock()
     {
-        Sched.Point(SchedPoint.MmapUnlock, this);
+        Sched.Point(SchedPoint.MmapUnlock, this, Sched.ReadUnlockKey);
         NoteReadReleased();
         t_held--;
         lock (_gate)

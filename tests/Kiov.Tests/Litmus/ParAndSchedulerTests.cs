@@ -35,6 +35,42 @@ public class ParAndSchedulerTests
     }
 
     [Fact]
+    public void AnExitInsideParIsATraceErrorNamingTheLineButAForkIsAllowed()
+    {
+        var e = Assert.Throws<TraceException>(() => TraceReader.Read([Map, """{"op":"par","threads":[[{"op":"exit"}]]}"""]));
+        Assert.Equal(2, e.Line);
+        Assert.Contains("\"exit\" op cannot be inside par", e.Message);
+        Assert.IsType<ParOp>(TraceReader.ParseLine("""{"op":"par","threads":[[{"op":"fork"}],[]]}""", 2));
+    }
+
+    // A fork in a par thread forks the process (the child gets the lowest free trace pid) on every
+    // schedule, and the child is a process later lines can name.
+    [Fact]
+    public void AForkInsideParGivesTheChildAPidOnEverySchedule()
+    {
+        List<TraceOp> ops = TraceReader.Read([Map, """{"op":"fill","addr":"0x100000000000","len":4096,"seed":7}""",
+            """{"op":"par","threads":[[{"op":"fork"}],[{"op":"fill","addr":"0x100000001000","len":4096,"seed":8}]]}""",
+            """{"op":"hash","addr":"0x100000000000","len":4096,"pid":1}"""]);
+        LitmusModelResult r = LitmusModel.Explore(ops);
+        Assert.True(r.Complete);
+        Assert.Null(r.Failure);
+        string outcome = Assert.Single(r.Outcomes).Lines;
+        Assert.StartsWith("""{"ret":0,"results":[[{"ret":1}],[{"ret":4096}]]}""", outcome);
+    }
+
+    // Each par thread's runner buffer takes pages only as it needs them: twenty threads that fill a
+    // page each fit in a litmus machine's memory, where a whole MiB per thread would not.
+    [Fact]
+    public void ManyThreadsEachFillingAPageFitInALitmusMachine()
+    {
+        string threads = string.Join(',', Enumerable.Range(0, 20).Select(i => $$"""[{"op":"fill","addr":"0x{{0x100000000000 + i * 4096:x}}","len":4096,"seed":{{i}}}]"""));
+        List<TraceOp> ops = TraceReader.Read(["""{"op":"mmap","addr":"0x100000000000","len":131072,"prot":"rw","flags":["private","anonymous","fixed"]}""",
+            $$"""{"op":"par","threads":[{{threads}}]}"""]);
+        string? outcome = LitmusModel.RunWith(ops, new ReplayPolicy());
+        Assert.Equal($$"""{"ret":0,"results":[{{string.Join(',', Enumerable.Repeat("""[{"ret":4096}]""", 20))}}]}""" + "\n", outcome);
+    }
+
+    [Fact]
     public void AnEmptyThreadPrintsAnEmptyList()
     {
         List<TraceOp> ops = TraceReader.Read([Map, """{"op":"par","threads":[[],[{"op":"pipe"}]]}"""]);
