@@ -45,7 +45,10 @@ internal static class LitmusModel
     /// <param name="randomRuns">Random runs to add when the exhaustive search is cut short.</param>
     /// <param name="seed">The first random seed.</param>
     /// <param name="stopOnFailure">Stop at the first schedule where a thread throws.</param>
-    public static LitmusModelResult Explore(IReadOnlyList<TraceOp> ops, int maxRuns = 20_000, int randomRuns = 2_000, int seed = 1, bool stopOnFailure = true)
+    /// <param name="config">The model's kernel; null for the running kernel with this machine's
+    /// <see cref="ProcLimits"/>. A comparison with the host passes the host's settings (its zero page).</param>
+    public static LitmusModelResult Explore(IReadOnlyList<TraceOp> ops, int maxRuns = 20_000, int randomRuns = 2_000, int seed = 1,
+        bool stopOnFailure = true, KernelConfig? config = null)
     {
         int first = FirstPar(ops);
         if (first < 0) throw new ArgumentException("the trace has no par line: it is not a litmus test");
@@ -58,7 +61,7 @@ internal static class LitmusModel
         void One(SchedulePolicy policy, string prefix)
         {
             runs++;
-            RunOutcome r = RunOnce(ops, first, policy);
+            RunOutcome r = RunOnce(ops, first, policy, config);
             string schedule = prefix + Schedule.Format(policy.Choices);
             if (r.Error is ParStuckException s)
             {
@@ -111,20 +114,21 @@ internal static class LitmusModel
     /// could not finish.</summary>
     /// <param name="ops">The test.</param>
     /// <param name="policy">The schedule.</param>
-    internal static string? RunWith(IReadOnlyList<TraceOp> ops, SchedulePolicy policy)
+    /// <param name="config">The model's kernel, as for <see cref="Explore"/>.</param>
+    internal static string? RunWith(IReadOnlyList<TraceOp> ops, SchedulePolicy policy, KernelConfig? config = null)
     {
-        RunOutcome r = RunOnce(ops, FirstPar(ops), policy);
+        RunOutcome r = RunOnce(ops, FirstPar(ops), policy, config);
         return r.Error == null ? r.Lines : null;
     }
 
     private readonly record struct RunOutcome(string Lines, Exception? Error);
 
-    private static RunOutcome RunOnce(IReadOnlyList<TraceOp> ops, int first, SchedulePolicy policy)
+    private static RunOutcome RunOnce(IReadOnlyList<TraceOp> ops, int first, SchedulePolicy policy, KernelConfig? config)
     {
         ParOp.ModelPolicy = policy;
         try
         {
-            using var sys = new ModelSyscalls(HostSettings.ModelConfig(), LitmusMemoryBytes); // the host's zero page, as replay
+            using var sys = new ModelSyscalls(config, LitmusMemoryBytes);
             using var processes = new TraceProcesses(sys); // fork (in a par thread too) and pid, as a replay
             using var w = new StringWriter();
             for (int i = 0; i < ops.Count; i++)

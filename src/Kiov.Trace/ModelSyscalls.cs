@@ -25,14 +25,14 @@ internal partial class ModelSyscalls : ISyscalls
     private bool _disposed;
 
     /// <summary>Boots a machine behaving like <paramref name="config"/> (by default the running kernel
-    /// with this machine's <see cref="HostSettings"/> limits, as the host back end sees them) with one
+    /// with this machine's <see cref="ProcLimits"/> limits, as the host back end sees them) with one
     /// process, and reserves the arena in it.</summary>
     /// <param name="config">The kernel to behave like.</param>
     /// <param name="memoryBytes">Physical memory: less than <see cref="MemoryBytes"/> for litmus tests, which
     /// boot a machine per schedule and map a few pages.</param>
     public ModelSyscalls(KernelConfig? config = null, long memoryBytes = MemoryBytes)
     {
-        Kernel = new Kernel(config ?? KernelConfig.Current with { Limits = HostSettings.Current }, memoryBytes);
+        Kernel = new Kernel(config ?? KernelConfig.Current with { Limits = ProcLimits.Current }, memoryBytes);
         Process = Kernel.CreateProcess();
         long r = Process.Mm.Mmap(TraceArena.Start, TraceArena.Size, Prot.None,
             MapFlags.Private | MapFlags.Anonymous | MapFlags.FixedNoReplace);

@@ -59,7 +59,7 @@ internal static class LitmusCommand
         if (maxRuns < 1) throw new ToolInputException("--max-runs must be at least 1");
         int first = LitmusModel.FirstPar(trace.Ops);
         if (first < 0) throw new ToolInputException($"{trace.Name}: no par line: not a litmus test");
-        LitmusModelResult model = LitmusModel.Explore(trace.Ops, maxRuns);
+        LitmusModelResult model = LitmusModel.Explore(trace.Ops, maxRuns, config: HostSettings.ModelConfig()); // set up as the host is (its zero page)
         if (model.Failure is { } f)
         {
             stdout.Write($"{trace.Name}: the model failed on schedule {f.Schedule}: {f.Error.Message}\n");

@@ -56,13 +56,3 @@ public class AssemblyLayeringTests
         where (r == "Kiov" || r.StartsWith("Kiov.", StringComparison.Ordinal) || Allowed.ContainsKey(r)) && !Allowed[name].Contains(r)
         select $"{name} references {r}, which is not below it";
 }
-
-/// <summary>The seams that let a lower assembly use what lies above it without referencing it.</summary>
-public class LayerSeamTests
-{
-    /// <summary>HostSettings (Kiov.Trace) probes the zero page with the host back end (Kiov.Host), which it
-    /// starts by name: in a program that has the host back end the probe answers.</summary>
-    [Fact]
-    public void TheZeroPageProbeFindsTheHostBackEndAboveIt() =>
-        Assert.NotNull(Kiov.Trace.HostSettings.SharedZeroPage);
-}

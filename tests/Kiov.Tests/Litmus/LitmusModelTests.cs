@@ -13,6 +13,9 @@ public class LitmusModelTests(ITestOutputHelper output)
 {
     internal static string Dir => Path.Combine(AppContext.BaseDirectory, "Litmus");
 
+    /// <summary>The model set up as this host is (its zero page), since the recorded histograms are this host's.</summary>
+    private static KernelConfig Host => HostSettings.ModelConfig();
+
     internal static List<TraceOp> Load(string name) => TraceReader.Read(File.ReadAllLines(Path.Combine(Dir, name + ".jsonl")));
 
     public static TheoryData<string> Tests =>
@@ -32,14 +35,14 @@ public class LitmusModelTests(ITestOutputHelper output)
     public void TheModelAllowsTheSequentialOutcomesAndEveryOutcomeTheHostShowed(string name)
     {
         List<TraceOp> ops = Load(name);
-        LitmusModelResult r = LitmusModel.Explore(ops, maxRuns: 1_000, randomRuns: 100);
+        LitmusModelResult r = LitmusModel.Explore(ops, maxRuns: 1_000, randomRuns: 100, config: Host);
         Assert.Null(r.Failure);
         Assert.Equal(0, r.Stuck.Count);
         var allowed = r.Outcomes.Select(o => o.Lines).ToHashSet();
         int threads = ((ParOp)ops[LitmusModel.FirstPar(ops)]).Threads.Count;
         foreach (int[] order in Permutations(threads))
         {
-            string? seq = LitmusModel.RunWith(ops, new SequentialPolicy(order));
+            string? seq = LitmusModel.RunWith(ops, new SequentialPolicy(order), Host);
             Assert.NotNull(seq);
             Assert.Contains(seq, allowed);
         }
@@ -68,9 +71,9 @@ public class LitmusModelTests(ITestOutputHelper output)
     public void SomeOutcomesNeedTheThreadsToOverlap(string name, int outcomes)
     {
         List<TraceOp> ops = Load(name);
-        LitmusModelResult r = LitmusModel.Explore(ops);
+        LitmusModelResult r = LitmusModel.Explore(ops, config: Host);
         Assert.True(r.Complete);
-        var sequential = new[] { new[] { 0, 1 }, new[] { 1, 0 } }.Select(o => LitmusModel.RunWith(ops, new SequentialPolicy(o))).ToHashSet();
+        var sequential = new[] { new[] { 0, 1 }, new[] { 1, 0 } }.Select(o => LitmusModel.RunWith(ops, new SequentialPolicy(o), Host)).ToHashSet();
         Assert.Contains(r.Outcomes, o => !sequential.Contains(o.Lines));
         Assert.Equal(outcomes, r.Outcomes.Count);
     }
@@ -89,9 +92,9 @@ public class LitmusModelTests(ITestOutputHelper output)
     public void TheHostShowedAnOutcomeThatNeedsOverlapAndTheModelListsIt(string name)
     {
         List<TraceOp> ops = Load(name);
-        var model = LitmusModel.Explore(ops).Outcomes.Select(o => o.Lines).ToHashSet();
+        var model = LitmusModel.Explore(ops, config: Host).Outcomes.Select(o => o.Lines).ToHashSet();
         int threads = ((ParOp)ops[LitmusModel.FirstPar(ops)]).Threads.Count;
-        var sequential = Permutations(threads).Select(o => LitmusModel.RunWith(ops, new SequentialPolicy(o))).ToHashSet();
+        var sequential = Permutations(threads).Select(o => LitmusModel.RunWith(ops, new SequentialPolicy(o), Host)).ToHashSet();
         var overlapped = new List<(string Outcome, int Count)>();
         foreach (string line in File.ReadLines(Path.Combine(Dir, name + ".host-histogram.jsonl")))
         {
@@ -117,12 +120,12 @@ public class LitmusModelTests(ITestOutputHelper output)
     public void RandomSchedulesReachNoOutcomeTheReducedSearchMissed(string name)
     {
         List<TraceOp> ops = Load(name);
-        LitmusModelResult r = LitmusModel.Explore(ops);
+        LitmusModelResult r = LitmusModel.Explore(ops, config: Host);
         Assert.True(r.Complete);
         var listed = r.Outcomes.Select(o => o.Lines).ToHashSet();
         for (int seed = 1; seed <= 200; seed++)
         {
-            string? outcome = LitmusModel.RunWith(ops, new RandomPolicy(seed));
+            string? outcome = LitmusModel.RunWith(ops, new RandomPolicy(seed), Host);
             Assert.NotNull(outcome);
             Assert.True(listed.Contains(outcome), $"seed {seed} reached an outcome the search did not list:\n{outcome}");
         }
@@ -147,8 +150,8 @@ public class LitmusModelTests(ITestOutputHelper output)
     public void EachOutcomeReplaysFromItsPrintedSchedule()
     {
         List<TraceOp> ops = Load("mp-fill-fill-hash-hash");
-        foreach (LitmusOutcome o in LitmusModel.Explore(ops).Outcomes)
-            Assert.Equal(o.Lines, LitmusModel.RunWith(ops, new ReplayPolicy(Schedule.Parse(o.Schedule))));
+        foreach (LitmusOutcome o in LitmusModel.Explore(ops, config: Host).Outcomes)
+            Assert.Equal(o.Lines, LitmusModel.RunWith(ops, new ReplayPolicy(Schedule.Parse(o.Schedule)), Host));
     }
 
     private static IEnumerable<int[]> Permutations(int n)
