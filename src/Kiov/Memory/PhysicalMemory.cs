@@ -1,6 +1,7 @@
 using Kiov.Concurrency;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using static Kiov.Memory.PageGeometry;
 
 namespace Kiov.Memory;
@@ -239,6 +240,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
             foreach (Page page in pages) Put(page);
             return;
         }
+        Prefetch(pages);
         int n = 0;
         foreach (Page page in pages)
         {
@@ -260,6 +262,30 @@ public sealed unsafe class PhysicalMemory : IDisposable
     }
 
     /// <summary>
+    /// Asks the CPU to fetch the reference counts of <paramref name="pages"/> (and, with
+    /// <paramref name="forFree"/>, the flags and map counts that freeing reads) into its cache, all at
+    /// once, before a batch of locked updates to them: a large copy in between has usually pushed them
+    /// out, and a locked instruction lets no later load start until its own line is in, so without this
+    /// the batch waits for each line in turn. Changes nothing the model can see.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Prefetch(ReadOnlySpan<Page> pages, bool forFree = false)
+    {
+        if (!Sse.IsSupported) return;
+        int line = -1;
+        foreach (Page page in pages)
+        {
+            uint pfn = (uint)page.Pfn;
+            if (pfn >= (uint)FrameCount || (int)(pfn >> 4) == line) continue; // 16 counts a cache line
+            line = (int)(pfn >> 4);
+            Sse.Prefetch0(_refcount + pfn);
+            if (!forFree) continue;
+            Sse.Prefetch0(_flags + pfn);
+            Sse.Prefetch0(_mapcount + pfn);
+        }
+    }
+
+    /// <summary>
     /// <c>release_pages</c> of pages whose only reference the caller holds and that nothing else can
     /// reach: never mapped, in no cache (a pipe's own anonymous pages, under the pipe's lock), so no
     /// lockless walker can find one and no one can take a reference to it. Each count goes from one to
@@ -268,6 +294,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// </summary>
     internal void FreeSoleHeld(ReadOnlySpan<Page> pages)
     {
+        Prefetch(pages, forFree: true);
         foreach (Page page in pages)
         {
             int pfn = Check(page);

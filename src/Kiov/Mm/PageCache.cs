@@ -80,14 +80,12 @@ public sealed class PageCache(PhysicalMemory memory)
                 if (!_nodes.TryGetValue(index >> NodeShift, out Node? node)) break;
                 int slot = (int)(index & (NodeSlots - 1));
                 int end = Math.Min(NodeSlots, slot + pages.Length - n);
-                for (; slot < end; slot++, n++)
-                {
-                    Page page = node.Slots[slot];
-                    if (page.IsNull) return n;
-                    memory.Get(page);
-                    pages[n] = page;
-                }
+                for (; slot < end && !node.Slots[slot].IsNull; slot++, n++) pages[n] = node.Slots[slot];
+                if (slot < end) break;
             }
+            // The references, once the run is known: their counts fetched together first.
+            memory.Prefetch(pages[..n]);
+            foreach (Page page in pages[..n]) memory.Get(page);
             return n;
         }
     }
