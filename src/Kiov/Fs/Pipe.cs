@@ -186,9 +186,10 @@ public sealed unsafe class Pipe : IPipeRing
         if (total == 0) return 0;
         long ret = 0;
         // Fresh pages are taken from the allocator a batch at a time (the frames that page-by-page
-        // allocation would give, in the same order, unless something else allocates meanwhile, such
-        // as a fault of the source during the copy: frame numbers are no contract, in the kernel
-        // neither); any left unused go back before the lock is.
+        // allocation would give, in the order they were freed, so that the pages a read let go come
+        // back as runs of consecutive frames; something else allocating meanwhile, such as a fault
+        // of the source during the copy, can change them: frame numbers are no contract, in the
+        // kernel neither); any left unused go back before the lock is.
         var fresh = new FreshPages(stackalloc Page[FreshPages.Batch]);
         Sched.Lock(Lock);
         lock (Lock)
@@ -405,7 +406,9 @@ public sealed unsafe class Pipe : IPipeRing
 
     // ReleaseTailLocked for pipe_read: a page that only this buffer holds and that is not kept as a
     // spare is freed with the next batch (release_pages), not one trip through the allocator per
-    // buffer; nobody else can see it meanwhile. Every other page is released at once.
+    // buffer; nobody else can see it meanwhile (an anonymous pipe page is never mapped, so no
+    // lockless walker can find it, and a reference is taken only from one already held), so its
+    // count needs no locked instruction to reach zero. Every other page is released at once.
     private void ReleaseTailLocked(ref FreedPages freed)
     {
         ref PipeBuffer buf = ref TailLocked;
@@ -437,7 +440,7 @@ public sealed unsafe class Pipe : IPipeRing
         public void Flush(PhysicalMemory memory)
         {
             if (_count == 0) return;
-            memory.PutPages(_slots[.._count]);
+            memory.FreeSoleHeld(_slots[.._count]);
             _count = 0;
         }
     }

@@ -56,6 +56,7 @@ public static partial class UserPages
     private static void UnpinDirty(KernelSpace kernel, ReadOnlySpan<Page> pages, bool makeDirty)
     {
         PhysicalMemory mem = kernel.Memory;
+        mem.Prefetch(pages);
         foreach (Page p in pages) ReleaseOne(mem, p, makeDirty, kernel.ZeroPage);
         kernel.Counters.AddPinsReleased(pages.Length);
     }

@@ -7,16 +7,50 @@ namespace Kiov.Mm;
 /// The pages of one file by index (<c>struct address_space</c> and its xarray <c>i_pages</c>).
 /// The cache holds one reference on each page it contains. Thread-safe.
 /// </summary>
+/// <remarks>The index is kept as the xarray keeps it: in nodes of 64 slots, each covering an aligned
+/// run of 64 indices, so a run of pages is one look-up of its node, not one per page.</remarks>
 public sealed class PageCache(PhysicalMemory memory)
 {
-    private readonly Dictionary<long, Page> _pages = [];  // guarded by _lock
+    private const int NodeShift = 6;                       // XA_CHUNK_SHIFT
+    private const int NodeSlots = 1 << NodeShift;          // XA_CHUNK_SIZE
+    private readonly Dictionary<long, Node> _nodes = [];   // guarded by _lock: by index >> NodeShift
+    private int _count;                                    // guarded by _lock
     private readonly object _lock = new();
+
+    // One xa_node's slots: Page.Null is an empty slot.
+    private sealed class Node
+    {
+        public readonly Page[] Slots = new Page[NodeSlots];
+        public int Used;
+    }
 
     /// <summary>Physical memory the pages come from.</summary>
     public PhysicalMemory Memory => memory;
 
     /// <summary>How many pages are cached (<c>nrpages</c>).</summary>
-    public int Count { get { Sched.Lock(_lock); lock (_lock) return _pages.Count; } }
+    public int Count { get { Sched.Lock(_lock); lock (_lock) return _count; } }
+
+    // xa_load under _lock.
+    private Page LoadLocked(long index) =>
+        _nodes.TryGetValue(index >> NodeShift, out Node? node) ? node.Slots[index & (NodeSlots - 1)] : Page.Null;
+
+    // xa_store of a page into an empty slot, under _lock.
+    private void StoreLocked(long index, Page page)
+    {
+        if (!_nodes.TryGetValue(index >> NodeShift, out Node? node))
+            _nodes.Add(index >> NodeShift, node = new Node());
+        node.Slots[index & (NodeSlots - 1)] = page;
+        node.Used++;
+        _count++;
+    }
+
+    // xa_erase of an occupied slot, under _lock; a node left empty goes.
+    private void EraseLocked(long index, Node node)
+    {
+        node.Slots[index & (NodeSlots - 1)] = Page.Null;
+        _count--;
+        if (--node.Used == 0) _nodes.Remove(index >> NodeShift);
+    }
 
     /// <summary><c>filemap_get_folio</c> without creating: the page at <paramref name="index"/> with a
     /// reference for the caller, or <see cref="Page.Null"/> for a hole.</summary>
@@ -25,26 +59,33 @@ public sealed class PageCache(PhysicalMemory memory)
         Sched.Lock(_lock);
         lock (_lock)
         {
-            if (!_pages.TryGetValue(index, out var page)) return Page.Null;
-            memory.Get(page);
+            Page page = LoadLocked(index);
+            if (!page.IsNull) memory.Get(page);
             return page;
         }
     }
 
     /// <summary><c>filemap_get_folios_contig</c>: the pages at <paramref name="first"/> and after, up to
     /// the first hole or <paramref name="pages"/>.Length, each with a reference for the caller, under
-    /// one acquisition of the cache's lock. Returns how many.</summary>
+    /// one acquisition of the cache's lock and one look-up per node. Returns how many.</summary>
     internal int FindGetRun(long first, Span<Page> pages)
     {
         Sched.Lock(_lock);
         lock (_lock)
         {
             int n = 0;
-            for (; n < pages.Length && _pages.TryGetValue(first + n, out var page); n++)
+            while (n < pages.Length)
             {
-                memory.Get(page);
-                pages[n] = page;
+                long index = first + n;
+                if (!_nodes.TryGetValue(index >> NodeShift, out Node? node)) break;
+                int slot = (int)(index & (NodeSlots - 1));
+                int end = Math.Min(NodeSlots, slot + pages.Length - n);
+                for (; slot < end && !node.Slots[slot].IsNull; slot++, n++) pages[n] = node.Slots[slot];
+                if (slot < end) break;
             }
+            // The references, once the run is known: their counts fetched together first.
+            memory.Prefetch(pages[..n]);
+            foreach (Page page in pages[..n]) memory.Get(page);
             return n;
         }
     }
@@ -54,7 +95,7 @@ public sealed class PageCache(PhysicalMemory memory)
     public Page Find(long index)
     {
         Sched.Lock(_lock);
-        lock (_lock) return _pages.TryGetValue(index, out var page) ? page : Page.Null;
+        lock (_lock) return LoadLocked(index);
     }
 
     /// <summary><c>filemap_grab_folio</c>/<c>shmem_get_folio</c>: the page at <paramref name="index"/>,
@@ -64,12 +105,13 @@ public sealed class PageCache(PhysicalMemory memory)
         Sched.Lock(_lock);
         lock (_lock)
         {
-            if (!_pages.TryGetValue(index, out var page))
+            Page page = LoadLocked(index);
+            if (page.IsNull)
             {
                 page = memory.Alloc(PageOwner.PageCache);
                 if (page.IsNull) return Page.Null;
                 memory.SetFlags(page, PageFlags.PageCache | PageFlags.Uptodate);
-                _pages.Add(index, page);
+                StoreLocked(index, page);
             }
             memory.Get(page);
             return page;
@@ -77,34 +119,42 @@ public sealed class PageCache(PhysicalMemory memory)
     }
 
     /// <summary><c>truncate_inode_pages_range</c> from <paramref name="firstIndex"/> on: the cache drops
-    /// its reference on every page at or after it.</summary>
+    /// its reference on every page at or after it, in index order.</summary>
     public void RemoveFrom(long firstIndex)
     {
-        List<Page> dropped = [];
         Sched.Lock(_lock);
-        lock (_lock)
-        {
-            foreach (var (index, page) in _pages)
-                if (index >= firstIndex) dropped.Add(page);
-            foreach (var (index, _) in _pages.Where(kv => kv.Key >= firstIndex).ToList()) _pages.Remove(index);
-        }
+        List<Page> dropped;
+        lock (_lock) dropped = EraseRangeLocked(firstIndex, long.MaxValue);
         foreach (var p in dropped) memory.Put(p);
     }
 
     /// <summary><c>truncate_inode_pages_range</c> for whole pages [<paramref name="first"/>, <paramref name="end"/>):
-    /// the cache drops its reference on each.</summary>
+    /// the cache drops its reference on each, in index order.</summary>
     public void RemoveRange(long first, long end)
     {
+        List<Page> dropped;
+        lock (_lock) dropped = EraseRangeLocked(first, end);
+        foreach (var p in dropped) memory.Put(p);
+    }
+
+    // Takes the pages at [first, end) out of the index, in index order, for the caller to put.
+    private List<Page> EraseRangeLocked(long first, long end)
+    {
         List<Page> dropped = [];
-        lock (_lock)
+        if (first >= end) return dropped;
+        long[] keys = [.. _nodes.Keys.Where(k => k >= first >> NodeShift && k <= (end - 1) >> NodeShift).Order()];
+        foreach (long key in keys)
         {
-            foreach (var (index, _) in _pages.Where(kv => kv.Key >= first && kv.Key < end).ToList())
+            Node node = _nodes[key];
+            for (int slot = 0; slot < NodeSlots; slot++)
             {
-                dropped.Add(_pages[index]);
-                _pages.Remove(index);
+                long index = (key << NodeShift) + slot;
+                if (index < first || index >= end || node.Slots[slot].IsNull) continue;
+                dropped.Add(node.Slots[slot]);
+                EraseLocked(index, node);
             }
         }
-        foreach (var p in dropped) memory.Put(p);
+        return dropped;
     }
 
     /// <summary><c>__remove_mapping</c> for reclaim: drops <paramref name="page"/> from the cache if it is
@@ -114,19 +164,33 @@ public sealed class PageCache(PhysicalMemory memory)
     {
         lock (_lock)
         {
-            if (!_pages.TryGetValue(index, out Page cached) || cached != page) return false;
+            if (!_nodes.TryGetValue(index >> NodeShift, out Node? node) || node.Slots[index & (NodeSlots - 1)] != page) return false;
             if ((memory.Flags(page) & PageFlags.Dirty) != 0 || memory.RefCount(page) != 1 + otherRefs) return false;
-            _pages.Remove(index);
+            EraseLocked(index, node);
         }
         memory.Put(page);
         return true;
     }
 
     /// <summary>True when a page is cached at <paramref name="index"/>.</summary>
-    public bool Contains(long index) { lock (_lock) return _pages.ContainsKey(index); }
+    public bool Contains(long index) { lock (_lock) return !LoadLocked(index).IsNull; }
 
     /// <summary>The indices cached, in order (for reports and tests).</summary>
-    public long[] Indices() { Sched.Lock(_lock); lock (_lock) return [.. _pages.Keys.Order()]; }
+    public long[] Indices()
+    {
+        Sched.Lock(_lock);
+        lock (_lock)
+        {
+            var indices = new List<long>(_count);
+            foreach (long key in _nodes.Keys.Order())
+            {
+                Page[] slots = _nodes[key].Slots;
+                for (int slot = 0; slot < NodeSlots; slot++)
+                    if (!slots[slot].IsNull) indices.Add((key << NodeShift) + slot);
+            }
+            return [.. indices];
+        }
+    }
 }
 
 /// <summary>

@@ -3,7 +3,8 @@ using Kiov.Memory;
 namespace Kiov.Tests.Memory;
 
 /// <summary>The allocator's batch calls (the pipe's fresh pages, pipe_read's and the page cache's
-/// releases) must leave the free list exactly as the page-by-page calls would.</summary>
+/// releases) must hand out and free the same frames as the page-by-page calls would; the batch
+/// allocation hands them out in the order they were freed, so that freed runs stay runs.</summary>
 public class BulkAllocationTests
 {
     private static PhysicalMemory Small() => new(64 * PageGeometry.PageSize);
@@ -19,7 +20,7 @@ public class BulkAllocationTests
     }
 
     [Fact]
-    public void AllocBulk_hands_out_the_frames_one_Alloc_after_another_would()
+    public void AllocBulk_hands_out_the_frames_one_Alloc_after_another_would_in_the_order_they_were_freed()
     {
         using var one = Small();
         using var bulk = Small();
@@ -28,9 +29,28 @@ public class BulkAllocationTests
         var expected = Enumerable.Range(0, 10).Select(_ => one.Alloc(PageOwner.Pipe, zero: false)).ToArray();
         var got = new Page[10];
         Assert.Equal(10, bulk.AllocBulk(PageOwner.Pipe, got));
-        Assert.Equal(expected, got);
+        Assert.Equal(expected.OrderBy(p => p.Pfn), got.OrderBy(p => p.Pfn)); // the same frames
+        // Alloc takes the last freed first; the batch takes the free list's frames in the order they
+        // went on it (5, 1, 9, 0, 11, 3, 7 of Scramble), then never-used frames ascending.
+        Assert.Equal(expected[..7].Reverse(), got[..7]);
+        Assert.Equal(expected[7..], got[7..]);
         Assert.All(got, p => Assert.Equal(1, bulk.RefCount(p)));
         Assert.Equal(one.FreeFrames, bulk.FreeFrames);
+    }
+
+    [Fact]
+    public void AllocBulk_after_pages_freed_in_order_hands_them_out_ascending()
+    {
+        using var mem = Small();
+        var pages = new Page[16];
+        Assert.Equal(16, mem.AllocBulk(PageOwner.Pipe, pages));
+        Assert.All(Enumerable.Range(1, 15), i => Assert.Equal(pages[0].Pfn + i, pages[i].Pfn));
+        mem.PutPages(pages);                       // as pipe_read frees them
+        var again = new Page[16];
+        Assert.Equal(16, mem.AllocBulk(PageOwner.Pipe, again));
+        Assert.Equal(pages, again);                // consecutive frames again: one memmove per run
+        mem.PutPages(again);
+        Assert.Empty(mem.LeakReport());
     }
 
     [Fact]
@@ -85,5 +105,29 @@ public class BulkAllocationTests
         batch.Put(b[3]);
         Assert.Empty(one.LeakReport());
         Assert.Empty(batch.LeakReport());
+    }
+
+    [Fact]
+    public void FreeSoleHeld_frees_as_PutPages_does_and_refuses_a_page_someone_else_holds()
+    {
+        using var one = Small();
+        using var sole = Small();
+        Page[] a = Enumerable.Range(0, 8).Select(_ => one.Alloc(PageOwner.Pipe)).ToArray();
+        Page[] b = Enumerable.Range(0, 8).Select(_ => sole.Alloc(PageOwner.Pipe)).ToArray();
+        one.PutPages(a);
+        sole.FreeSoleHeld(b);
+        Assert.Equal(one.FreeFrames, sole.FreeFrames);
+        var nextOne = new Page[8];
+        var nextSole = new Page[8];
+        Assert.Equal(8, one.AllocBulk(PageOwner.Pipe, nextOne));
+        Assert.Equal(8, sole.AllocBulk(PageOwner.Pipe, nextSole));
+        Assert.Equal(nextOne, nextSole);           // the same free list
+        sole.Get(nextSole[2]);                     // a second holder
+        Assert.Throws<KiovBugException>(() => sole.FreeSoleHeld(nextSole.AsSpan(2, 1)));
+        sole.Put(nextSole[2]);
+        one.PutPages(nextOne);
+        sole.FreeSoleHeld(nextSole);
+        Assert.Empty(one.LeakReport());
+        Assert.Empty(sole.LeakReport());
     }
 }
