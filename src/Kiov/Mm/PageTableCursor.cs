@@ -81,6 +81,27 @@ internal unsafe struct PageTableCursor
         return Walk(addr, out huge);
     }
 
+    /// <summary>True when <paramref name="addr"/> lies in the 2 MiB <paramref name="region"/> (as
+    /// <see cref="RememberLeaf"/> gave it): its PTE is then one index into the same leaf table. The
+    /// cursor's own check, for a walker that keeps the leaf table in locals of its loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool InLeafRegion(ulong addr, ulong region) => (addr >> LeafShift) == region;
+
+    /// <summary><c>pte_offset_map</c> within a known leaf table: the PTE of <paramref name="addr"/>
+    /// in <paramref name="table"/>, which maps the 2 MiB region of <paramref name="addr"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong* LeafEntry(ulong* table, ulong addr) => table + PageTables.Index(addr, 0);
+
+    /// <summary>The leaf table and 2 MiB region of the PTE <paramref name="pte"/> that
+    /// <see cref="Find"/> returned for <paramref name="addr"/> (not a 2 MiB leaf), for
+    /// <see cref="InLeafRegion"/> and <see cref="LeafEntry"/>. Valid under the cursor's protection only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void RememberLeaf(ulong* pte, ulong addr, out ulong* table, out ulong region)
+    {
+        table = pte - PageTables.Index(addr, 0);
+        region = addr >> LeafShift;
+    }
+
     private ulong* Walk(ulong addr, out bool huge)
     {
         huge = false;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Kiov.Concurrency;
 using Kiov.Memory;
 using Kiov.Mm;
 using static Kiov.Memory.PageGeometry;
@@ -126,56 +127,140 @@ public static unsafe class UserAccess
 
     // Copies through present, permitted pages from 'addr' on, at most PagesPerGateEntry pages per
     // entry into the gate, and returns the bytes copied before the first page that needs a fault.
-    // Pages that are consecutive in physical memory too are copied as one run (one vectorised
-    // copy, split only where the kernel side is), flushed before the gate is left, so no page of a
-    // run can be freed under it.
     private static ulong CopyPresent<TKernel>(AddressSpace mm, ulong addr, TKernel kernel, ulong koffset, ulong len, Op op)
         where TKernel : struct, IKernelBuffer
     {
-        PhysicalMemory mem = mm.Memory;
-        bool write = op != Op.FromUser;
-        ulong want = Pte.Accessed | (write ? Pte.Dirty : 0);
+        WalkerGate gate = mm.Kernel.Gate;
         ulong done = 0;
         bool blocked = false;
         while (done < len && !blocked)
         {
-            int token = mm.Kernel.Gate.Enter();
-            byte* run = null;      // the user side of the pending run, in native memory
-            ulong runStart = done; // where the run starts in the kernel buffer
-            try
-            {
-                ulong first = addr + done; // the root may differ between the halves (a separate kernel root)
-                var cursor = new PageTableCursor(mem, mm.Kernel.RootFor(mm.Pgd, first), CursorGuard.WalkerGate, mm.Kernel.Gate);
-                for (int n = 0; n < PagesPerGateEntry && done < len; n++)
-                {
-                    ulong a = addr + done;
-                    if (((a ^ first) >> 63) != 0) break;
-                    ulong* pte = cursor.Find(a, out bool huge);
-                    if (pte == null) { blocked = true; break; }
-                    ulong e;
-                    while (true)
-                    {
-                        e = Pte.Read(pte);
-                        mm.AfterPteReadHook?.Invoke(a);
-                        if ((e & Pte.Present) == 0 || (write && (e & Pte.Write) == 0)) { blocked = true; break; }
-                        if (huge || (e & want) == want || Pte.TrySetBits(pte, e, want)) break;
-                    }
-                    if (blocked) break;
-                    int pfn = Pte.Pfn(e) + (huge ? PageTables.Index(a, 0) : 0);
-                    byte* p = mem.Pointer(new Page(pfn)) + OffsetInPage(a);
-                    if (p != run + (done - runStart))
-                    {
-                        CopyRun(run, kernel, koffset + runStart, done - runStart, op);
-                        run = p;
-                        runStart = done;
-                    }
-                    done += Math.Min(len - done, (ulong)(PageSize - OffsetInPage(a)));
-                }
-                CopyRun(run, kernel, koffset + runStart, done - runStart, op);
-            }
-            finally { mm.Kernel.Gate.Exit(token); }
+            int token = gate.Enter();
+            try { done += CopyUnderGate(mm, addr + done, kernel, koffset + done, len - done, op, out blocked); }
+            finally { gate.Exit(token); }
         }
         return done;
+    }
+
+    // One entry's worth of CopyPresent, inside the gate: at most PagesPerGateEntry pages, and never
+    // across the boundary between the user and kernel halves (the root may differ between them: a
+    // separate kernel root). Pages that are consecutive in physical memory too are copied as one
+    // run (one vectorised copy, split only where the kernel side is), flushed before returning, so
+    // no page of a run can be freed under it. A method of its own so that the loop's values live in
+    // registers: none of them is live across the caller's try/finally. The leaf table is kept in
+    // locals while the pages stay inside it; only a step into another 2 MiB walks the tables again.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ulong CopyUnderGate<TKernel>(AddressSpace mm, ulong addr, TKernel kernel, ulong koffset, ulong len, Op op, out bool blocked)
+        where TKernel : struct, IKernelBuffer
+    {
+        PhysicalMemory mem = mm.Memory;
+        bool write = op != Op.FromUser;
+        ulong need = write ? Pte.Present | Pte.Write : Pte.Present;
+        ulong want = write ? Pte.Accessed | Pte.Dirty : Pte.Accessed;
+        // Where this entry stops: the end, the 16th page boundary, or the top of the user half.
+        ulong stop = Math.Min(len, ((ulong)PagesPerGateEntry << PageShift) - (ulong)OffsetInPage(addr));
+        if ((long)addr >= 0) stop = Math.Min(stop, (1UL << 63) - addr);
+        var cursor = new PageTableCursor(mem, mm.Kernel.RootFor(mm.Pgd, addr), CursorGuard.WalkerGate, mm.Kernel.Gate);
+        LeafRun lane = default;          // the leaf table in use and the run's end
+        lane.Region = ulong.MaxValue;    // no address lies in this region
+        byte* run = null;                // the user side of the pending run, in native memory
+        ulong runStart = 0;              // where the run starts, as an offset from 'addr'
+        ulong done = 0;
+        bool refused = false;            // a page needs a fault (or a level is missing)
+        bool haveEntry = false;          // ExtendRun read the entry of the next page and handed it on
+        while (done < stop)
+        {
+            ulong a = addr + done;
+            bool huge = false;
+            ulong* pte = lane.Pte;
+            if (!haveEntry)
+            {
+                if (PageTableCursor.InLeafRegion(a, lane.Region)) pte = PageTableCursor.LeafEntry(lane.Table, a);
+                else
+                {
+                    pte = cursor.Find(a, out huge);
+                    if (pte == null) { refused = true; break; }
+                    if (!huge) PageTableCursor.RememberLeaf(pte, a, out lane.Table, out lane.Region);
+                }
+            }
+            ulong e = lane.Entry;
+            while (true)
+            {
+                if (haveEntry) haveEntry = false;
+                else
+                {
+                    e = Pte.Read(pte);
+                    if (mm.AfterPteReadHook is { } hook) hook(a);
+                }
+                if ((e & need) != need) { refused = true; break; }
+                if (huge || (e & want) == want || Pte.TrySetBits(pte, e, want)) break;
+            }
+            if (refused) break;
+            int pfn = Pte.Pfn(e) + (huge ? PageTables.Index(a, 0) : 0);
+            byte* p = mem.Pointer(new Page(pfn)) + OffsetInPage(a);
+            ulong chunk = Math.Min(stop - done, (ulong)(PageSize - OffsetInPage(a)));
+            if (p != lane.RunEnd)
+            {
+                CopyRun(run, kernel, koffset + runStart, done - runStart, op);
+                run = p;
+                runStart = done;
+            }
+            lane.RunEnd = p + chunk;
+            done += chunk;
+            if (!huge && done < stop) haveEntry = ExtendRun(mm, mem, addr, ref done, stop, need | want, ref lane);
+        }
+        CopyRun(run, kernel, koffset + runStart, done - runStart, op);
+        blocked = refused;
+        return done;
+    }
+
+    // The state CopyUnderGate hands to ExtendRun and back: the leaf table it walks and its 2 MiB
+    // region, where the pending run ends, and the entry ExtendRun read last but did not take.
+    private struct LeafRun
+    {
+        public ulong* Table;
+        public ulong Region;
+        public byte* RunEnd;
+        public ulong* Pte;
+        public ulong Entry;
+    }
+
+    // The common page of a long copy, in a loop of its own with no call that returns: the next page
+    // lies in the same leaf table, its entry already permits the access with accessed (and dirty)
+    // set, and its frame follows the run in physical memory; it is then added to the run. Only while
+    // no scheduler is attached and no test hook is set, for then Pte.Read and Pointer are exactly a
+    // volatile read and TablePointer (each has a scheduling point, and the hook runs after each
+    // read). Returns true when it read the next page's entry but did not take it (it is in
+    // lane.Pte and lane.Entry, for the caller to go on with without reading it again); false when
+    // it stopped before reading one.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool ExtendRun(AddressSpace mm, PhysicalMemory mem, ulong addr, ref ulong doneRef, ulong stop, ulong ok, ref LeafRun lane)
+    {
+        ulong done = doneRef, region = lane.Region;
+        ulong* table = lane.Table;
+        byte* runEnd = lane.RunEnd;
+        bool handed = false;
+        while (done < stop && !Sched.Attached && mm.AfterPteReadHook == null)
+        {
+            ulong a = addr + done; // page-aligned: the page before it was taken whole
+            if (!PageTableCursor.InLeafRegion(a, region)) break;
+            ulong* pte = PageTableCursor.LeafEntry(table, a);
+            ulong e = Volatile.Read(ref *pte);
+            byte* p;
+            if ((e & ok) != ok || (p = mem.TablePointer(new Page(Pte.Pfn(e)))) != runEnd)
+            {
+                lane.Pte = pte;
+                lane.Entry = e;
+                handed = true;
+                break;
+            }
+            ulong chunk = Math.Min(stop - done, (ulong)PageSize);
+            runEnd = p + chunk;
+            done += chunk;
+        }
+        lane.RunEnd = runEnd;
+        doneRef = done;
+        return handed;
     }
 
     // One run of user memory, copied forward piece by piece where the kernel side is not contiguous.
