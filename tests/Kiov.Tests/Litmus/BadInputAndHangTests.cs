@@ -57,6 +57,39 @@ public class BadInputAndHangTests
         finally { File.Delete(histogram); }
     }
 
+    /// <summary>A declared host-only class (torn pages) accepts a host outcome that differs from a model
+    /// outcome in its hashes alone; if most runs do, the model's bytes are the likelier culprit, and the
+    /// verdict fails instead of accepting them all.</summary>
+    [Theory]
+    [InlineData(0, ExitCodes.Ok)]        // as recorded: 13 torn-page runs of 10,000
+    [InlineData(9427, ExitCodes.Differ)] // the commonest model outcome's hash changed
+    public void HashOnlyDifferencesBeyondARareRaceFailTheVerdict(int changedCount, int expected)
+    {
+        string test = Path.Combine(LitmusModelTests.Dir, "hash-during-fill.jsonl");
+        string recorded = Path.Combine(LitmusModelTests.Dir, "hash-during-fill.host-histogram.jsonl");
+        string[] lines = File.ReadAllLines(recorded);
+        if (changedCount > 0) ChangeHash(lines, changedCount);
+        string histogram = Path.Combine(Path.GetTempPath(), $"kiov-hash-only-{changedCount}-{Environment.ProcessId}.jsonl");
+        File.WriteAllLines(histogram, lines);
+        try
+        {
+            var output = new StringWriter();
+            int rc = ExitCodes.Guard(TextWriter.Null, () => LitmusCommand.Run(LitmusTrace.Load(test, () => Stream.Null), 0, 20_000, output, recorded: histogram));
+            Assert.True(rc == expected, output.ToString());
+            Assert.Contains(expected == ExitCodes.Ok ? "host-only (torn-page, declared by the test): 13 outcome(s), 13 run(s)"
+                                                     : "differ from the model's outcomes in their hashes alone", output.ToString());
+        }
+        finally { File.Delete(histogram); }
+    }
+
+    private static void ChangeHash(string[] lines, int changedCount)
+    {
+        int at = Array.FindIndex(lines, l => l.StartsWith($"{{\"count\":{changedCount},", StringComparison.Ordinal));
+        Assert.True(at >= 0, $"the recorded histogram has an outcome seen {changedCount} time(s)");
+        int hash = lines[at].IndexOf("\"hash\":\"0x", StringComparison.Ordinal) + "\"hash\":\"0x".Length;
+        lines[at] = lines[at][..hash] + "0123456789abcdef" + lines[at][(hash + 16)..]; // bytes no schedule of the model gives
+    }
+
     // One thread reads a blocking pipe nothing writes: on the host the line cannot end. The par line
     // gives up after its timeout with a trace error naming it, and its executor is killed, so that the
     // thread stuck in read() ends with it.
