@@ -3,7 +3,7 @@ namespace Kiov.Abi;
 /// <summary>The socket numbers the host back end uses to talk to its executor: <c>AF_UNIX</c> and
 /// <c>MSG_*</c>, <c>SCM_*</c> (include/linux/socket.h), <c>SOCK_*</c> (include/linux/net.h),
 /// <c>SOL_SOCKET</c> and <c>SO_*</c> (include/uapi/asm-generic/socket.h), as on x86-64.</summary>
-public static class Socket
+internal static class Socket
 {
     /// <summary><c>AF_UNIX</c> = 1.</summary>
     public const int AfUnix = 1;

@@ -47,7 +47,7 @@ public partial struct IovIter
 
 /// <summary>Page runs (<c>bio_vec</c>s and frame ranges) as spans: the model's frames are carved from
 /// one native block, so physically consecutive frames are consecutive bytes.</summary>
-public static class PageRuns
+internal static class PageRuns
 {
     /// <summary>The bytes of <paramref name="bv"/> (<c>bvec_virt</c> over the whole run) as a span.
     /// Every frame of the run must be allocated; the span is valid while the caller holds the pages.</summary>

@@ -11,7 +11,7 @@ namespace Kiov.Uaccess;
 /// read into a later spot of itself. <c>Buffer.MemoryCopy</c> is memmove and would copy the
 /// old bytes, which the host's hash shows is not what happens.
 /// </summary>
-public static unsafe partial class ForwardCopy
+internal static unsafe partial class ForwardCopy
 {
     /// <summary>The distance below which an overlapping forward copy's result is the CPU's choice.</summary>
     public const ulong MicrocodeDecidedDistance = 64;
