@@ -245,7 +245,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
         foreach (Page page in pages)
         {
             int pfn = Check(page);
-            Sched.Point(SchedPoint.PageRef, (ulong)(uint)pfn);
+            DropPoint(pfn);
             int v = Interlocked.Add(ref _refcount[pfn], -1);
             if (v == 0) { MarkFree(pfn); freed[n++] = pfn; }
             else if (v < 0) ThrowHelper.BadCount("put_page", page, v);
@@ -298,7 +298,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
         foreach (Page page in pages)
         {
             int pfn = Check(page);
-            Sched.Point(SchedPoint.PageRef, (ulong)(uint)pfn);
+            DropPoint(pfn);
             int v = Volatile.Read(ref _refcount[pfn]);
             if (v != 1) ThrowHelper.BadCount("free of a page held by others too", page, v);
             Volatile.Write(ref _refcount[pfn], 0);
@@ -439,6 +439,11 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>Drops one FOLL_PIN pin (<c>unpin_user_page</c>); the last reference frees the frame.</summary>
     public void Unpin(Page page) => Sub(page, PinBias, "unpin_user_page");
 
+    // The scheduling point before a reference is dropped, marked as a drop: two drops commute, a drop
+    // and a taking do not (the drop may free the frame first), so every path that drops says so here.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DropPoint(int pfn) => Sched.Point(SchedPoint.PageRef, (ulong)(uint)pfn | Sched.RefDropBit);
+
     private bool TryAddUnlessZero(Page page, int delta)
     {
         ref int count = ref _refcount[Check(page)];
@@ -454,7 +459,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private void Sub(Page page, int delta, string what)
     {
         int pfn = Check(page);
-        Sched.Point(SchedPoint.PageRef, (ulong)(uint)pfn | Sched.RefDropBit);
+        DropPoint(pfn);
         int v = Interlocked.Add(ref _refcount[pfn], -delta);
         if (v == 0) FreeFrame(pfn);
         else if (v < 0) ThrowHelper.BadCount(what, page, v);
