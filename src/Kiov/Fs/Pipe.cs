@@ -471,13 +471,10 @@ public sealed unsafe class Pipe : IPipeRing
         // The next frame, refilling the batch with at most 'wanted' frames; Null when memory is out.
         public Page Next(PhysicalMemory memory, int wanted)
         {
-            if (_next == _count)
-            {
-                _next = 0;
-                _count = memory.AllocBulk(PageOwner.Pipe, _slots[..Math.Clamp(wanted, 1, _slots.Length)]);
-                if (_count == 0) return Page.Null;
-            }
-            return _slots[_next++];
+            Span<Page> ready = Peek(memory, wanted);
+            if (ready.IsEmpty) return Page.Null;
+            Consume(1);
+            return ready[0];
         }
 
         // The frames of the batch not handed out yet, at most 'wanted', refilling an empty batch
