@@ -164,6 +164,12 @@ public sealed class MemfdFile : KFile
         }
     }
 
+    // shmem_write_end's folio_mark_dirty, after any copy into a page (written only when not yet dirty).
+    private void MarkDirty(Page page)
+    {
+        if ((_kernel.Memory.Flags(page) & PageFlags.Dirty) == 0) _kernel.Memory.SetFlags(page, PageFlags.Dirty);
+    }
+
     // generic_perform_write; the caller holds the inode's WriteLock.
     private unsafe long PerformWrite(ref IovIter from, ref long pos)
     {
@@ -183,8 +189,7 @@ public sealed class MemfdFile : KFile
                     ulong want = (ulong)n * PageSize;
                     ulong moved = from.CopyFromIterToPages(new PageVector(_kernel.Memory, run, n), want);
                     int reached = moved == want ? n : (int)(moved / PageSize) + 1;
-                    for (int i = 0; i < reached; i++)
-                        if ((_kernel.Memory.Flags(run[i]) & PageFlags.Dirty) == 0) _kernel.Memory.SetFlags(run[i], PageFlags.Dirty);
+                    for (int i = 0; i < reached; i++) MarkDirty(run[i]);
                     _kernel.Memory.PutPages(new ReadOnlySpan<Page>(run, n));
                     done += (long)moved;
                     pos += (long)moved;
@@ -204,7 +209,7 @@ public sealed class MemfdFile : KFile
             Page page = Cache.FindOrCreate(pos >> PageShift);
             if (page.IsNull) return done != 0 ? done : -Errno.ENOMEM;
             ulong copied = from.CopyFromIter(_kernel.Memory.Pointer(page) + offset, bytes);
-            if ((_kernel.Memory.Flags(page) & PageFlags.Dirty) == 0) _kernel.Memory.SetFlags(page, PageFlags.Dirty);
+            MarkDirty(page);
             _kernel.Memory.Put(page);
             done += (long)copied;
             pos += (long)copied;
