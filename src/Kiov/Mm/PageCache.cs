@@ -133,6 +133,7 @@ public sealed class PageCache(PhysicalMemory memory)
     public void RemoveRange(long first, long end)
     {
         List<Page> dropped;
+        Sched.Lock(_lock);
         lock (_lock) dropped = EraseRangeLocked(first, end);
         foreach (var p in dropped) memory.Put(p);
     }
@@ -162,6 +163,7 @@ public sealed class PageCache(PhysicalMemory memory)
     /// (<paramref name="otherRefs"/> references the caller accounts for aside). Returns whether it went.</summary>
     public bool RemoveIfReclaimable(long index, Page page, int otherRefs)
     {
+        Sched.Lock(_lock);
         lock (_lock)
         {
             if (!_nodes.TryGetValue(index >> NodeShift, out Node? node) || node.Slots[index & (NodeSlots - 1)] != page) return false;
@@ -173,7 +175,7 @@ public sealed class PageCache(PhysicalMemory memory)
     }
 
     /// <summary>True when a page is cached at <paramref name="index"/>.</summary>
-    public bool Contains(long index) { lock (_lock) return !LoadLocked(index).IsNull; }
+    public bool Contains(long index) { Sched.Lock(_lock); lock (_lock) return !LoadLocked(index).IsNull; }
 
     /// <summary>The indices cached, in order (for reports and tests).</summary>
     public long[] Indices()
