@@ -16,10 +16,17 @@ internal static class Backends
     public static readonly Func<ISyscalls> Host = () =>
     {
         var host = new HostSyscalls();
-        if (Interlocked.Exchange(ref s_settingsSaid, 1) == 0)
-            ExitCodes.Say(Console.Error, HostSettings.Describe(HostSettings.Current));
+        SayHostSettings();
         return host;
     };
+
+    /// <summary>Says on standard error what the host is set up with, the first time it is called in
+    /// this kiov process (for a host runner that makes its executor itself).</summary>
+    public static void SayHostSettings()
+    {
+        if (Interlocked.Exchange(ref s_settingsSaid, 1) == 0)
+            ExitCodes.Say(Console.Error, HostSettings.Describe(HostSettings.Current));
+    }
 
     private static int s_settingsSaid;
 

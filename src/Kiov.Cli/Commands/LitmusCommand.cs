@@ -227,11 +227,10 @@ internal static class LitmusCommand
             foreach (string o in order) stdout.Write($"{{\"count\":{counts[o]},\"outcome\":[{o}]}}\n");
             stdout.Flush();
         }
-        using ISyscalls said = Backends.Host(); // says the host's settings once
-        said.Dispose();
         // One executor for every run, reset between runs (its fds closed, its arena reserved afresh,
         // its forked children killed), so that a run costs its system calls, not a process's start.
         using var executor = new ExecutorHostKernel();
+        Backends.SayHostSettings();
         for (int run = 0; run < runs; run++)
         {
             var lines = new List<string>();
